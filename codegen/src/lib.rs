@@ -1,0 +1,6 @@
+//! eskema-codegen: turns `schemas/*.yaml` into Rust for the `eskema` runtime.
+//!
+//! One direction of data flow: load (YAML with spans) -> check (every user-facing error) ->
+//! model (valid by construction) -> emit (Rust via quote + prettyplease; docs via tera).
+
+pub mod model;

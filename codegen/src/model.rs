@@ -1,0 +1,360 @@
+//! The checked domain model: what the checker produces and the emitters consume.
+//!
+//! Everything here is valid by construction: names are resolved, types are known, rules fit
+//! their fields, upcast chains are complete. Emitters never report user errors, so they may
+//! rely on every invariant documented below. Collections keep the order of the YAML file
+//! (which is what a reader of the generated code expects); contexts are sorted by name, so
+//! the output is stable.
+
+use std::path::PathBuf;
+
+/// A whole generation run: every context found in the schema files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Domain {
+    /// Sorted by name.
+    pub contexts: Vec<Context>,
+}
+
+/// One schema file: one bounded context, one Rust module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Context {
+    /// snake_case module name (`context:` or the file stem).
+    pub name: String,
+    /// The schema file it came from, as given to the loader.
+    pub file: PathBuf,
+    pub doc: Option<String>,
+    pub types: Vec<TypeDef>,
+    pub aggregates: Vec<Aggregate>,
+    pub handlers: Vec<Handler>,
+    pub process_managers: Vec<ProcessManager>,
+}
+
+/// A declared value object or enum under `types:`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeDef {
+    Struct {
+        name: String,
+        doc: Option<String>,
+        fields: Vec<Field>,
+    },
+    Enum {
+        name: String,
+        doc: Option<String>,
+        /// Variant names exactly as written (e.g. `EUR`); serialized as written. The first
+        /// one is the `Default`.
+        variants: Vec<String>,
+    },
+}
+
+impl TypeDef {
+    pub fn name(&self) -> &str {
+        match self {
+            TypeDef::Struct { name, .. } | TypeDef::Enum { name, .. } => name,
+        }
+    }
+}
+
+/// A field of a command, event, state, declared type or process-manager state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// snake_case, not a Rust keyword.
+    pub name: String,
+    pub doc: Option<String>,
+    pub ty: TypeRef,
+    /// Only on commands and declared types (events and state carry no rules). Each rule fits
+    /// `ty` (for `Option<T>` it applies to `T` when present).
+    pub rules: Vec<Rule>,
+    /// `default:` from the long form; fits `ty`. Used as `#[serde(default = ...)]` so older
+    /// payloads without the field still deserialize.
+    pub default: Option<serde_json::Value>,
+}
+
+/// A field type. Named types are resolved: they exist and are not recursive without
+/// indirection through `Vec`, `Map` or `Option<Vec..>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TypeRef {
+    String,
+    Bool,
+    I32,
+    I64,
+    U32,
+    U64,
+    F64,
+    Uuid,
+    /// UTC timestamp (`chrono::DateTime<Utc>` in the generated code).
+    DateTime,
+    /// `rust_decimal::Decimal`.
+    Decimal,
+    /// `serde_json::Value`.
+    Json,
+    /// A declared type. `context` is the context that declares it (the current one for
+    /// unqualified names), so emitters can write `super::<context>::Name` when it differs.
+    Named { context: String, name: String },
+    Option(Box<TypeRef>),
+    Vec(Box<TypeRef>),
+    /// `Map<String, T>`: a `BTreeMap<String, T>` (ordered, so output and hashes are stable).
+    Map(Box<TypeRef>),
+}
+
+/// A validation rule, checked to fit its field's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    /// `Option` is `Some`; `String` / `Vec` / `Map` non-empty.
+    Required,
+    /// Inclusive numeric bounds (integers or floats, as written in YAML); at least one set.
+    Range {
+        min: Option<serde_json::Number>,
+        max: Option<serde_json::Number>,
+    },
+    /// Characters of a string or items of a `Vec`; `length: N` is `min == max == N`.
+    Length { min: Option<u64>, max: Option<u64> },
+    /// A regex that compiled at generation time.
+    Pattern(String),
+    Email,
+    /// The value (string, number or bool, matching the field type) is one of these.
+    OneOf(Vec<serde_json::Value>),
+    /// A user function `fn(&T) -> Result<(), String>`, as a Rust path (see [`user_path`]).
+    Custom(String),
+}
+
+impl Rule {
+    /// The rule's name as written in YAML; reported in validation errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Rule::Required => "required",
+            Rule::Range { min: Some(_), max: None } => "min",
+            Rule::Range { min: None, max: Some(_) } => "max",
+            Rule::Range { .. } => "range",
+            Rule::Length { .. } => "length",
+            Rule::Pattern(_) => "pattern",
+            Rule::Email => "email",
+            Rule::OneOf(_) => "one_of",
+            Rule::Custom(_) => "custom",
+        }
+    }
+}
+
+/// The type of an aggregate's identity field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityType {
+    String,
+    Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregate {
+    pub name: String,
+    pub doc: Option<String>,
+    /// The default identity field name of its commands.
+    pub identity: String,
+    pub identity_type: IdentityType,
+    /// Stream id = prefix + identity value. Default: `"<AggregateName>-"`.
+    pub stream_prefix: String,
+    pub snapshot_every: Option<u64>,
+    pub state: Vec<Field>,
+    pub errors: Vec<ErrorDef>,
+    pub commands: Vec<Command>,
+    pub events: Vec<Event>,
+}
+
+/// One variant of the aggregate's error enum; `message` is its `Display`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorDef {
+    pub name: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    pub name: String,
+    pub doc: Option<String>,
+    pub fields: Vec<Field>,
+    /// The identity field of this command (the aggregate's, or the command's own
+    /// `identity:`); present in `fields` with type `String` or `Uuid`.
+    pub identity: String,
+    /// Names of events of the same aggregate; at least one.
+    pub emits: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub name: String,
+    pub doc: Option<String>,
+    /// Current version, >= 1.
+    pub version: u32,
+    pub fields: Vec<Field>,
+    /// Exactly `version - 1` steps, `from` = 1, 2, ... in order.
+    pub upcasts: Vec<UpcastStep>,
+    /// Older type names whose stored events load as this event.
+    pub renamed_from: Vec<String>,
+}
+
+/// Turns a stored payload of version `from` into version `from + 1`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpcastStep {
+    pub from: u32,
+    /// Applied in this order: renames, removes, adds, then convert (a user function gets the
+    /// payload after the declarative operations of its step).
+    pub ops: Vec<UpcastOp>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpcastOp {
+    Rename { from: String, to: String },
+    Remove(String),
+    /// The default fits the target field's type.
+    Add { field: String, value: serde_json::Value },
+    /// A user function `fn(serde_json::Value) -> Result<serde_json::Value, String>`.
+    Convert(String),
+}
+
+/// `consistency:` of a handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Consistency {
+    Strong,
+    #[default]
+    Eventual,
+}
+
+/// `start_from:` of a handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartFrom {
+    #[default]
+    Origin,
+    Current,
+}
+
+/// A resolved reference to an event, possibly of another context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRef {
+    pub context: String,
+    pub aggregate: String,
+    pub name: String,
+}
+
+/// A resolved reference to a command, possibly of another context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRef {
+    pub context: String,
+    pub aggregate: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handler {
+    pub name: String,
+    pub doc: Option<String>,
+    pub subscribes: Vec<EventRef>,
+    pub consistency: Consistency,
+    pub start_from: StartFrom,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessManager {
+    pub name: String,
+    pub doc: Option<String>,
+    /// The correlation field carried by every handled event.
+    pub identity: String,
+    pub starts_on: Vec<EventRef>,
+    pub continues_on: Vec<EventRef>,
+    pub stops_on: Vec<EventRef>,
+    pub dispatches: Vec<CommandRef>,
+    pub state: Vec<Field>,
+}
+
+/// Names of the items the Rust emitter derives from schema names. The checker uses the same
+/// functions to reject schema names that would collide with a derived one, so both stages
+/// always agree.
+pub mod names {
+    /// `BankAccount` -> `BankAccountCommand`: the aggregate's command enum.
+    pub fn command_enum(aggregate: &str) -> String {
+        format!("{aggregate}Command")
+    }
+    /// `BankAccount` -> `BankAccountEvent`: the aggregate's event enum.
+    pub fn event_enum(aggregate: &str) -> String {
+        format!("{aggregate}Event")
+    }
+    /// `BankAccount` -> `BankAccountError`: the aggregate's domain error enum.
+    pub fn error_enum(aggregate: &str) -> String {
+        format!("{aggregate}Error")
+    }
+    /// `BankAccount` -> `BankAccountLogic`: the trait the user implements.
+    pub fn logic_trait(aggregate: &str) -> String {
+        format!("{aggregate}Logic")
+    }
+    /// `OpenBankAccount` -> `OpenBankAccountEmits`: the events one command may return.
+    pub fn emits_enum(command: &str) -> String {
+        format!("{command}Emits")
+    }
+    /// `AccountBalances` -> `AccountBalancesHandler`: a handler's trait.
+    pub fn handler_trait(handler: &str) -> String {
+        format!("{handler}Handler")
+    }
+    /// `AccountBalances` -> `AccountBalancesEvent`: the events a handler receives.
+    pub fn handler_event_enum(handler: &str) -> String {
+        format!("{handler}Event")
+    }
+    /// `Withdrawal` -> `WithdrawalProcess`: a process manager's trait. Its state struct is
+    /// named after the process manager itself.
+    pub fn process_trait(pm: &str) -> String {
+        format!("{pm}Process")
+    }
+    /// `Withdrawal` -> `WithdrawalEvent`: the events a process manager receives.
+    pub fn process_event_enum(pm: &str) -> String {
+        format!("{pm}Event")
+    }
+    /// `Withdrawal` -> `WithdrawalDispatch`: the commands a process manager may dispatch.
+    pub fn process_dispatch_enum(pm: &str) -> String {
+        format!("{pm}Dispatch")
+    }
+    /// Context-level items every generated module has; no schema name may take them.
+    pub const RESERVED: &[&str] = &["Command", "Event", "Error", "Router"];
+
+    /// `OpenBankAccount` -> `open_bank_account`: executor method names; applier methods are
+    /// `apply_<snake>`, handler methods `on_<snake>`.
+    pub fn snake(name: &str) -> String {
+        let mut out = String::with_capacity(name.len() + 4);
+        let chars: Vec<char> = name.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            if c.is_uppercase() {
+                let prev_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+                let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+                let prev_upper = i > 0 && chars[i - 1].is_uppercase();
+                if i > 0 && (prev_lower || (prev_upper && next_lower)) {
+                    out.push('_');
+                }
+                out.extend(c.to_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::snake;
+
+        #[test]
+        fn snake_case_of_camel_names() {
+            assert_eq!(snake("OpenBankAccount"), "open_bank_account");
+            assert_eq!(snake("HTTPRequestSent"), "http_request_sent");
+            assert_eq!(snake("Pin2Changed"), "pin2_changed");
+            assert_eq!(snake("A"), "a");
+        }
+    }
+}
+
+/// Resolves a user function path written in YAML (`custom:`, `convert:`) to a Rust path:
+/// paths are relative to the user's crate root unless they start with `crate::`, `::`,
+/// `self::` or `super::`.
+pub fn user_path(path: &str) -> String {
+    if ["crate::", "::", "self::", "super::"]
+        .iter()
+        .any(|p| path.starts_with(p))
+    {
+        path.to_string()
+    } else {
+        format!("crate::{path}")
+    }
+}

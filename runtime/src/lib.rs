@@ -1,0 +1,55 @@
+//! eskema: the runtime for event-sourced domains generated from YAML by `eskema-codegen`.
+//!
+//! The generated code implements the traits in [`aggregate`] and calls the helpers in
+//! [`validate`] and [`upcast`]; an [`Engine`] runs commands against an [`EventStore`]
+//! ([`MemoryStore`] embedded, `PostgresStore` behind the `postgres` feature).
+//!
+//! Generated code names only this crate: everything it needs is re-exported here, so a
+//! user's `Cargo.toml` lists `eskema` and (as a build dependency) `eskema-codegen`.
+
+pub mod aggregate;
+pub mod engine;
+pub mod store;
+pub mod upcast;
+pub mod validate;
+
+pub use aggregate::{Aggregate, AggregateCommand, DomainEvent, Router};
+pub use engine::{CommandContext, DispatchError, Engine, Loaded, Outcome};
+pub use store::{
+    AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, Snapshot,
+    StoreError,
+};
+pub use upcast::UpcastError;
+pub use validate::{Validate, ValidationErrors, Violation};
+
+// Re-exports for generated code and for users, so both name one version of each crate.
+pub use chrono;
+pub use rust_decimal;
+pub use serde;
+pub use serde_json;
+pub use uuid;
+
+/// Not public API: used by generated code only.
+#[doc(hidden)]
+pub mod __private {
+    pub use regex::Regex;
+    pub use std::sync::LazyLock;
+}
+
+/// Includes the code `eskema-codegen` generated for one context as `pub mod <context>`.
+///
+/// `eskema::include_domain!("bank")` expands to
+/// `include!(concat!(env!("OUT_DIR"), "/bank.rs"))`; the generated file holds the
+/// `pub mod bank { .. }` item itself, so its docs travel with it. Contexts that reference
+/// each other (`atm.WithdrawalInitiated`) must be included side by side in the same module.
+/// `eskema::include_domain!()` includes every context and the whole-domain router
+/// (`domain::dispatch_json`).
+#[macro_export]
+macro_rules! include_domain {
+    () => {
+        include!(concat!(env!("OUT_DIR"), "/eskema_domain.rs"));
+    };
+    ($context:literal) => {
+        include!(concat!(env!("OUT_DIR"), "/", $context, ".rs"));
+    };
+}

@@ -1,0 +1,216 @@
+//! The event store contract: append with optimistic concurrency, read a stream, read all in
+//! global order, snapshots, and command-id idempotency.
+//!
+//! Versions are 1-based: a stream's first event has `stream_version` 1, an empty stream is at
+//! version 0. Global positions are 1-based and strictly increasing in commit order, so a
+//! reader following "all from position N" never misses an event.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// What the appender believes the stream's current version is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExpectedVersion {
+    /// Append whatever the stream holds (no concurrency check).
+    Any,
+    /// The stream must not exist yet (version 0).
+    NoStream,
+    /// The stream must be exactly at this version (0 = empty).
+    Exactly(u64),
+}
+
+impl ExpectedVersion {
+    /// Whether a stream at `current` satisfies this expectation.
+    pub fn matches(self, current: u64) -> bool {
+        match self {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => current == 0,
+            ExpectedVersion::Exactly(v) => current == v,
+        }
+    }
+}
+
+/// Tracing ids carried by every event of a command.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// The command that produced the event (idempotency key); `None` for raw appends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_id: Option<Uuid>,
+    /// The conversation this event belongs to (shared by a command and everything it causes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<Uuid>,
+    /// The message (command or event id) that directly caused this event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<Uuid>,
+    /// Anything else the application attaches (user id, request id, ...).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, Value>,
+}
+
+/// An event to append.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    /// UUID v7 (time-ordered), made by the appender.
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub event_version: u32,
+    pub data: Value,
+    pub metadata: Metadata,
+}
+
+impl NewEvent {
+    /// A new event with a fresh UUID v7 id.
+    pub fn new(
+        event_type: impl Into<String>,
+        event_version: u32,
+        data: Value,
+        metadata: Metadata,
+    ) -> Self {
+        NewEvent {
+            event_id: Uuid::now_v7(),
+            event_type: event_type.into(),
+            event_version,
+            data,
+            metadata,
+        }
+    }
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    pub event_id: Uuid,
+    pub stream_id: String,
+    /// 1-based position in its stream.
+    pub stream_version: u64,
+    /// 1-based position in the whole store, increasing in commit order.
+    pub position: u64,
+    /// The type name it was stored under (possibly an old name, see `renamed_from`).
+    pub event_type: String,
+    /// The schema version it was stored with (possibly older than the code's).
+    pub event_version: u32,
+    pub data: Value,
+    pub metadata: Metadata,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The result of an append.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppendOutcome {
+    /// The events were written; here as stored.
+    Appended(Vec<RecordedEvent>),
+    /// The command id had been appended before: nothing was written, and these are the
+    /// events the first append stored.
+    Duplicate(Vec<RecordedEvent>),
+}
+
+impl AppendOutcome {
+    pub fn events(&self) -> &[RecordedEvent] {
+        match self {
+            AppendOutcome::Appended(e) | AppendOutcome::Duplicate(e) => e,
+        }
+    }
+
+    pub fn into_events(self) -> Vec<RecordedEvent> {
+        match self {
+            AppendOutcome::Appended(e) | AppendOutcome::Duplicate(e) => e,
+        }
+    }
+
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, AppendOutcome::Duplicate(_))
+    }
+}
+
+/// An aggregate's state at a stream version, to skip replaying older events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub stream_id: String,
+    /// The stream version the state includes.
+    pub version: u64,
+    /// Hash of the state's field names and types when it was taken; a snapshot whose hash
+    /// differs from the code's `Aggregate::STATE_HASH` is ignored, never mis-read.
+    pub state_hash: String,
+    pub state: Value,
+}
+
+/// Why a store call failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    /// The stream was not at the expected version: someone else appended first.
+    #[error(
+        "concurrency conflict on stream `{stream_id}`: expected {expected:?}, found version {actual}"
+    )]
+    Conflict {
+        stream_id: String,
+        expected: ExpectedVersion,
+        actual: u64,
+    },
+    /// The store could not be reached (the URL is shown with its password hidden).
+    #[error("event store unreachable: {0}")]
+    Unavailable(String),
+    /// Anything else the backend reported; nothing was written.
+    #[error("event store error: {0}")]
+    Backend(String),
+}
+
+/// The storage contract every store implements, and the conformance suite checks.
+///
+/// Every method is atomic: an append writes all its events or none.
+pub trait EventStore: Send + Sync + 'static {
+    /// Appends `events` to `stream_id` if the stream is at `expected`.
+    ///
+    /// With a `command_id` that was appended before, writes nothing and returns
+    /// [`AppendOutcome::Duplicate`] with the first append's events (checked before the
+    /// version, so a retried command is answered, not refused as a conflict).
+    fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        command_id: Option<Uuid>,
+    ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send;
+
+    /// Up to `limit` events of a stream with `stream_version >= from_version`, in order.
+    fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
+
+    /// Up to `limit` events with `position >= from_position`, in position order.
+    fn read_all(
+        &self,
+        from_position: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
+
+    /// The stream's current version (0 when it does not exist).
+    fn stream_version(
+        &self,
+        stream_id: &str,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The events a command id appended, if it was appended.
+    fn find_command(
+        &self,
+        command_id: Uuid,
+    ) -> impl Future<Output = Result<Option<Vec<RecordedEvent>>, StoreError>> + Send;
+
+    /// Stores (or replaces) the stream's snapshot.
+    fn save_snapshot(
+        &self,
+        snapshot: Snapshot,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The stream's latest snapshot, if any.
+    fn load_snapshot(
+        &self,
+        stream_id: &str,
+    ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send;
+}
