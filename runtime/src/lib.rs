@@ -13,7 +13,7 @@ pub mod store;
 pub mod upcast;
 pub mod validate;
 
-pub use aggregate::{Aggregate, AggregateCommand, DomainEvent, Router};
+pub use aggregate::{Aggregate, AggregateCommand, DomainEvent, HandlerError, Router};
 pub use engine::{CommandContext, DispatchError, Engine, Loaded, Outcome};
 pub use store::{
     AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, Snapshot,
