@@ -1,0 +1,127 @@
+//! The `eskema` command line: `check`, `generate` and `scaffold`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::build::{render_files, write_if_changed};
+use crate::check;
+use crate::diag::Report;
+
+/// eskema: event-sourced domains from YAML.
+#[derive(Debug, Parser)]
+#[command(name = "eskema", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: CliCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Checks schema files; exits 0 when valid, 1 when not (every error is printed).
+    Check {
+        /// Schema files or directories (a directory means its *.yaml and *.yml files).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Writes the generated Rust (one file per context and eskema_domain.rs) into DIR.
+    Generate {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Writes stub impls of the generated traits into DIR; never overwrites hand-written
+    /// code, only adds missing methods.
+    Scaffold {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+/// Runs the CLI with the process's arguments.
+pub fn main() -> ExitCode {
+    run(Cli::parse())
+}
+
+/// Runs one parsed command, printing to stdout/stderr; returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        CliCommand::Check { paths } => match check::check_paths(&paths) {
+            Ok(checked) => {
+                for w in &checked.warnings {
+                    eprintln!("{w}");
+                }
+                let d = &checked.domain;
+                let aggregates: usize = d.contexts.iter().map(|c| c.aggregates.len()).sum();
+                println!(
+                    "ok: {} file(s), {} context(s), {} aggregate(s), {} warning(s)",
+                    checked.files.len(),
+                    d.contexts.len(),
+                    aggregates,
+                    checked.warnings.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(report) => fail(&report),
+        },
+        CliCommand::Generate { paths, out } => match check::check_paths(&paths) {
+            Ok(checked) => {
+                for w in &checked.warnings {
+                    eprintln!("{w}");
+                }
+                for (name, content) in render_files(&checked) {
+                    let path = out.join(name);
+                    match write_if_changed(&path, &content) {
+                        Ok(true) => println!("wrote {}", path.display()),
+                        Ok(false) => println!("unchanged {}", path.display()),
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(report) => fail(&report),
+        },
+        CliCommand::Scaffold { paths, out } => match check::check_paths(&paths) {
+            Ok(checked) => match crate::scaffold::scaffold(&checked.domain, &out) {
+                Ok(report) => {
+                    for p in &report.created {
+                        println!("created {}", p.display());
+                    }
+                    for (p, methods) in &report.updated {
+                        println!("updated {}: added {}", p.display(), methods.join(", "));
+                    }
+                    for p in &report.unchanged {
+                        println!("unchanged {}", p.display());
+                    }
+                    for (p, why) in &report.skipped {
+                        eprintln!("skipped {}: {why}", p.display());
+                    }
+                    if report.skipped.is_empty() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(report) => fail(&report),
+        },
+    }
+}
+
+fn fail(report: &Report) -> ExitCode {
+    eprintln!("{report}");
+    let n = report.errors().count();
+    eprintln!("error: {n} problem(s) found; nothing was generated");
+    ExitCode::FAILURE
+}

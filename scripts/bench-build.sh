@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Times `cargo build` of the code generated for a synthetic domain of N aggregates
+# (default 100): a throwaway crate in a temp dir with build.rs, the schema, and the
+# scaffolded logic stubs. Usage: scripts/bench-build.sh [N]
+set -euo pipefail
+n="${1:-100}"
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+dir="$(mktemp -d)"
+trap 'rm -rf "$dir"' EXIT
+mkdir -p "$dir/schemas" "$dir/src"
+ESKEMA_BENCH_AGGREGATES="$n" ESKEMA_BENCH_WRITE="$dir/schemas" \
+    cargo bench --quiet --manifest-path "$repo/Cargo.toml" -p eskema-codegen --bench generate
+cat > "$dir/Cargo.toml" <<TOML
+[package]
+name = "bench-build"
+version = "0.1.0"
+edition = "2024"
+[dependencies]
+eskema = { path = "$repo/runtime" }
+[build-dependencies]
+eskema-codegen = { path = "$repo/codegen" }
+[workspace]
+TOML
+cat > "$dir/build.rs" <<'RS'
+fn main() {
+    if let Err(e) = eskema_codegen::Builder::new().schemas("schemas").generate() {
+        e.fail_build();
+    }
+}
+RS
+printf 'eskema::include_domain!("synthetic");\npub mod logic;\n' > "$dir/src/lib.rs"
+cargo run --quiet --manifest-path "$repo/Cargo.toml" -p eskema-codegen -- scaffold "$dir/schemas" --out "$dir/src/logic" > /dev/null
+export CARGO_TARGET_DIR="$dir/target"
+echo "warming dependencies (not timed)..."
+cargo build --quiet --manifest-path "$dir/Cargo.toml" 2>/dev/null || true
+cargo clean --quiet --manifest-path "$dir/Cargo.toml" -p bench-build
+start=$(date +%s.%N)
+cargo build --quiet --manifest-path "$dir/Cargo.toml"
+end=$(date +%s.%N)
+printf '| %s aggregates | cargo build (debug) of the user crate: build script (check + emit) and the generated code + stubs: %.1f s |\n' "$n" "$(echo "$end - $start" | bc)"
