@@ -4,3 +4,4 @@
 //! model (valid by construction) -> emit (Rust via quote + prettyplease; docs via tera).
 
 pub mod model;
+pub mod scaffold;
