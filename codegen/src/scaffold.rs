@@ -479,7 +479,10 @@ impl Templates {
     }
 
     fn mod_file(&self, stems: &[&str]) -> Result<String, ScaffoldError> {
-        let mods: Vec<String> = stems.iter().map(|s| module_ident(s)).collect();
+        // Sorted, as rustfmt would reorder them.
+        let mut sorted = stems.to_vec();
+        sorted.sort_unstable();
+        let mods: Vec<String> = sorted.iter().map(|s| module_ident(s)).collect();
         let mut context = tera::Context::new();
         context.insert("mods", &mods);
         Ok(format!("{}\n", self.render("mod", &context)?.trim_end()))
@@ -787,11 +790,12 @@ fn complete_mod(text: &Result<String, String>, stems: &[&str]) -> Completion {
             _ => None,
         })
         .collect();
-    let missing: Vec<&str> = stems
+    let mut missing: Vec<&str> = stems
         .iter()
         .copied()
         .filter(|s| !declared.contains(*s))
         .collect();
+    missing.sort_unstable();
     if missing.is_empty() {
         return Completion::Unchanged;
     }
