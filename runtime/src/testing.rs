@@ -289,7 +289,7 @@ impl<A: Aggregate> Then<A> {
 
     #[track_caller]
     fn fail(&self, headline: &str, detail: Option<String>) -> ! {
-        let mut message = format!("{}::{headline}\n", A::NAME);
+        let mut message = format!("{}: {headline}\n", A::NAME);
         let _ = writeln!(
             message,
             "given {} event(s): {}",
