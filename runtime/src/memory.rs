@@ -17,6 +17,9 @@ use crate::store::{
 
 /// An in-memory [`EventStore`]. Clones share one store, so several engines (standing in
 /// for several processes) can race on the same streams.
+///
+/// An append of no events checks the expected version and writes nothing, not even the
+/// command id (there is nothing a retry could be answered with).
 #[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<RwLock<Inner>>,
