@@ -1,12 +1,17 @@
-//! The command pipeline: validate -> load (snapshot + newer events, upcast) -> execute ->
-//! append with the expected version (retry on conflict) -> apply -> return.
+//! The command pipeline: middleware `before` -> validate -> (only for a caller-supplied
+//! command id) look the id up -> load (cache, or snapshot + newer events, upcast) ->
+//! execute -> append with the expected version (re-read and retry on conflict) -> apply,
+//! cache, snapshot -> middleware `after` -> return. Every failure appends nothing.
 
 use std::sync::Arc;
 
 use serde::Serialize;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::aggregate::{Aggregate, AggregateCommand, DomainEvent};
+use crate::cache::{AggregateCache, CacheConfig};
+use crate::middleware::{CommandInfo, Middleware, OutcomeSummary, Rejection};
 use crate::store::{
     AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StoreError,
 };
@@ -84,6 +89,9 @@ pub enum DispatchError<E> {
     Upcast(UpcastError),
     #[error(transparent)]
     Store(StoreError),
+    /// A middleware refused the command (authorization, rate limit, ...).
+    #[error("command refused: {0}")]
+    Rejected(String),
     /// `dispatch_json` got a name no command has.
     #[error("unknown command `{name}`; known: {known}")]
     UnknownCommand { name: String, known: String },
@@ -107,6 +115,7 @@ impl<E> DispatchError<E> {
             },
             DispatchError::Upcast(e) => DispatchError::Upcast(e),
             DispatchError::Store(e) => DispatchError::Store(e),
+            DispatchError::Rejected(reason) => DispatchError::Rejected(reason),
             DispatchError::UnknownCommand { name, known } => {
                 DispatchError::UnknownCommand { name, known }
             }
@@ -131,10 +140,13 @@ pub struct Loaded<A> {
     pub version: u64,
 }
 
-/// Runs commands against a store. Cheap to clone; share one per process.
+/// Runs commands against a store. Cheap to clone (clones share the store, the aggregate
+/// cache and the middleware); share one per process.
 pub struct Engine<S> {
     store: Arc<S>,
     max_attempts: u32,
+    cache: Arc<AggregateCache>,
+    middleware: Arc<Vec<Arc<dyn Middleware>>>,
 }
 
 impl<S> Clone for Engine<S> {
@@ -142,21 +154,60 @@ impl<S> Clone for Engine<S> {
         Engine {
             store: Arc::clone(&self.store),
             max_attempts: self.max_attempts,
+            cache: Arc::clone(&self.cache),
+            middleware: Arc::clone(&self.middleware),
         }
     }
 }
 
+impl<S> std::fmt::Debug for Engine<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("max_attempts", &self.max_attempts)
+            .field("cache", &self.cache.config())
+            .field("middleware", &self.middleware.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A state and the stream version it includes, plus where it came from.
+struct Working<A> {
+    state: A,
+    version: u64,
+    /// From the aggregate cache: maybe stale, so never the last word on a decision.
+    cached: bool,
+}
+
 impl<S: EventStore> Engine<S> {
+    /// An engine with the default aggregate cache ([`CacheConfig::default`]), no middleware
+    /// and 5 attempts per command.
     pub fn new(store: S) -> Self {
         Engine {
             store: Arc::new(store),
             max_attempts: 5,
+            cache: Arc::new(AggregateCache::new(CacheConfig::default())),
+            middleware: Arc::new(Vec::new()),
         }
     }
 
-    /// How often a command is re-run on a fresh load after a concurrency conflict (default 5).
+    /// How many times a command may be appended on a freshly read state before a
+    /// concurrency conflict is returned (default 5, at least 1). A conflict caused by a
+    /// stale cached state does not count: it only means the cache was behind.
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Replaces the aggregate cache with an empty one of this size
+    /// ([`CacheConfig::disabled`] turns caching off).
+    pub fn with_cache(mut self, config: CacheConfig) -> Self {
+        self.cache = Arc::new(AggregateCache::new(config));
+        self
+    }
+
+    /// Adds a middleware; `before` hooks run in the order they were added.
+    pub fn with_middleware(mut self, middleware: impl Middleware) -> Self {
+        Arc::make_mut(&mut self.middleware).push(Arc::new(middleware));
         self
     }
 
@@ -164,35 +215,93 @@ impl<S: EventStore> Engine<S> {
         &self.store
     }
 
-    /// Rehydrates an aggregate: its snapshot (when its shape matches), then every newer
-    /// event, upcast, page by page.
+    /// How many aggregates the cache holds now.
+    pub fn cached_aggregates(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Empties the aggregate cache (e.g. after editing the store behind the engine's back).
+    pub fn clear_cache(&self) {
+        self.cache.clear();
+    }
+
+    /// Rehydrates an aggregate as the store has it now: the cached state (or its snapshot,
+    /// when the shape matches) brought up to date with every newer event, upcast, page by
+    /// page.
     pub async fn load<A: Aggregate>(
         &self,
         identity: &str,
     ) -> Result<Loaded<A>, DispatchError<A::Error>> {
         let stream_id = A::stream_id(identity);
-        let mut loaded = Loaded {
+        let mut working = match self.cache.get::<A>(&stream_id) {
+            Some((state, version)) => Working {
+                state,
+                version,
+                cached: true,
+            },
+            None => self.load_fresh::<A>(&stream_id).await?,
+        };
+        if working.cached {
+            self.catch_up(&stream_id, &mut working).await?;
+        }
+        Ok(Loaded {
+            state: working.state,
+            version: working.version,
+        })
+    }
+
+    /// Snapshot (when its shape matches) plus every newer event, ignoring the cache.
+    async fn load_fresh<A: Aggregate>(
+        &self,
+        stream_id: &str,
+    ) -> Result<Working<A>, DispatchError<A::Error>> {
+        let mut working = Working {
             state: A::default(),
             version: 0,
+            cached: false,
         };
         if A::SNAPSHOT_EVERY.is_some()
             && let Some(snap) = self
                 .store
-                .load_snapshot(&stream_id)
+                .load_snapshot(stream_id)
                 .await
                 .map_err(DispatchError::Store)?
-            && snap.state_hash == A::STATE_HASH
-            && let Ok(state) = serde_json::from_value::<A>(snap.state)
         {
-            loaded = Loaded {
-                state,
-                version: snap.version,
-            };
+            if snap.state_hash != A::STATE_HASH {
+                tracing::debug!(
+                    stream_id,
+                    found = snap.state_hash,
+                    expected = A::STATE_HASH,
+                    "snapshot of another state shape ignored"
+                );
+            } else {
+                match serde_json::from_value::<A>(snap.state) {
+                    Ok(state) => {
+                        working.state = state;
+                        working.version = snap.version;
+                    }
+                    Err(e) => {
+                        tracing::warn!(stream_id, error = %e, "snapshot does not decode; replaying the stream");
+                    }
+                }
+            }
         }
+        self.catch_up(stream_id, &mut working).await?;
+        Ok(working)
+    }
+
+    /// Applies every event after `working.version`, page by page. Returns how many there
+    /// were (0 means the state was current).
+    async fn catch_up<A: Aggregate>(
+        &self,
+        stream_id: &str,
+        working: &mut Working<A>,
+    ) -> Result<usize, DispatchError<A::Error>> {
+        let mut applied = 0;
         loop {
             let page = self
                 .store
-                .read_stream(&stream_id, loaded.version + 1, READ_PAGE)
+                .read_stream(stream_id, working.version + 1, READ_PAGE)
                 .await
                 .map_err(DispatchError::Store)?;
             let n = page.len();
@@ -203,31 +312,113 @@ impl<S: EventStore> Engine<S> {
                     recorded.data,
                 )
                 .map_err(DispatchError::Upcast)?;
-                loaded.state.apply(&event);
-                loaded.version = recorded.stream_version;
+                working.state.apply(&event);
+                working.version = recorded.stream_version;
             }
+            applied += n;
             if n < READ_PAGE {
-                return Ok(loaded);
+                if applied > 0 {
+                    working.cached = false;
+                }
+                return Ok(applied);
             }
         }
     }
 
-    /// Validates, executes and appends one command of aggregate `A`.
+    /// Validates, executes and appends one command of aggregate `A`, with the middleware
+    /// around it.
     pub async fn execute<A: Aggregate>(
         &self,
         command: A::Command,
+        mut ctx: CommandContext,
+    ) -> Result<Outcome<A::Event>, DispatchError<A::Error>> {
+        let supplied_id = ctx.command_id;
+        let command_id = *ctx.command_id.get_or_insert_with(Uuid::now_v7);
+        let mut info = CommandInfo {
+            context: A::CONTEXT,
+            aggregate: A::NAME,
+            command: command.name(),
+            stream_id: A::stream_id(&command.identity()),
+            command_id,
+        };
+        let span = tracing::debug_span!(
+            "eskema.dispatch",
+            context = A::CONTEXT,
+            aggregate = A::NAME,
+            command = info.command,
+            stream_id = %info.stream_id,
+            command_id = %command_id,
+        );
+        async move {
+            let result = match self.before(&mut info, &mut ctx) {
+                Ok(()) => {
+                    // A middleware may have set the id: then it is the caller's, and may
+                    // be a retry.
+                    let supplied = supplied_id.is_some() || ctx.command_id != Some(command_id);
+                    self.run::<A>(&command, &info, ctx, supplied).await
+                }
+                Err(rejection) => Err(DispatchError::Rejected(rejection.0)),
+            };
+            match &result {
+                Ok(outcome) => {
+                    tracing::debug!(
+                        version = outcome.version,
+                        events = outcome.recorded.len(),
+                        duplicate = outcome.duplicate,
+                        "command dispatched"
+                    );
+                    let summary = OutcomeSummary {
+                        stream_id: &outcome.stream_id,
+                        version: outcome.version,
+                        recorded: &outcome.recorded,
+                        duplicate: outcome.duplicate,
+                    };
+                    for m in self.middleware.iter().rev() {
+                        m.after(&info, &summary);
+                    }
+                }
+                Err(error) => {
+                    match error {
+                        DispatchError::Store(_) | DispatchError::Upcast(_) => {
+                            tracing::warn!(%error, "command failed");
+                        }
+                        _ => tracing::debug!(%error, "command failed"),
+                    }
+                    for m in self.middleware.iter().rev() {
+                        m.on_failure(&info, error);
+                    }
+                }
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn before(&self, info: &mut CommandInfo, ctx: &mut CommandContext) -> Result<(), Rejection> {
+        for m in self.middleware.iter() {
+            m.before(info, ctx)?;
+            if let Some(id) = ctx.command_id {
+                info.command_id = id;
+            }
+        }
+        Ok(())
+    }
+
+    /// The pipeline proper. `supplied`: the command id came from outside, so it may be a
+    /// retry of a command already appended (a fresh v7 id cannot be).
+    async fn run<A: Aggregate>(
+        &self,
+        command: &A::Command,
+        info: &CommandInfo,
         ctx: CommandContext,
+        supplied: bool,
     ) -> Result<Outcome<A::Event>, DispatchError<A::Error>> {
         command.validate().map_err(DispatchError::Validation)?;
-        let command_id = ctx.command_id.unwrap_or_else(Uuid::now_v7);
-        let stream_id = A::stream_id(&command.identity());
-        if let Some(previous) = self
-            .store
-            .find_command(command_id)
-            .await
-            .map_err(DispatchError::Store)?
-        {
-            return duplicate_outcome::<A>(stream_id, previous);
+        let stream_id = info.stream_id.as_str();
+        let command_id = info.command_id;
+        if supplied && let Some(previous) = self.find_command::<A>(command_id).await? {
+            return duplicate_outcome::<A>(stream_id.to_string(), previous);
         }
         let metadata = Metadata {
             command_id: Some(command_id),
@@ -235,11 +426,50 @@ impl<S: EventStore> Engine<S> {
             causation_id: Some(ctx.causation_id.unwrap_or(command_id)),
             extra: ctx.extra,
         };
+        let mut working = match self.cache.get::<A>(stream_id) {
+            Some((state, version)) => {
+                tracing::trace!(version, "aggregate cache hit");
+                Working {
+                    state,
+                    version,
+                    cached: true,
+                }
+            }
+            None => {
+                tracing::trace!("aggregate cache miss");
+                self.load_fresh::<A>(stream_id).await?
+            }
+        };
         let mut attempts = 0;
         loop {
-            attempts += 1;
-            let Loaded { mut state, version } = self.load::<A>(&command.identity()).await?;
-            let events = state.execute(&command).map_err(DispatchError::Domain)?;
+            let events = match working.state.execute(command) {
+                Ok(events) => events,
+                Err(error) => {
+                    // A refusal must rest on the stream as stored: re-check a cached state.
+                    if working.cached && self.catch_up(stream_id, &mut working).await? > 0 {
+                        tracing::debug!("cached aggregate was stale; re-deciding");
+                        continue;
+                    }
+                    // A concurrent twin with the same id may have won meanwhile, and its
+                    // events caused the refusal: answer as a duplicate.
+                    if supplied && let Some(previous) = self.find_command::<A>(command_id).await? {
+                        return duplicate_outcome::<A>(stream_id.to_string(), previous);
+                    }
+                    return Err(DispatchError::Domain(error));
+                }
+            };
+            if events.is_empty() {
+                if working.cached && self.catch_up(stream_id, &mut working).await? > 0 {
+                    continue;
+                }
+                return Ok(Outcome {
+                    stream_id: stream_id.to_string(),
+                    version: working.version,
+                    events,
+                    recorded: Vec::new(),
+                    duplicate: false,
+                });
+            }
             let new_events = events
                 .iter()
                 .map(|e| {
@@ -251,50 +481,74 @@ impl<S: EventStore> Engine<S> {
                     )
                 })
                 .collect();
-            let expected = if version == 0 {
+            let expected = if working.version == 0 {
                 ExpectedVersion::NoStream
             } else {
-                ExpectedVersion::Exactly(version)
+                ExpectedVersion::Exactly(working.version)
             };
+            if !working.cached {
+                attempts += 1;
+            }
             match self
                 .store
-                .append(&stream_id, expected, new_events, Some(command_id))
+                .append(stream_id, expected, new_events, Some(command_id))
                 .await
             {
                 Ok(AppendOutcome::Appended(recorded)) => {
+                    let before = working.version;
+                    let mut state = working.state;
                     for e in &events {
                         state.apply(e);
                     }
-                    let new_version = recorded.last().map_or(version, |r| r.stream_version);
-                    self.maybe_snapshot::<A>(&stream_id, &state, version, new_version)
+                    let version = recorded.last().map_or(before, |r| r.stream_version);
+                    self.maybe_snapshot::<A>(stream_id, &state, before, version)
                         .await;
+                    self.cache.put(stream_id, state, version);
                     return Ok(Outcome {
-                        stream_id,
-                        version: new_version,
+                        stream_id: stream_id.to_string(),
+                        version,
                         events,
                         recorded,
                         duplicate: false,
                     });
                 }
                 Ok(AppendOutcome::Duplicate(previous)) => {
-                    return duplicate_outcome::<A>(stream_id, previous);
+                    return duplicate_outcome::<A>(stream_id.to_string(), previous);
                 }
-                Err(StoreError::Conflict { .. }) if attempts < self.max_attempts => {
-                    tracing::debug!(
-                        stream_id,
-                        attempts,
-                        "concurrency conflict, retrying on a fresh load"
-                    );
-                }
-                Err(StoreError::Conflict { .. }) => {
-                    return Err(DispatchError::Conflict {
-                        stream_id,
-                        attempts,
-                    });
+                Err(StoreError::Conflict { actual, .. }) => {
+                    if working.cached {
+                        tracing::debug!(
+                            cached = working.version,
+                            actual,
+                            "cached aggregate was stale; reloading"
+                        );
+                        self.cache.invalidate::<A>(stream_id, working.version);
+                    } else if attempts >= self.max_attempts {
+                        return Err(DispatchError::Conflict {
+                            stream_id: stream_id.to_string(),
+                            attempts,
+                        });
+                    } else {
+                        tracing::debug!(attempts, actual, "concurrency conflict; retrying");
+                    }
+                    // The events up to `working.version` cannot change: reading only the
+                    // newer ones is a full reload at the cost of a short read.
+                    working.cached = false;
+                    self.catch_up(stream_id, &mut working).await?;
                 }
                 Err(e) => return Err(DispatchError::Store(e)),
             }
         }
+    }
+
+    async fn find_command<A: Aggregate>(
+        &self,
+        command_id: Uuid,
+    ) -> Result<Option<Vec<RecordedEvent>>, DispatchError<A::Error>> {
+        self.store
+            .find_command(command_id)
+            .await
+            .map_err(DispatchError::Store)
     }
 
     /// Saves a snapshot when the append crossed a multiple of `SNAPSHOT_EVERY`. A failure

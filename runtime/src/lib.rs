@@ -8,17 +8,25 @@
 //! user's `Cargo.toml` lists `eskema` and (as a build dependency) `eskema-codegen`.
 
 pub mod aggregate;
+pub mod cache;
 pub mod engine;
+pub mod memory;
+pub mod middleware;
 pub mod store;
+pub mod testing;
 pub mod upcast;
 pub mod validate;
 
 pub use aggregate::{Aggregate, AggregateCommand, DomainEvent, HandlerError, Router};
+pub use cache::CacheConfig;
 pub use engine::{CommandContext, DispatchError, Engine, Loaded, Outcome};
+pub use memory::MemoryStore;
+pub use middleware::{CommandInfo, Middleware, OutcomeSummary, Rejection};
 pub use store::{
     AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, Snapshot,
     StoreError,
 };
+pub use testing::AggregateTestExt;
 pub use upcast::UpcastError;
 pub use validate::{Validate, ValidationErrors, Violation};
 
