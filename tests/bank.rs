@@ -1,0 +1,216 @@
+//! BankAccount: every executor and applier, then journeys through the engine.
+
+use eskema::{AggregateTestExt, CommandContext, DispatchError, Engine, EventStore, MemoryStore};
+use eskema_demo::bank::*;
+use eskema_demo::logic::account_balances::AccountBalances;
+
+const ACC: &str = "ACC000001";
+
+fn opened(balance: i64) -> BankAccountOpened {
+    BankAccountOpened {
+        account_number: ACC.into(),
+        initial_balance: balance,
+        currency: Currency::EUR,
+        pin: "1234".into(),
+    }
+}
+
+fn open_cmd(balance: i64) -> OpenBankAccount {
+    OpenBankAccount {
+        account_number: ACC.into(),
+        initial_balance: balance,
+        currency: Currency::EUR,
+        pin: "1234".into(),
+        owner_email: Some("ann@example.com".into()),
+    }
+}
+
+fn withdraw(amount: i64) -> WithdrawMoney {
+    WithdrawMoney {
+        account_number: ACC.into(),
+        withdrawal_id: eskema::uuid::Uuid::nil(),
+        amount,
+    }
+}
+
+#[test]
+fn open_emits_opened_and_apply_sets_the_state() {
+    BankAccount::given_nothing()
+        .when(open_cmd(100))
+        .then_events([opened(100)])
+        .then_state(|s| {
+            assert!(s.opened);
+            assert_eq!(s.balance, 100);
+            assert_eq!(s.pin, "1234");
+        });
+}
+
+#[test]
+fn open_twice_is_refused() {
+    BankAccount::given([opened(100)])
+        .when(open_cmd(5))
+        .then_error(BankAccountError::AccountAlreadyOpened);
+}
+
+#[test]
+fn initial_balance_must_be_positive() {
+    BankAccount::given_nothing()
+        .when(open_cmd(0))
+        .then_invalid("initial_balance", "min");
+}
+
+#[test]
+fn deposit_adds_to_the_balance() {
+    BankAccount::given([opened(100)])
+        .when(DepositMoney { account_number: ACC.into(), amount: 50 })
+        .then_events([MoneyDeposited { account_number: ACC.into(), amount: 50, balance: 150 }])
+        .then_state(|s| assert_eq!(s.balance, 150));
+}
+
+#[test]
+fn deposit_needs_an_open_account() {
+    BankAccount::given_nothing()
+        .when(DepositMoney { account_number: ACC.into(), amount: 50 })
+        .then_error(BankAccountError::AccountNotOpen);
+}
+
+#[test]
+fn withdraw_takes_from_the_balance() {
+    BankAccount::given([opened(100)])
+        .when(withdraw(30))
+        .then_events([MoneyWithdrawn {
+            account_number: ACC.into(),
+            withdrawal_id: eskema::uuid::Uuid::nil(),
+            amount: 30,
+            balance: 70,
+        }])
+        .then_state(|s| assert_eq!(s.balance, 70));
+}
+
+#[test]
+fn withdraw_more_than_the_balance_is_refused() {
+    BankAccount::given([opened(100)])
+        .when(withdraw(101))
+        .then_error(BankAccountError::InsufficientFunds);
+}
+
+#[test]
+fn withdraw_needs_an_open_account() {
+    BankAccount::given_nothing()
+        .when(withdraw(1))
+        .then_error(BankAccountError::AccountNotOpen);
+}
+
+#[test]
+fn error_messages_come_from_the_schema() {
+    assert_eq!(
+        BankAccountError::InsufficientFunds.to_string(),
+        "the balance does not cover the amount"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_command_reports_every_violation_and_appends_nothing() {
+    let engine = Engine::new(MemoryStore::new());
+    let bad = OpenBankAccount {
+        account_number: "nope".into(),
+        initial_balance: 0,
+        currency: Currency::EUR,
+        pin: "12a".into(),
+        owner_email: Some("not-an-email".into()),
+    };
+    let err = dispatch(&engine, bad).await.expect_err("invalid");
+    let v = err.validation().expect("a validation error");
+    for (field, rule) in [
+        ("account_number", "pattern"),
+        ("initial_balance", "min"),
+        ("pin", "length"),
+        ("pin", "pattern"),
+        ("owner_email", "email"),
+    ] {
+        assert!(v.has(field, rule), "missing {field}/{rule} in {v}");
+    }
+    assert_eq!(v.len(), 5, "{v}");
+    assert_eq!(engine.store().read_all(1, 100).await.expect("read").len(), 0);
+}
+
+#[tokio::test]
+async fn open_deposit_withdraw_through_the_router_and_the_read_model() {
+    let engine = Engine::new(MemoryStore::new());
+    let out = dispatch(&engine, open_cmd(100)).await.expect("open");
+    assert_eq!(out.version, 1);
+    assert_eq!(out.stream_id, "bank-account-ACC000001");
+    dispatch(&engine, DepositMoney { account_number: ACC.into(), amount: 25 }).await.expect("deposit");
+    let err = dispatch(&engine, withdraw(1000)).await.expect_err("too much");
+    assert!(matches!(err, DispatchError::Domain(Error::BankAccount(BankAccountError::InsufficientFunds))));
+    let out = dispatch(&engine, withdraw(25)).await.expect("withdraw");
+    assert_eq!(out.version, 3);
+
+    let loaded = engine.load::<BankAccount>(ACC).await.expect("load");
+    assert_eq!((loaded.version, loaded.state.balance), (3, 100));
+
+    let mut balances = AccountBalances::default();
+    for recorded in engine.store().read_all(1, 100).await.expect("read") {
+        handle_account_balances(&mut balances, &recorded).expect("handled");
+    }
+    assert_eq!(balances.balances.get(ACC), Some(&100));
+}
+
+#[tokio::test]
+async fn dispatch_json_validates_before_routing() {
+    let engine = Engine::new(MemoryStore::new());
+    let json = eskema::serde_json::json!({
+        "account_number": ACC, "initial_balance": 10, "currency": "GBP", "pin": "9876"
+    });
+    let out = dispatch_json(&engine, "OpenBankAccount", json).await.expect("open");
+    assert_eq!(out.version, 1);
+    let err = dispatch_json(&engine, "DepositMoney", eskema::serde_json::json!({"account_number": ACC, "amount": -1}))
+        .await
+        .expect_err("invalid");
+    assert!(err.validation().is_some_and(|v| v.has("amount", "min")));
+    let err = dispatch_json(&engine, "DepositMony", eskema::serde_json::json!({})).await.expect_err("unknown");
+    assert!(matches!(err, DispatchError::UnknownCommand { .. }), "{err}");
+    let err = dispatch_json(&engine, "DepositMoney", eskema::serde_json::json!({"amount": 5})).await.expect_err("bad json");
+    assert!(matches!(err, DispatchError::Decode { .. }), "{err}");
+    assert_eq!(engine.store().read_all(1, 100).await.expect("read").len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_command_id_twice_appends_once() {
+    let engine = Engine::new(MemoryStore::new());
+    dispatch(&engine, open_cmd(100)).await.expect("open");
+    let ctx = CommandContext::with_command_id(eskema::uuid::Uuid::now_v7());
+    let deposit = DepositMoney { account_number: ACC.into(), amount: 10 };
+    let first = dispatch_with(&engine, deposit.clone(), ctx.clone()).await.expect("first");
+    let second = dispatch_with(&engine, deposit, ctx).await.expect("second");
+    assert!(!first.duplicate && second.duplicate);
+    assert_eq!(first.recorded, second.recorded);
+    assert_eq!(engine.store().stream_version("bank-account-ACC000001").await.expect("v"), 2);
+}
+
+#[tokio::test]
+async fn old_events_are_upcast_and_renamed_on_load() {
+    let store = MemoryStore::new();
+    let stream = "bank-account-ACC000001";
+    let meta = eskema::Metadata::default();
+    let v1 = eskema::NewEvent::new(
+        "BankAccountOpened",
+        1,
+        eskema::serde_json::json!({"account_number": ACC, "initial_balance": 80, "pin": "1111"}),
+        meta.clone(),
+    );
+    let old_name = eskema::NewEvent::new(
+        "CashWithdrawn",
+        1,
+        eskema::serde_json::json!({"account_number": ACC, "withdrawal_id": eskema::uuid::Uuid::nil(), "amount": 30, "balance": 50}),
+        meta,
+    );
+    store
+        .append(stream, eskema::ExpectedVersion::NoStream, vec![v1, old_name], None)
+        .await
+        .expect("append");
+    let engine = Engine::new(store);
+    let loaded = engine.load::<BankAccount>(ACC).await.expect("load");
+    assert_eq!(loaded.state.currency, Currency::EUR, "v1 had no currency: the upcast adds EUR");
+    assert_eq!(loaded.state.balance, 50, "CashWithdrawn loads as MoneyWithdrawn");
+}

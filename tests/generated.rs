@@ -1,0 +1,32 @@
+//! The generator's output for `schemas/` is checked in under `generated/`; this test fails
+//! when the output drifts. `UPDATE_EXPECT=1 cargo test --test generated` rewrites it.
+
+use std::path::PathBuf;
+
+#[test]
+fn generated_code_matches_the_checked_in_snapshots() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let checked = match eskema_codegen::check::check_paths(&[root.join("schemas")]) {
+        Ok(c) => c,
+        Err(report) => panic!("the demo schemas must be valid:\n{report}"),
+    };
+    let files = eskema_codegen::render_files(&checked);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["atm.rs", "bank.rs", "users.rs", "eskema_domain.rs"]);
+    for (name, content) in files {
+        expect_test::expect_file![root.join("generated").join(name)].assert_eq(&content);
+    }
+}
+
+#[test]
+fn the_build_script_and_the_snapshots_agree() {
+    // What build.rs wrote into OUT_DIR for this very build is what the snapshot holds, so
+    // the snapshot is the code the tests run against.
+    let out = PathBuf::from(env!("OUT_DIR"));
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for name in ["atm.rs", "bank.rs", "users.rs", "eskema_domain.rs"] {
+        let built = std::fs::read_to_string(out.join(name)).expect("build.rs output");
+        let snap = std::fs::read_to_string(root.join("generated").join(name)).expect("snapshot");
+        assert_eq!(built, snap, "{name}: run `UPDATE_EXPECT=1 cargo test --test generated`");
+    }
+}
