@@ -3,4 +3,5 @@
 //! One direction of data flow: load (YAML with spans) -> check (every user-facing error) ->
 //! model (valid by construction) -> emit (Rust via quote + prettyplease; docs via tera).
 
+pub mod emit_rust;
 pub mod model;
