@@ -10,6 +10,7 @@ use super::{
 use crate::model::{Aggregate, IdentityType, TypeRef, names};
 
 pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
+    let allow_large = super::allow_large_variants();
     let agg = ident(&a.name);
     let agg_name = &a.name;
     let ctx_name = &cx.ctx.name;
@@ -77,7 +78,8 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         quote! {
             #doc
             #[derive(Debug, Clone, PartialEq)]
-            pub enum #id { #(#variants)* }
+            #allow_large
+        pub enum #id { #(#variants)* }
             #(#froms)*
             impl From<#id> for #ev_enum {
                 fn from(events: #id) -> Self {
@@ -325,6 +327,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         #cmd_enum_doc
         #[derive(Debug, Clone, PartialEq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
         #[serde(crate = "::eskema::serde")]
+        #allow_large
         pub enum #cmd_enum { #(#cmd_variants)* }
         #(#cmd_froms)*
         impl ::eskema::Validate for #cmd_enum {
@@ -341,6 +344,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         #ev_enum_doc
         #[derive(Debug, Clone, PartialEq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
         #[serde(crate = "::eskema::serde")]
+        #allow_large
         pub enum #ev_enum { #(#ev_variants)* }
         #(#ev_froms)*
         impl ::eskema::DomainEvent for #ev_enum {

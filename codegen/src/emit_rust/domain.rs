@@ -9,6 +9,7 @@ use super::{doc_lines, ident, upper_camel};
 use crate::model::Domain;
 
 pub(crate) fn emit(domain: &Domain) -> TokenStream {
+    let allow_large = super::allow_large_variants();
     let includes = domain.contexts.iter().map(|c| {
         let file = format!("/{}.rs", c.name);
         quote!(include!(concat!(env!("OUT_DIR"), #file));)
@@ -158,10 +159,12 @@ pub(crate) fn emit(domain: &Domain) -> TokenStream {
 
             /// A command of any context: what [`dispatch`] takes.
             #[derive(Debug, Clone, PartialEq)]
-            pub enum Command { #(#cmd_variants)* }
+            #allow_large
+        pub enum Command { #(#cmd_variants)* }
             /// An event of any context, as dispatch returns them.
             #[derive(Debug, Clone, PartialEq)]
-            pub enum Event { #(#ev_variants)* }
+            #allow_large
+        pub enum Event { #(#ev_variants)* }
             /// A domain error of any context; `Display` is the schema's message.
             #[derive(Debug, Clone, PartialEq, Eq)]
             pub enum Error { #(#err_variants)* }

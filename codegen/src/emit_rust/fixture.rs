@@ -299,6 +299,14 @@ pub fn atm() -> Context {
                 }],
             ),
             fr(
+                "longitude",
+                TypeRef::F64,
+                vec![Rule::Range {
+                    min: None,
+                    max: serde_json::Number::from_f64(180.0),
+                }],
+            ),
+            fr(
                 "country",
                 TypeRef::String,
                 vec![Rule::OneOf(vec![json!("DE"), json!("FR"), json!("NL")])],

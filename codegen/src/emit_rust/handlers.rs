@@ -40,6 +40,7 @@ fn subs(cx: &Cx, refs: &[&EventRef]) -> Vec<Sub> {
 
 /// The received-events enum shared by handlers and process managers, with `decode`.
 fn event_enum(enum_id: &proc_macro2::Ident, owner: &str, subs: &[Sub]) -> TokenStream {
+    let allow_large = super::allow_large_variants();
     let variants = subs.iter().map(|s| {
         let (v, p) = (&s.variant, &s.path);
         let d = doc_lines(&format!("A `{}` event.", s.name));
@@ -64,6 +65,7 @@ fn event_enum(enum_id: &proc_macro2::Ident, owner: &str, subs: &[Sub]) -> TokenS
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq)]
+        #allow_large
         pub enum #enum_id { #(#variants)* }
         #(#froms)*
         impl #enum_id {
@@ -154,6 +156,7 @@ pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
 }
 
 pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
+    let allow_large = super::allow_large_variants();
     // Each event once, in starts / continues / stops order.
     let mut refs: Vec<&EventRef> = Vec::new();
     for r in p.starts_on.iter().chain(&p.continues_on).chain(&p.stops_on) {
@@ -315,6 +318,7 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
 
         #dispatch_doc
         #[derive(Debug, Clone, PartialEq)]
+        #allow_large
         pub enum #dispatch_id { #(#cmd_variants)* }
         #(#cmd_froms)*
         impl #dispatch_id {

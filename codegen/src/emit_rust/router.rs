@@ -7,6 +7,7 @@ use super::{Cx, doc_lines, ident, match_ref, stored_names};
 use crate::model::names;
 
 pub(crate) fn emit(cx: &Cx) -> TokenStream {
+    let allow_large = super::allow_large_variants();
     let ctx = cx.ctx;
     let ctx_name = &ctx.name;
     let prefix = format!("{ctx_name}.");
@@ -238,6 +239,7 @@ pub(crate) fn emit(cx: &Cx) -> TokenStream {
         #ctx_doc
         #[derive(Debug, Clone, PartialEq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
         #[serde(crate = "::eskema::serde")]
+        #allow_large
         pub enum Command { #(#cmd_variants)* }
         #(#cmd_froms)*
         #(#agg_cmd_froms)*
@@ -250,6 +252,7 @@ pub(crate) fn emit(cx: &Cx) -> TokenStream {
         /// Every event of the context, as dispatch returns them.
         #[derive(Debug, Clone, PartialEq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
         #[serde(crate = "::eskema::serde")]
+        #allow_large
         pub enum Event { #(#ev_variants)* }
         #(#ev_froms)*
         #(#agg_ev_froms)*

@@ -86,7 +86,9 @@ fn validation_messages_follow_the_rules() {
         "format!(\"{prefix}history[{i0}].\")",
         "from_i128_with_scale(",
         "25i128,",
-        "value.is_nan()",
+        "!(-90f64..=90f64).contains(value)",
+        "value.is_nan() || *value > 180f64",
+        "let broken = !::eskema::validate::is_email(value);",
     ] {
         assert!(atm.contains(needle), "missing {needle:?}");
     }

@@ -71,7 +71,7 @@ fn field_checks(
         .filter(|r| matches!(r, Rule::Pattern(_)))
         .count();
     let mut pattern_index = 0;
-    let mut checks = Vec::new();
+    let mut live = Vec::new();
     for rule in &f.rules {
         if let Rule::Required = rule {
             continue;
@@ -103,15 +103,26 @@ fn field_checks(
         } else {
             None
         };
-        checks.push(rule_check(
-            cx,
-            rule,
-            inner,
-            quote!(value),
-            &path,
-            pattern_static.as_ref(),
-        ));
+        live.push((rule, pattern_static));
     }
+    // A vacuous rule (`min: 0` on a `u64`) generates nothing. A lone check inside
+    // `if let Some(value)` takes its bound form (see `rule_check`).
+    let checks: Vec<TokenStream> = {
+        let gen_all = |bind: bool| -> Vec<TokenStream> {
+            live.iter()
+                .map(|(rule, pat)| {
+                    rule_check(cx, rule, inner, quote!(value), &path, pat.as_ref(), bind)
+                })
+                .filter(|c| !c.is_empty())
+                .collect()
+        };
+        let first = gen_all(false);
+        if optional && first.len() == 1 {
+            gen_all(true)
+        } else {
+            first
+        }
+    };
     if !checks.is_empty() {
         if optional {
             out.push(quote! {
@@ -142,6 +153,7 @@ fn rule_check(
     value: TokenStream,
     path: &str,
     pattern: Option<&proc_macro2::Ident>,
+    bind: bool,
 ) -> TokenStream {
     let rule_name = rule.name();
     if let TypeRef::Vec(item_ty) = ty
@@ -151,7 +163,10 @@ fn rule_check(
         )
     {
         let item_path = format!("{path}[{{i}}]");
-        let inner = rule_check(cx, rule, item_ty, quote!(item), &item_path, pattern);
+        let inner = rule_check(cx, rule, item_ty, quote!(item), &item_path, pattern, false);
+        if inner.is_empty() {
+            return inner;
+        }
         return quote! {
             for (i, item) in #value.iter().enumerate() { #inner }
         };
@@ -164,16 +179,34 @@ fn rule_check(
         Rule::Range { min, max } => {
             let lo = min.as_ref().and_then(|n| bound_check(ty, &value, n, true));
             let hi = max.as_ref().and_then(|n| bound_check(ty, &value, n, false));
-            let cond = match (lo, hi) {
+            match (lo, hi) {
                 (None, None) => return quote!(),
-                (Some(a), None) | (None, Some(a)) => a,
-                (Some(a), Some(b)) => quote!(#a || #b),
-            };
-            if let TypeRef::F64 = ty {
-                // NaN is neither at least nor at most anything.
-                quote!(#value.is_nan() || #cond)
-            } else {
-                cond
+                (Some(b), None) => {
+                    let (lhs, bound) = (&b.lhs, &b.bound);
+                    if let TypeRef::F64 = ty {
+                        // NaN is neither at least nor at most anything.
+                        quote!(#value.is_nan() || #lhs < #bound)
+                    } else {
+                        quote!(#lhs < #bound)
+                    }
+                }
+                (None, Some(b)) => {
+                    let (lhs, bound) = (&b.lhs, &b.bound);
+                    if let TypeRef::F64 = ty {
+                        quote!(#value.is_nan() || #lhs > #bound)
+                    } else {
+                        quote!(#lhs > #bound)
+                    }
+                }
+                // A range excludes NaN by itself.
+                (Some(a), Some(b)) if a.lhs.to_string() == b.lhs.to_string() => {
+                    let (r, lo, hi) = (&a.by_ref, &a.bound, &b.bound);
+                    quote!(!(#lo..=#hi).contains(#r))
+                }
+                (Some(a), Some(b)) => {
+                    let (la, ba, lb, bb) = (&a.lhs, &a.bound, &b.lhs, &b.bound);
+                    quote!(#la < #ba || #lb > #bb)
+                }
             }
         }
         Rule::Length { min, max } => {
@@ -189,18 +222,20 @@ fn rule_check(
                     if #n != #m { #push }
                 };
             }
-            let lo = min.filter(|m| *m > 0).map(|m| {
-                let m = Literal::u64_unsuffixed(m);
-                quote!(n < #m)
-            });
-            let hi = max.map(|m| {
-                let m = Literal::u64_unsuffixed(m);
-                quote!(n > #m)
-            });
-            let cond = match (lo, hi) {
+            let cond = match (min.filter(|m| *m > 0), max) {
                 (None, None) => return quote!(),
-                (Some(a), None) | (None, Some(a)) => a,
-                (Some(a), Some(b)) => quote!(#a || #b),
+                (Some(a), None) => {
+                    let a = Literal::u64_unsuffixed(a);
+                    quote!(n < #a)
+                }
+                (None, Some(b)) => {
+                    let b = Literal::u64_unsuffixed(*b);
+                    quote!(n > #b)
+                }
+                (Some(a), Some(b)) => {
+                    let (a, b) = (Literal::u64_unsuffixed(a), Literal::u64_unsuffixed(*b));
+                    quote!(!(#a..=#b).contains(&n))
+                }
             };
             return quote! {
                 {
@@ -219,6 +254,14 @@ fn rule_check(
             let f: TokenStream = syn::parse_str::<syn::Path>(&user_path(path_str))
                 .map(|p| quote!(#p))
                 .unwrap_or_else(|_| quote!(compile_error!("invalid custom validator path")));
+            if bind {
+                return quote! {
+                    let result = #f(#value);
+                    if let Err(message) = result {
+                        errors.push(format!(#path_lit), #rule_name, message);
+                    }
+                };
+            }
             return quote! {
                 if let Err(message) = #f(#value) {
                     errors.push(format!(#path_lit), #rule_name, message);
@@ -226,16 +269,38 @@ fn rule_check(
             };
         }
     };
+    if cond.to_string() == "false" {
+        return quote!();
+    }
+    if bind {
+        // Alone inside `if let Some(value)`, a bare `if` would trip clippy's
+        // `collapsible_if`, whose fix (let chains) needs edition 2024; user crates may not be.
+        return quote! {
+            let broken = #cond;
+            if broken { #push }
+        };
+    }
     quote! {
         if #cond { #push }
     }
 }
 
-/// The violation condition of one bound, in the field's type; `None` when the bound can
-/// never be broken (a `min` at or below the type's minimum), so no absurd comparison is
-/// generated.
-fn bound_check(ty: &TypeRef, value: &TokenStream, n: &Number, is_min: bool) -> Option<TokenStream> {
-    let op = if is_min { quote!(<) } else { quote!(>) };
+/// One bound of a `min` / `max` rule, in the field's type: compare `lhs` with `bound`
+/// (`by_ref` is `lhs` as a reference, for `RangeInclusive::contains`).
+struct Bound {
+    lhs: TokenStream,
+    by_ref: TokenStream,
+    bound: TokenStream,
+}
+
+/// `None` when the bound can never be broken (a `min` at or below the type's minimum), so no
+/// absurd comparison is generated.
+fn bound_check(ty: &TypeRef, value: &TokenStream, n: &Number, is_min: bool) -> Option<Bound> {
+    let plain = |bound: TokenStream| Bound {
+        lhs: quote!(*#value),
+        by_ref: value.clone(),
+        bound,
+    };
     match ty {
         TypeRef::I32 | TypeRef::I64 | TypeRef::U32 | TypeRef::U64 => {
             let (lo, hi): (i128, i128) = match ty {
@@ -261,8 +326,13 @@ fn bound_check(ty: &TypeRef, value: &TokenStream, n: &Number, is_min: bool) -> O
                 return None;
             }
             if b < lo || b > hi {
+                // Outside the type: compare widened, so the literal still fits.
                 let b = Literal::i128_suffixed(b);
-                return Some(quote!(i128::from(*#value) #op #b));
+                return Some(Bound {
+                    lhs: quote!(i128::from(*#value)),
+                    by_ref: quote!(&i128::from(*#value)),
+                    bound: quote!(#b),
+                });
             }
             let b = match ty {
                 TypeRef::I32 => Literal::i32_suffixed(b as i32),
@@ -270,16 +340,13 @@ fn bound_check(ty: &TypeRef, value: &TokenStream, n: &Number, is_min: bool) -> O
                 TypeRef::U32 => Literal::u32_suffixed(b as u32),
                 _ => Literal::u64_suffixed(b as u64),
             };
-            Some(quote!(*#value #op #b))
+            Some(plain(quote!(#b)))
         }
         TypeRef::F64 => {
             let b = Literal::f64_suffixed(n.as_f64()?);
-            Some(quote!(*#value #op #b))
+            Some(plain(quote!(#b)))
         }
-        TypeRef::Decimal => {
-            let b = decimal_lit(n)?;
-            Some(quote!(*#value #op #b))
-        }
+        TypeRef::Decimal => Some(plain(decimal_lit(n)?)),
         _ => None,
     }
 }
@@ -312,8 +379,14 @@ fn one_of_check(cx: &Cx, ty: &TypeRef, value: &TokenStream, values: &[Value]) ->
             quote!(!matches!(#value.as_str(), #(#s)|*))
         }
         TypeRef::Bool => {
-            let b: Vec<bool> = values.iter().filter_map(Value::as_bool).collect();
-            quote!(!matches!(*#value, #(#b)|*))
+            let t = values.iter().any(|v| v.as_bool() == Some(true));
+            let f = values.iter().any(|v| v.as_bool() == Some(false));
+            match (t, f) {
+                (true, true) => quote!(false),
+                (true, false) => quote!(!*#value),
+                (false, true) => quote!(*#value),
+                (false, false) => quote!(true),
+            }
         }
         TypeRef::I32 | TypeRef::I64 | TypeRef::U32 | TypeRef::U64 => {
             let lits: Vec<Literal> = values
@@ -331,10 +404,7 @@ fn one_of_check(cx: &Cx, ty: &TypeRef, value: &TokenStream, values: &[Value]) ->
                     })
                 })
                 .collect();
-            if lits.is_empty() {
-                return quote!(true);
-            }
-            quote!(!matches!(*#value, #(#lits)|*))
+            quote!(![#(#lits),*].contains(#value))
         }
         TypeRef::F64 => {
             let lits = values

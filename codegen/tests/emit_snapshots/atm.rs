@@ -22,6 +22,10 @@ pub mod atm {
         ///
         /// Validated: must be between -90.0 and 90.0.
         pub latitude: f64,
+        /// `longitude`: `f64`.
+        ///
+        /// Validated: must be at most 180.0.
+        pub longitude: f64,
         /// `country`: `String`.
         ///
         /// Validated: must be one of `DE, FR, NL`.
@@ -37,12 +41,23 @@ pub mod atm {
             }
             {
                 let value = &self.latitude;
-                if value.is_nan() || *value < -90f64 || *value > 90f64 {
+                if !(-90f64..=90f64).contains(value) {
                     errors
                         .push(
                             format!("{prefix}latitude"),
                             "range",
                             "must be between -90.0 and 90.0",
+                        );
+                }
+            }
+            {
+                let value = &self.longitude;
+                if value.is_nan() || *value > 180f64 {
+                    errors
+                        .push(
+                            format!("{prefix}longitude"),
+                            "max",
+                            "must be at most 180.0",
                         );
                 }
             }
@@ -248,7 +263,7 @@ pub mod atm {
                 let value = &self.notes;
                 {
                     let n = value.len();
-                    if n < 1 || n > 10 {
+                    if !(1..=10).contains(&n) {
                         errors
                             .push(
                                 format!("{prefix}notes"),
@@ -284,12 +299,10 @@ pub mod atm {
             }
             {
                 let value = &self.fee;
-                if *value < ::eskema::rust_decimal::Decimal::from(0i64)
-                    || *value
-                        > ::eskema::rust_decimal::Decimal::from_i128_with_scale(
-                            25i128,
-                            1u32,
-                        )
+                if !(::eskema::rust_decimal::Decimal::from(
+                    0i64,
+                )..=::eskema::rust_decimal::Decimal::from_i128_with_scale(25i128, 1u32))
+                    .contains(value)
                 {
                     errors
                         .push(
@@ -307,7 +320,7 @@ pub mod atm {
             }
             {
                 let value = &self.priority;
-                if !matches!(* value, 1i32 | 2i32 | 3i32) {
+                if ![1i32, 2i32, 3i32].contains(value) {
                     errors
                         .push(
                             format!("{prefix}priority"),
@@ -317,11 +330,8 @@ pub mod atm {
                 }
             }
             {
-                let value = &self.sequence;
-            }
-            {
                 let value = &self.receipt;
-                if !matches!(* value, true) {
+                if !*value {
                     errors
                         .push(
                             format!("{prefix}receipt"),
@@ -334,7 +344,8 @@ pub mod atm {
                 errors.push(format!("{prefix}notify"), "required", "is required");
             }
             if let Some(value) = &self.notify {
-                if !::eskema::validate::is_email(value) {
+                let broken = !::eskema::validate::is_email(value);
+                if broken {
                     errors
                         .push(
                             format!("{prefix}notify"),
@@ -517,6 +528,10 @@ pub mod atm {
     }
     /// The events `InitiateWithdrawal` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum InitiateWithdrawalEmits {
         /// A [`WithdrawalInitiated`] event.
         WithdrawalInitiated(WithdrawalInitiated),
@@ -537,6 +552,10 @@ pub mod atm {
     }
     /// The events `ConfirmAuthorization` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum ConfirmAuthorizationEmits {
         /// A [`AuthorizationConfirmed`] event.
         AuthorizationConfirmed(AuthorizationConfirmed),
@@ -564,6 +583,10 @@ pub mod atm {
         ::eskema::serde::Deserialize
     )]
     #[serde(crate = "::eskema::serde")]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum AtmCommand {
         /// A [`InitiateWithdrawal`] command.
         InitiateWithdrawal(InitiateWithdrawal),
@@ -616,6 +639,10 @@ pub mod atm {
         ::eskema::serde::Deserialize
     )]
     #[serde(crate = "::eskema::serde")]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum AtmEvent {
         /// A [`WithdrawalInitiated`] event.
         WithdrawalInitiated(WithdrawalInitiated),
@@ -772,6 +799,10 @@ pub mod atm {
     }
     /// The events `AtmJournal` receives.
     #[derive(Debug, Clone, PartialEq)]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum AtmJournalEvent {
         /// A `WithdrawalInitiated` event.
         WithdrawalInitiated(WithdrawalInitiated),
@@ -857,6 +888,10 @@ pub mod atm {
         ::eskema::serde::Deserialize
     )]
     #[serde(crate = "::eskema::serde")]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum Command {
         /// [`InitiateWithdrawal`], a command of aggregate `Atm`.
         InitiateWithdrawal(InitiateWithdrawal),
@@ -902,6 +937,10 @@ pub mod atm {
         ::eskema::serde::Deserialize
     )]
     #[serde(crate = "::eskema::serde")]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum Event {
         /// [`WithdrawalInitiated`], an event of aggregate `Atm`.
         WithdrawalInitiated(WithdrawalInitiated),

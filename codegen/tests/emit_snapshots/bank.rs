@@ -159,7 +159,8 @@ pub mod bank {
                 }
             }
             if let Some(value) = &self.owner_email {
-                if !::eskema::validate::is_email(value) {
+                let broken = !::eskema::validate::is_email(value);
+                if broken {
                     errors
                         .push(
                             format!("{prefix}owner_email"),
@@ -196,7 +197,7 @@ pub mod bank {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
             {
                 let value = &self.amount;
-                if *value < 1i64 || *value > 1000000i64 {
+                if !(1i64..=1000000i64).contains(value) {
                     errors
                         .push(
                             format!("{prefix}amount"),
@@ -318,6 +319,10 @@ pub mod bank {
     }
     /// The events `OpenBankAccount` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum OpenBankAccountEmits {
         /// A [`BankAccountOpened`] event.
         BankAccountOpened(BankAccountOpened),
@@ -338,6 +343,10 @@ pub mod bank {
     }
     /// The events `WithdrawMoney` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum WithdrawMoneyEmits {
         /// A [`MoneyWithdrawn`] event.
         MoneyWithdrawn(MoneyWithdrawn),
@@ -365,6 +374,10 @@ pub mod bank {
         ::eskema::serde::Deserialize
     )]
     #[serde(crate = "::eskema::serde")]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum BankAccountCommand {
         /// A [`OpenBankAccount`] command.
         OpenBankAccount(OpenBankAccount),
@@ -417,6 +430,10 @@ pub mod bank {
         ::eskema::serde::Deserialize
     )]
     #[serde(crate = "::eskema::serde")]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum BankAccountEvent {
         /// A [`BankAccountOpened`] event.
         BankAccountOpened(BankAccountOpened),
@@ -693,6 +710,10 @@ pub mod bank {
     }
     /// The events `RegisterUser` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum RegisterUserEmits {
         /// A [`UserRegistered`] event.
         UserRegistered(UserRegistered),
@@ -718,6 +739,10 @@ pub mod bank {
         ::eskema::serde::Deserialize
     )]
     #[serde(crate = "::eskema::serde")]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum UserCommand {
         /// A [`RegisterUser`] command.
         RegisterUser(RegisterUser),
@@ -758,6 +783,10 @@ pub mod bank {
         ::eskema::serde::Deserialize
     )]
     #[serde(crate = "::eskema::serde")]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum UserEvent {
         /// A [`UserRegistered`] event.
         UserRegistered(UserRegistered),
@@ -874,6 +903,10 @@ pub mod bank {
     }
     /// The events `AccountBalances` receives.
     #[derive(Debug, Clone, PartialEq)]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum AccountBalancesEvent {
         /// A `BankAccountOpened` event.
         BankAccountOpened(BankAccountOpened),
@@ -968,6 +1001,10 @@ pub mod bank {
     }
     /// The commands `Withdrawal` may dispatch.
     #[derive(Debug, Clone, PartialEq)]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum WithdrawalDispatch {
         /// Dispatch `bank.WithdrawMoney`.
         WithdrawMoney(WithdrawMoney),
@@ -1039,6 +1076,10 @@ pub mod bank {
     }
     /// The events `Withdrawal` receives.
     #[derive(Debug, Clone, PartialEq)]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum WithdrawalEvent {
         /// A `atm.WithdrawalInitiated` event.
         WithdrawalInitiated(super::atm::WithdrawalInitiated),
@@ -1167,6 +1208,10 @@ pub mod bank {
         ::eskema::serde::Deserialize
     )]
     #[serde(crate = "::eskema::serde")]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum Command {
         /// [`OpenBankAccount`], a command of aggregate `BankAccount`.
         OpenBankAccount(OpenBankAccount),
@@ -1229,6 +1274,10 @@ pub mod bank {
         ::eskema::serde::Deserialize
     )]
     #[serde(crate = "::eskema::serde")]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
+    )]
     pub enum Event {
         /// [`BankAccountOpened`], an event of aggregate `BankAccount`.
         BankAccountOpened(BankAccountOpened),
