@@ -144,6 +144,10 @@ pub(crate) fn emit(domain: &Domain) -> TokenStream {
             }),
         }
     });
+    // With no context, nothing would use the parameters.
+    let no_contexts = ctxs
+        .is_empty()
+        .then(|| quote!(let _ = (engine, json, ctx);));
     let commands_doc = doc_lines(&format!(
         "Every command of the domain, qualified: {known_all}."
     ));
@@ -213,6 +217,7 @@ pub(crate) fn emit(domain: &Domain) -> TokenStream {
                 json: ::eskema::serde_json::Value,
                 ctx: ::eskema::CommandContext,
             ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
+                #no_contexts
                 match name.split_once('.') {
                     #(#qualified_arms)*
                     Some(_) => Err(unknown(name)),

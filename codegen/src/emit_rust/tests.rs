@@ -136,3 +136,26 @@ fn state_hash_is_fnv1a_of_names_and_schema_types() {
     }
     assert_eq!(a, format!("{h:016x}"));
 }
+
+#[test]
+fn empty_domain_and_empty_context_still_parse() {
+    let empty = crate::model::Domain { contexts: vec![] };
+    let out = emit_domain(&empty);
+    assert!(!out.contains("formatting failed"), "{out}");
+    assert!(out.contains("let _ = (engine, json, ctx);"));
+    let ctx = crate::model::Context {
+        name: "empty".into(),
+        file: "schemas/empty.yaml".into(),
+        doc: None,
+        types: vec![],
+        aggregates: vec![],
+        handlers: vec![],
+        process_managers: vec![],
+    };
+    let domain = crate::model::Domain {
+        contexts: vec![ctx.clone()],
+    };
+    let out = emit_context(&domain, &ctx);
+    assert!(!out.contains("formatting failed"), "{out}");
+    assert!(out.contains("match Into::<Command>::into(command) {}"));
+}
