@@ -109,7 +109,9 @@ pub(crate) fn emit(domain: &Domain) -> TokenStream {
     let qualified_arms = ctxs.iter().map(|(c, v, m)| {
         let n = &c.name;
         quote! {
-            Some((#n, bare)) => super::#m::dispatch_json_with(engine, bare, json, ctx)
+            // The context router strips its own `context.` prefix; passing the full name
+            // keeps it in error messages.
+            Some((#n, _)) => super::#m::dispatch_json_with(engine, name, json, ctx)
                 .await
                 .map(|outcome| outcome.map_events(Event::#v))
                 .map_err(|e| e.map_domain(Error::#v)),

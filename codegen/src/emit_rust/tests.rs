@@ -109,7 +109,7 @@ fn domain_router_accepts_unique_bare_and_qualified_names() {
     let out = emit_domain(&fixture::domain());
     assert!(out.contains("include!(concat!(env!(\"OUT_DIR\"), \"/atm.rs\"));"));
     assert!(out.contains("include!(concat!(env!(\"OUT_DIR\"), \"/bank.rs\"));"));
-    assert!(out.contains("Some((\"bank\", bare))"));
+    assert!(out.contains("Some((\"bank\", _))"));
     assert!(out.contains("\"OpenBankAccount\""));
 }
 

@@ -156,14 +156,14 @@ pub mod domain {
         ctx: ::eskema::CommandContext,
     ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
         match name.split_once('.') {
-            Some(("atm", bare)) => {
-                super::atm::dispatch_json_with(engine, bare, json, ctx)
+            Some(("atm", _)) => {
+                super::atm::dispatch_json_with(engine, name, json, ctx)
                     .await
                     .map(|outcome| outcome.map_events(Event::Atm))
                     .map_err(|e| e.map_domain(Error::Atm))
             }
-            Some(("bank", bare)) => {
-                super::bank::dispatch_json_with(engine, bare, json, ctx)
+            Some(("bank", _)) => {
+                super::bank::dispatch_json_with(engine, name, json, ctx)
                     .await
                     .map(|outcome| outcome.map_events(Event::Bank))
                     .map_err(|e| e.map_domain(Error::Bank))
