@@ -1,0 +1,167 @@
+//! Declared types (`types:`) and the field lists every generated struct shares.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use serde_json::Value;
+
+use super::{Cx, doc_lines, docs, ident, validate};
+use crate::model::{Field, TypeDef, TypeRef, names};
+
+/// Structs and enums of `types:`, each struct with its `Validate` impl.
+pub(crate) fn emit(cx: &Cx) -> TokenStream {
+    let items = cx.ctx.types.iter().map(|t| match t {
+        TypeDef::Enum {
+            name,
+            doc,
+            variants,
+        } => {
+            let doc = docs(
+                doc.as_deref(),
+                &format!(
+                    "The `{name}` enum of the schema; serialized as the variant name, the first variant is the default."
+                ),
+            );
+            let id = ident(name);
+            let vs = variants.iter().enumerate().map(|(i, v)| {
+                let v_id = ident(v);
+                let vdoc = doc_lines(&format!("`{v}`."));
+                let default = (i == 0).then(|| quote!(#[default]));
+                quote!(#vdoc #default #v_id,)
+            });
+            quote! {
+                #doc
+                #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+                #[serde(crate = "::eskema::serde")]
+                pub enum #id { #(#vs)* }
+            }
+        }
+        TypeDef::Struct { name, doc, fields } => {
+            let doc = docs(
+                doc.as_deref(),
+                &format!("The `{name}` value object of the schema."),
+            );
+            let id = ident(name);
+            let (fields_ts, defaults) = struct_fields(cx, name, fields, true);
+            let validate = validate::emit_impl(cx, name, fields);
+            quote! {
+                #doc
+                #[derive(Debug, Clone, PartialEq, Default, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+                #[serde(crate = "::eskema::serde")]
+                pub struct #id { #fields_ts }
+                #defaults
+                #validate
+            }
+        }
+    });
+    quote!(#(#items)*)
+}
+
+/// The `pub` fields of a struct (with docs, `#[serde(default)]` on `Option` fields and
+/// `#[serde(default = ..)]` for fields with a schema `default:`), and the private functions
+/// those defaults call. `rules_in_docs` adds each validation rule to the field's docs.
+pub(crate) fn struct_fields(
+    cx: &Cx,
+    owner: &str,
+    fields: &[Field],
+    rules_in_docs: bool,
+) -> (TokenStream, TokenStream) {
+    let mut default_fns = Vec::new();
+    let fs = fields
+        .iter()
+        .map(|f| {
+            let id = ident(&f.name);
+            let ty = cx.ty(&f.ty);
+            let mut text = f
+                .doc
+                .clone()
+                .filter(|d| !d.trim().is_empty())
+                .unwrap_or_else(|| format!("`{}`: `{}`.", f.name, cx.schema_type(&f.ty)));
+            if rules_in_docs && !f.rules.is_empty() {
+                let rules: Vec<String> = f
+                    .rules
+                    .iter()
+                    .map(|r| validate::describe(cx, r, &f.ty, true))
+                    .collect();
+                text.push_str(&format!("\n\nValidated: {}.", rules.join("; ")));
+            }
+            let serde_attr = if let Some(value) = &f.default {
+                let fn_name = format!(
+                    "__default_{}_{}",
+                    names::snake(owner),
+                    f.name.trim_start_matches("r#")
+                );
+                let fn_id = format_ident!("{}", fn_name);
+                let body = default_expr(cx, &f.ty, value);
+                let fdoc = doc_lines(&format!(
+                    "The schema default of `{owner}::{}`: payloads without the field get it.",
+                    f.name
+                ));
+                default_fns.push(quote! {
+                    #fdoc
+                    fn #fn_id() -> #ty { #body }
+                });
+                text.push_str(&format!("\n\nDefaults to `{value}` when absent."));
+                quote!(#[serde(default = #fn_name)])
+            } else if matches!(f.ty, TypeRef::Option(_)) {
+                quote!(#[serde(default)])
+            } else {
+                quote!()
+            };
+            let doc = doc_lines(&text);
+            quote! {
+                #doc
+                #serde_attr
+                pub #id: #ty,
+            }
+        })
+        .collect::<Vec<_>>();
+    (quote!(#(#fs)*), quote!(#(#default_fns)*))
+}
+
+/// A Rust expression for a schema `default:`. Plain literals for strings, numbers and bools;
+/// anything else is decoded from its JSON text, which the checker verified fits the type
+/// (`unwrap_or_default` keeps this panic-free all the same).
+fn default_expr(cx: &Cx, ty: &TypeRef, value: &Value) -> TokenStream {
+    match (ty, value) {
+        (TypeRef::String, Value::String(s)) => quote!(String::from(#s)),
+        (TypeRef::Bool, Value::Bool(b)) => quote!(#b),
+        (TypeRef::I32, Value::Number(n))
+            if n.as_i64().and_then(|v| i32::try_from(v).ok()).is_some() =>
+        {
+            let v = proc_macro2::Literal::i32_suffixed(
+                n.as_i64()
+                    .and_then(|v| i32::try_from(v).ok())
+                    .unwrap_or_default(),
+            );
+            quote!(#v)
+        }
+        (TypeRef::I64, Value::Number(n)) if n.as_i64().is_some() => {
+            let v = proc_macro2::Literal::i64_suffixed(n.as_i64().unwrap_or_default());
+            quote!(#v)
+        }
+        (TypeRef::U32, Value::Number(n))
+            if n.as_u64().and_then(|v| u32::try_from(v).ok()).is_some() =>
+        {
+            let v = proc_macro2::Literal::u32_suffixed(
+                n.as_u64()
+                    .and_then(|v| u32::try_from(v).ok())
+                    .unwrap_or_default(),
+            );
+            quote!(#v)
+        }
+        (TypeRef::U64, Value::Number(n)) if n.as_u64().is_some() => {
+            let v = proc_macro2::Literal::u64_suffixed(n.as_u64().unwrap_or_default());
+            quote!(#v)
+        }
+        (TypeRef::F64, Value::Number(n)) if n.as_f64().is_some() => {
+            let v = proc_macro2::Literal::f64_suffixed(n.as_f64().unwrap_or_default());
+            quote!(#v)
+        }
+        (TypeRef::Option(_), Value::Null) => quote!(None),
+        _ => {
+            let ty = cx.ty(ty);
+            let json = value.to_string();
+            quote!(::eskema::serde_json::from_str::<#ty>(#json).unwrap_or_default())
+        }
+    }
+}
