@@ -1,0 +1,343 @@
+//! Handlers and process managers: the events they name, the commands they dispatch, the
+//! correlation identity, and the warning for events nothing produces or handles.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{Cx, Rules, Symbols, check_fields, suggest};
+use crate::diag::Sink;
+use crate::model::{self, CommandRef, Consistency, EventRef, StartFrom};
+use crate::raw::{Name, RawHandler, RawProcessManager};
+
+fn split<'a>(name: &'a Name, cx: &'a Cx) -> (&'a str, &'a str) {
+    match name.text.split_once('.') {
+        Some((c, n)) => (c, n),
+        None => (cx.ctx, name.text.as_str()),
+    }
+}
+
+fn unknown_context(name: &Name, ctx: &str, cx: &Cx, sink: &mut Sink) {
+    let known: Vec<&str> = cx.syms.contexts.keys().map(String::as_str).collect();
+    sink.error(
+        cx.file,
+        name.loc,
+        format!("unknown context `{ctx}` in `{}`", name.text),
+    )
+    .hint(suggest(ctx, known.iter().copied()).unwrap_or_else(|| {
+        format!(
+            "the contexts are {}",
+            known
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }));
+}
+
+/// Resolves `Event` or `context.Event`.
+pub(crate) fn event_ref(name: &Name, cx: &Cx, sink: &mut Sink) -> Option<EventRef> {
+    let (ctx, ev) = split(name, cx);
+    if ev.contains('.') {
+        sink.error(
+            cx.file,
+            name.loc,
+            format!(
+                "`{}` is not an event name: write `Event` or `context.Event`",
+                name.text
+            ),
+        );
+        return None;
+    }
+    let Some(syms) = cx.syms.contexts.get(ctx) else {
+        unknown_context(name, ctx, cx, sink);
+        return None;
+    };
+    if let Some(e) = syms.event(ev) {
+        return Some(EventRef {
+            context: ctx.to_string(),
+            aggregate: e.aggregate.clone(),
+            name: ev.to_string(),
+        });
+    }
+    let prefix = if ctx == cx.ctx && !name.text.contains('.') {
+        String::new()
+    } else {
+        format!("{ctx}.")
+    };
+    if let Some(cur) = syms.renamed.get(ev) {
+        sink.error(
+            cx.file,
+            name.loc,
+            format!("`{}` is an old name of event `{prefix}{cur}`", name.text),
+        )
+        .hint(format!("write `{prefix}{cur}`"));
+    } else if let Some(kind) = syms.kinds.get(ev) {
+        sink.error(
+            cx.file,
+            name.loc,
+            format!("`{}` is {kind}, not an event", name.text),
+        );
+    } else {
+        let hint = suggest(ev, syms.events.iter().map(|e| e.name.as_str())).map(|h| {
+            h.replace("`", "")
+                .replace("did you mean ", &format!("did you mean `{prefix}"))
+                .replace('?', "`?")
+        });
+        sink.error(cx.file, name.loc, format!("unknown event `{}`", name.text))
+            .hint_opt(hint);
+    }
+    None
+}
+
+/// Resolves `Command` or `context.Command`.
+fn command_ref(name: &Name, cx: &Cx, sink: &mut Sink) -> Option<CommandRef> {
+    let (ctx, cmd) = split(name, cx);
+    let Some(syms) = cx.syms.contexts.get(ctx) else {
+        unknown_context(name, ctx, cx, sink);
+        return None;
+    };
+    if let Some((_, agg)) = syms.commands.iter().find(|(c, _)| c == cmd) {
+        return Some(CommandRef {
+            context: ctx.to_string(),
+            aggregate: agg.clone(),
+            name: cmd.to_string(),
+        });
+    }
+    let prefix = if name.text.contains('.') {
+        format!("{ctx}.")
+    } else {
+        String::new()
+    };
+    if let Some(kind) = syms.kinds.get(cmd) {
+        sink.error(
+            cx.file,
+            name.loc,
+            format!("`{}` is {kind}, not a command", name.text),
+        );
+    } else {
+        let hint = suggest(cmd, syms.commands.iter().map(|(c, _)| c.as_str()))
+            .map(|h| h.replace("did you mean `", &format!("did you mean `{prefix}")));
+        sink.error(
+            cx.file,
+            name.loc,
+            format!("unknown command `{}`", name.text),
+        )
+        .hint_opt(hint);
+    }
+    None
+}
+
+fn choice<T: Copy>(
+    name: Option<&Name>,
+    options: &[(&str, T)],
+    key: &str,
+    default: T,
+    cx: &Cx,
+    sink: &mut Sink,
+) -> T {
+    let Some(name) = name else { return default };
+    if let Some((_, v)) = options.iter().find(|(o, _)| *o == name.text) {
+        return *v;
+    }
+    let words: Vec<&str> = options.iter().map(|(o, _)| *o).collect();
+    sink.error(
+        cx.file,
+        name.loc,
+        format!(
+            "`{key}` must be {}, found `{}`",
+            words
+                .iter()
+                .map(|w| format!("`{w}`"))
+                .collect::<Vec<_>>()
+                .join(" or "),
+            name.text
+        ),
+    )
+    .hint_opt(suggest(&name.text, words.iter().copied()));
+    default
+}
+
+/// Events of one handler or process manager become enum variants and `on_<event>` methods
+/// named after the event alone, so two events with one name (from two contexts) clash.
+fn refs(
+    list: &[Name],
+    seen: &mut HashMap<String, String>,
+    owner: &str,
+    cx: &Cx,
+    sink: &mut Sink,
+) -> Vec<EventRef> {
+    let mut out = Vec::new();
+    for n in list {
+        let Some(r) = event_ref(n, cx, sink) else {
+            continue;
+        };
+        let full = format!("{}.{}", r.context, r.name);
+        match seen.get(&r.name) {
+            Some(prev) if *prev == full => {
+                sink.error(
+                    cx.file,
+                    n.loc,
+                    format!("event `{}` is listed twice in {owner}", n.text),
+                );
+            }
+            Some(prev) => {
+                sink.error(cx.file, n.loc, format!("{owner} handles two events named `{}` (`{prev}` and `{full}`)", r.name))
+                    .hint("its generated enum variants and `on_` methods are named after the event alone; split it in two");
+            }
+            None => {
+                seen.insert(r.name.clone(), full);
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn check_handler(raw: &RawHandler, cx: &Cx, sink: &mut Sink) -> model::Handler {
+    let owner = format!("handler `{}`", raw.name.text);
+    let subscribes = refs(&raw.subscribes, &mut HashMap::new(), &owner, cx, sink);
+    model::Handler {
+        name: raw.name.text.clone(),
+        doc: raw.doc.clone(),
+        subscribes,
+        consistency: choice(
+            raw.consistency.as_ref(),
+            &[
+                ("strong", Consistency::Strong),
+                ("eventual", Consistency::Eventual),
+            ],
+            "consistency",
+            Consistency::Eventual,
+            cx,
+            sink,
+        ),
+        start_from: choice(
+            raw.start_from.as_ref(),
+            &[
+                ("origin", StartFrom::Origin),
+                ("current", StartFrom::Current),
+            ],
+            "start_from",
+            StartFrom::Origin,
+            cx,
+            sink,
+        ),
+    }
+}
+
+pub(crate) fn check_process_manager(
+    raw: &RawProcessManager,
+    cx: &Cx,
+    sink: &mut Sink,
+) -> model::ProcessManager {
+    let pm = &raw.name.text;
+    let owner = format!("process manager `{pm}`");
+    let mut seen = HashMap::new();
+    let starts_on = refs(&raw.starts_on, &mut seen, &owner, cx, sink);
+    let continues_on = refs(&raw.continues_on, &mut seen, &owner, cx, sink);
+    let stops_on = refs(&raw.stops_on, &mut seen, &owner, cx, sink);
+    let identity = raw
+        .identity
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    if let Some(id) = &raw.identity {
+        if let Some((msg, hint)) = super::names::check_snake(&id.text, "identity field") {
+            sink.error(cx.file, id.loc, msg).hint_opt(hint);
+        }
+        let all = raw
+            .starts_on
+            .iter()
+            .chain(&raw.continues_on)
+            .chain(&raw.stops_on);
+        for n in all {
+            let (ctx, ev) = split(n, cx);
+            let Some(e) = cx.syms.contexts.get(ctx).and_then(|s| s.event(ev)) else {
+                continue;
+            };
+            if !e.fields.iter().any(|f| *f == id.text) {
+                sink.error(
+                    cx.file,
+                    n.loc,
+                    format!(
+                        "event `{}` has no field `{}`, the identity of {owner}",
+                        n.text, id.text
+                    ),
+                )
+                .hint(format!(
+                    "every event a process manager handles must carry its correlation field `{}`",
+                    id.text
+                ));
+            }
+        }
+    }
+    let mut dispatches: Vec<CommandRef> = Vec::new();
+    let mut names: HashSet<String> = HashSet::new();
+    for n in &raw.dispatches {
+        let Some(r) = command_ref(n, cx, sink) else {
+            continue;
+        };
+        if !names.insert(r.name.clone()) {
+            sink.error(
+                cx.file,
+                n.loc,
+                format!("{owner} dispatches two commands named `{}`", r.name),
+            )
+            .hint("each becomes a variant of its dispatch enum; list it once");
+            continue;
+        }
+        dispatches.push(r);
+    }
+    let state = check_fields(
+        &raw.state,
+        Rules::Forbidden("process state is built from events"),
+        &format!("the state of `{pm}`"),
+        cx,
+        sink,
+    );
+    model::ProcessManager {
+        name: pm.clone(),
+        doc: raw.doc.clone(),
+        identity,
+        starts_on,
+        continues_on,
+        stops_on,
+        dispatches,
+        state,
+    }
+}
+
+/// Warns about events that no command emits and no process manager lists: nothing in the
+/// schema ever produces them (a likely leftover).
+pub(crate) fn warn_unused_events(contexts: &[model::Context], syms: &Symbols, sink: &mut Sink) {
+    let mut used: HashSet<(String, String)> = HashSet::new();
+    for c in contexts {
+        for a in &c.aggregates {
+            for cmd in &a.commands {
+                for e in &cmd.emits {
+                    used.insert((c.name.clone(), e.clone()));
+                }
+            }
+        }
+        for p in &c.process_managers {
+            for r in p.starts_on.iter().chain(&p.continues_on).chain(&p.stops_on) {
+                used.insert((r.context.clone(), r.name.clone()));
+            }
+        }
+    }
+    for (ctx, s) in &syms.contexts {
+        for e in &s.events {
+            if !used.contains(&(ctx.clone(), e.name.clone())) {
+                sink.warning(
+                    &s.file,
+                    e.loc,
+                    format!(
+                        "event `{}` is emitted by no command and handled by no process manager",
+                        e.name
+                    ),
+                )
+                .hint("add it to a command's `emits`, or remove it if it is a leftover");
+            }
+        }
+    }
+}

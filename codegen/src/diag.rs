@@ -1,0 +1,193 @@
+//! Diagnostics: every problem the checker finds, with the place in the YAML that causes it.
+//!
+//! A person reading a diagnostic has only the YAML in front of them, so each one names the
+//! file, line and column (1-based, in characters) and, where a fix is known, a hint.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(file: &Path, line: usize, column: usize, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(
+            f,
+            "{}:{}:{}: {kind}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  = hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every error and warning of one run, sorted by file, line and column.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Report {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    /// Sorts stably, so diagnostics at the same place keep the order they were found in.
+    pub fn new(mut diagnostics: Vec<Diagnostic>) -> Self {
+        diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        Report { diagnostics }
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.errors().next().is_some()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for d in &self.diagnostics {
+            writeln!(f, "{d}")?;
+        }
+        let errors = self.errors().count();
+        let warnings = self.diagnostics.len() - errors;
+        write!(
+            f,
+            "{errors} error{}, {warnings} warning{}",
+            if errors == 1 { "" } else { "s" },
+            if warnings == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl std::error::Error for Report {}
+
+/// Collects diagnostics while the checker keeps going past bad items.
+#[derive(Debug, Default)]
+pub(crate) struct Sink {
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+impl Sink {
+    pub(crate) fn push(
+        &mut self,
+        severity: Severity,
+        file: &Path,
+        loc: crate::raw::Loc,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diagnostics.push(Diagnostic {
+            severity,
+            file: file.to_path_buf(),
+            line: loc.line,
+            column: loc.column,
+            message: message.into(),
+            hint: None,
+        });
+        let last = self.diagnostics.len() - 1;
+        &mut self.diagnostics[last]
+    }
+
+    pub(crate) fn error(
+        &mut self,
+        file: &Path,
+        loc: crate::raw::Loc,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.push(Severity::Error, file, loc, message)
+    }
+
+    pub(crate) fn warning(
+        &mut self,
+        file: &Path,
+        loc: crate::raw::Loc,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.push(Severity::Warning, file, loc, message)
+    }
+}
+
+impl Diagnostic {
+    /// Builder used by the checker: `sink.error(..).hint(..)`.
+    pub(crate) fn hint(&mut self, hint: impl Into<String>) -> &mut Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub(crate) fn hint_opt(&mut self, hint: Option<String>) -> &mut Self {
+        if hint.is_some() {
+            self.hint = hint;
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_error_with_hint_and_warning_without() {
+        let mut e = Diagnostic::error(Path::new("schemas/bank.yaml"), 3, 7, "unknown key `emit`");
+        e.hint = Some("did you mean `emits`?".into());
+        assert_eq!(
+            e.to_string(),
+            "schemas/bank.yaml:3:7: error: unknown key `emit`\n  = hint: did you mean `emits`?"
+        );
+        let w = Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(Path::new("a.yaml"), 1, 1, "unused")
+        };
+        assert_eq!(w.to_string(), "a.yaml:1:1: warning: unused");
+    }
+
+    #[test]
+    fn report_sorts_by_file_line_column() {
+        let r = Report::new(vec![
+            Diagnostic::error(Path::new("b.yaml"), 1, 1, "x"),
+            Diagnostic::error(Path::new("a.yaml"), 9, 2, "y"),
+            Diagnostic::error(Path::new("a.yaml"), 9, 1, "z"),
+        ]);
+        let order: Vec<_> = r.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(order, ["z", "y", "x"]);
+        assert!(r.has_errors());
+    }
+}
