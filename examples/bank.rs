@@ -109,7 +109,7 @@ async fn run<S: EventStore>(engine: Engine<S>) -> Result<(), String> {
         let Some(last) = page.last() else { break };
         next = last.position + 1;
         for recorded in &page {
-            bank::handle_account_balances(&mut balances, recorded).map_err(|e| e.to_string())?;
+            bank::AccountBalancesEvent::handle(&mut balances, recorded).map_err(|e| e.to_string())?;
         }
     }
     println!("balance of {ACCOUNT}: {:?}", balances.balances.get(ACCOUNT));
@@ -140,7 +140,7 @@ async fn run_withdrawal_process<S: EventStore>(engine: &Engine<S>, withdrawal_id
             if recorded.data.get("withdrawal_id").and_then(|v| v.as_str()) != Some(&withdrawal_id.to_string()) {
                 continue;
             }
-            for command in bank::handle_withdrawal(&mut process, recorded).map_err(|e| e.to_string())? {
+            for command in bank::WithdrawalEvent::handle(&mut process, recorded).map_err(|e| e.to_string())? {
                 match command {
                     bank::WithdrawalDispatch::WithdrawMoney(c) => {
                         let out = bank::dispatch(engine, c).await.map_err(|e| e.to_string())?;

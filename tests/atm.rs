@@ -126,7 +126,7 @@ async fn a_withdrawal_runs_from_pin_check_to_cash_through_the_process_manager() 
         let Some(last) = page.last() else { break };
         next = last.position + 1;
         for recorded in &page {
-            for command in bank::handle_withdrawal(&mut process, recorded).expect("handled") {
+            for command in bank::WithdrawalEvent::handle(&mut process, recorded).expect("handled") {
                 match command {
                     bank::WithdrawalDispatch::WithdrawMoney(c) => {
                         bank::dispatch(&engine, c).await.expect("debit");

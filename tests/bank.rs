@@ -151,7 +151,7 @@ async fn open_deposit_withdraw_through_the_router_and_the_read_model() {
 
     let mut balances = AccountBalances::default();
     for recorded in engine.store().read_all(1, 100).await.expect("read") {
-        handle_account_balances(&mut balances, &recorded).expect("handled");
+        AccountBalancesEvent::handle(&mut balances, &recorded).expect("handled");
     }
     assert_eq!(balances.balances.get(ACC), Some(&100));
 }
@@ -167,7 +167,7 @@ async fn dispatch_json_validates_before_routing() {
     let err = dispatch_json(&engine, "DepositMoney", eskema::serde_json::json!({"account_number": ACC, "amount": -1}))
         .await
         .expect_err("invalid");
-    assert!(err.validation().is_some_and(|v| v.has("amount", "min")));
+    assert!(err.validation().is_some_and(|v| v.has("amount", "range")));
     let err = dispatch_json(&engine, "DepositMony", eskema::serde_json::json!({})).await.expect_err("unknown");
     assert!(matches!(err, DispatchError::UnknownCommand { .. }), "{err}");
     let err = dispatch_json(&engine, "DepositMoney", eskema::serde_json::json!({"amount": 5})).await.expect_err("bad json");
