@@ -2498,3 +2498,25 @@ aggregates:
         Some(r#"write `[OrderPlaced]`"#),
     );
 }
+
+#[test]
+fn deeply_nested_or_huge_input_never_panics() {
+    let deep = format!("types: {}{}", "[".repeat(20_000), "]".repeat(20_000));
+    let deep_map = format!("doc: {}x{}", "{a: ".repeat(5_000), "}".repeat(5_000));
+    let huge_from = "aggregates:\n  A:\n    identity: x\n    events:\n      E:\n        version: 2\n        upcast:\n          - from: 170141183460469231731687303715884105727\n            add: { x: 1 }\n";
+    for text in [deep, deep_map, huge_from.to_string()] {
+        let report = check_sources(&sources(&[("x.yaml", &text)])).expect_err("all are errors");
+        assert!(report.has_errors());
+    }
+    let report = check_sources(&sources(&[(
+        "x.yaml",
+        &format!("doc: {}x{}", "[".repeat(100), "]".repeat(100)),
+    )]))
+    .expect_err("too deep");
+    assert!(
+        report.diagnostics[0]
+            .message
+            .contains("nested more than 24 levels"),
+        "{report}"
+    );
+}

@@ -58,10 +58,10 @@ pub(crate) fn check_upcasts(
             sound = false;
         } else if from >= i128::from(version) {
             sink.error(cx.file, loc, format!(
-                "step `from: {from}` upgrades version {from} to {}, but event `{event}` is at version {version}", from + 1
+                "step `from: {from}` upgrades version {from} to {}, but event `{event}` is at version {version}", from.saturating_add(1)
             ))
             .hint(if from == i128::from(version) {
-                format!("raise the event's `version:` to {}, or remove this step", from + 1)
+                format!("raise the event's `version:` to {}, or remove this step", from.saturating_add(1))
             } else {
                 "steps run from 1 up to the event's version minus 1".to_string()
             });
@@ -176,7 +176,7 @@ pub(crate) fn check_upcasts(
     );
     for step in raw.upcast.iter().rev() {
         let n = step.from.map_or(0, |(f, _)| f);
-        let after = format!("version {}", n + 1);
+        let after = format!("version {}", n.saturating_add(1));
         if step.convert.is_some() {
             shape = None;
         }
