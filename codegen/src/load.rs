@@ -61,14 +61,22 @@ pub(crate) fn read_sources(paths: &[PathBuf], sink: &mut Sink) -> Vec<(PathBuf, 
     sources
 }
 
+/// Deepest nesting of sequences and mappings a schema file may use.
+const MAX_DEPTH: usize = 24;
+
 /// Parses YAML text into a node tree. `None` when the text is not valid YAML (reported with
 /// the position serde-saphyr gives); `Some(None)` for a file with no document at all.
 pub(crate) fn parse_yaml(file: &Path, text: &str, sink: &mut Sink) -> Option<Option<Node>> {
+    // A schema nests about ten levels; a small limit keeps deeply nested junk from
+    // exhausting the stack of a (2 MiB) thread while it is deserialized.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH;
     let options = serde_saphyr::options! {
         // We report duplicate keys ourselves, and keep going after them.
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
         // `n`, `y`, `on`, `off` are names here, not booleans.
         strict_booleans: true,
+        budget: Some(budget),
     };
     match serde_saphyr::from_str_with_options::<Option<Node>>(text, options) {
         Ok(node) => Some(node),
@@ -85,6 +93,8 @@ pub(crate) fn parse_yaml(file: &Path, text: &str, sink: &mut Sink) -> Option<Opt
             });
             let message = if plain.contains("multiple YAML documents") {
                 "a schema file holds exactly one YAML document (found a second `---`)".to_string()
+            } else if plain.contains("Depth {") || plain.contains("recursion limit") {
+                format!("the YAML is nested more than {MAX_DEPTH} levels deep")
             } else {
                 let suffix = format!(" at line {}, column {}", loc.line, loc.column);
                 let text = plain.strip_suffix(&suffix).unwrap_or(&plain);

@@ -255,7 +255,7 @@ pub(crate) fn check_process_manager(
             let Some(e) = cx.syms.contexts.get(ctx).and_then(|s| s.event(ev)) else {
                 continue;
             };
-            if !e.fields.iter().any(|f| *f == id.text) {
+            if !e.fields.contains(&id.text) {
                 sink.error(
                     cx.file,
                     n.loc,

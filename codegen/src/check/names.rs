@@ -163,7 +163,7 @@ pub fn did_you_mean<'a>(
         let distance = if c.to_lowercase() == lower {
             0
         } else {
-            strsim::levenshtein(&lower, &c.to_lowercase())
+            strsim::osa_distance(&lower, &c.to_lowercase())
         };
         let limit = (word.chars().count().max(c.chars().count()) / 3).max(1);
         let prefix = c.starts_with(word) || word.starts_with(c);
@@ -204,6 +204,7 @@ mod tests {
         );
         assert_eq!(did_you_mean("Strng", ["String", "bool"]), Some("String"));
         assert_eq!(did_you_mean("zzz", ["String", "bool"]), None);
+        assert_eq!(did_you_mean("Crad", ["Card", "Cart"]), Some("Card"));
         assert_eq!(did_you_mean("string", ["String", "i64"]), Some("String"));
     }
 

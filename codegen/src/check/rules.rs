@@ -152,11 +152,11 @@ pub(crate) fn check_rules(
                 ) else {
                     continue;
                 };
-                if let (Some(a), Some(b), Some(m)) = (&lo, &hi, min) {
-                    if a.as_f64().unwrap_or(0.0) > b.as_f64().unwrap_or(0.0) {
-                        sink.error(file, m.loc, format!("`min` ({a}) is greater than `max` ({b}): no value of `{field}` can pass"));
-                        continue;
-                    }
+                if let (Some(a), Some(b), Some(m)) = (&lo, &hi, min)
+                    && a.as_f64().unwrap_or(0.0) > b.as_f64().unwrap_or(0.0)
+                {
+                    sink.error(file, m.loc, format!("`min` ({a}) is greater than `max` ({b}): no value of `{field}` can pass"));
+                    continue;
                 }
                 out.push(Rule::Range { min: lo, max: hi });
             }
@@ -175,15 +175,15 @@ pub(crate) fn check_rules(
                     continue;
                 }
                 let (lo, hi) = (lo.flatten(), hi.flatten());
-                if let (Some(a), Some(b), Some(m)) = (lo, hi, min) {
-                    if a > b {
-                        sink.error(
-                            file,
-                            m.loc,
-                            format!("`length` min ({a}) is greater than max ({b})"),
-                        );
-                        continue;
-                    }
+                if let (Some(a), Some(b), Some(m)) = (lo, hi, min)
+                    && a > b
+                {
+                    sink.error(
+                        file,
+                        m.loc,
+                        format!("`length` min ({a}) is greater than max ({b})"),
+                    );
+                    continue;
                 }
                 out.push(Rule::Length { min: lo, max: hi });
             }

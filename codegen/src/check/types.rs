@@ -211,9 +211,7 @@ fn resolve_ast(
     sink: &mut Sink,
 ) -> Option<TypeRef> {
     let loc = ty.loc;
-    let Some(own) = syms.contexts.get(ctx) else {
-        return None;
-    };
+    let own = syms.contexts.get(ctx)?;
     if let Some(other) = &ast.ctx {
         if !ast.args.is_empty() {
             sink.error(

@@ -58,10 +58,10 @@ pub(crate) fn check_upcasts(
             sound = false;
         } else if from >= i128::from(version) {
             sink.error(cx.file, loc, format!(
-                "step `from: {from}` upgrades version {from} to {}, but event `{event}` is at version {version}", from + 1
+                "step `from: {from}` upgrades version {from} to {}, but event `{event}` is at version {version}", from.saturating_add(1)
             ))
             .hint(if from == i128::from(version) {
-                format!("raise the event's `version:` to {}, or remove this step", from + 1)
+                format!("raise the event's `version:` to {}, or remove this step", from.saturating_add(1))
             } else {
                 "steps run from 1 up to the event's version minus 1".to_string()
             });
@@ -88,17 +88,36 @@ pub(crate) fn check_upcasts(
             newest = newest.max(Some(from));
         }
     }
-    let missing: Vec<u32> = (1..version)
-        .filter(|n| !seen.contains(&i128::from(*n)))
-        .collect();
-    if !missing.is_empty() {
-        let which = compress(&missing);
-        let plural = if missing.len() == 1 { "" } else { "s" };
+    // Gaps in 1..version, as ranges (a huge `version:` must not mean a huge loop).
+    let mut missing: Vec<(u32, u32)> = Vec::new();
+    let mut next = 1u32;
+    for &from in seen.iter().filter(|f| **f < i128::from(version)) {
+        let from = u32::try_from(from).unwrap_or(u32::MAX);
+        if from > next {
+            missing.push((next, from - 1));
+        }
+        next = from.saturating_add(1);
+    }
+    if next < version {
+        missing.push((next, version - 1));
+    }
+    if let Some(&(first, _)) = missing.first() {
+        let count: u64 = missing.iter().map(|(a, b)| u64::from(b - a) + 1).sum();
+        let which = missing
+            .iter()
+            .map(|(a, b)| match b - a {
+                0 => a.to_string(),
+                1 => format!("{a}, {b}"),
+                _ => format!("{a} to {b}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let plural = if count == 1 { "" } else { "s" };
         sink.error(cx.file, version_loc, format!(
             "event `{event}` is at version {version} but has no upcast step{plural} `from: {which}`; stored events of th{} version{plural} could not be read",
-            if missing.len() == 1 { "at" } else { "ose" }
+            if count == 1 { "at" } else { "ose" }
         ))
-        .hint(format!("add `upcast: [{{ from: {}, add: {{ field: default }} }}]`, one step per older version, oldest first", missing[0]));
+        .hint(format!("add `upcast: [{{ from: {first}, add: {{ field: default }} }}]`, one step per older version, oldest first"));
         sound = false;
     }
 
@@ -157,7 +176,7 @@ pub(crate) fn check_upcasts(
     );
     for step in raw.upcast.iter().rev() {
         let n = step.from.map_or(0, |(f, _)| f);
-        let after = format!("version {}", n + 1);
+        let after = format!("version {}", n.saturating_add(1));
         if step.convert.is_some() {
             shape = None;
         }
@@ -171,18 +190,18 @@ pub(crate) fn check_upcasts(
                     .hint_opt(super::suggest(&f.text, s.keys().map(String::as_str)).or_else(|| Some(format!("add `{}` to the fields of `{event}`", f.text))));
                 }
                 Some(Some(ty)) => {
-                    if let Ok(value) = to_json(node) {
-                        if let Err(e) = fits(&value, &ty, cx.ctx, cx.decls) {
-                            sink.error(
-                                cx.file,
-                                node.loc,
-                                format!(
-                                    "the value added for `{}` does not fit its type `{}`: {e}",
-                                    f.text,
-                                    show(&ty, cx.ctx)
-                                ),
-                            );
-                        }
+                    if let Ok(value) = to_json(node)
+                        && let Err(e) = fits(&value, &ty, cx.ctx, cx.decls)
+                    {
+                        sink.error(
+                            cx.file,
+                            node.loc,
+                            format!(
+                                "the value added for `{}` does not fit its type `{}`: {e}",
+                                f.text,
+                                show(&ty, cx.ctx)
+                            ),
+                        );
                     }
                 }
                 Some(None) => {}
@@ -220,36 +239,4 @@ pub(crate) fn check_upcasts(
         }
     }
     (version, steps)
-}
-
-/// `[1, 2, 3, 5]` -> `1..=3, 5`... but as plain text users read: "1, 2, 3, 5" (short lists)
-/// or "1 to 3, 5".
-fn compress(ns: &[u32]) -> String {
-    let mut parts = Vec::new();
-    let mut i = 0;
-    while i < ns.len() {
-        let mut j = i;
-        while j + 1 < ns.len() && ns[j + 1] == ns[j] + 1 {
-            j += 1;
-        }
-        parts.push(if j >= i + 2 {
-            format!("{} to {}", ns[i], ns[j])
-        } else if j == i + 1 {
-            format!("{}, {}", ns[i], ns[j])
-        } else {
-            ns[i].to_string()
-        });
-        i = j + 1;
-    }
-    parts.join(", ")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn compresses_ranges() {
-        assert_eq!(super::compress(&[1, 2, 3, 5]), "1 to 3, 5");
-        assert_eq!(super::compress(&[2]), "2");
-        assert_eq!(super::compress(&[1, 2]), "1, 2");
-    }
 }
