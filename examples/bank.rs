@@ -24,7 +24,10 @@ async fn main() -> ExitCode {
         #[cfg(feature = "postgres")]
         Ok(url) => match eskema::PostgresStore::connect(&url).await {
             Ok(store) => {
-                println!("store: Postgres (schema `eskema`) at {}", eskema::postgres::redact_url(&url));
+                println!(
+                    "store: Postgres (schema `eskema`) at {}",
+                    eskema::postgres::redact_url(&url)
+                );
                 run(Engine::new(store)).await
             }
             Err(e) => Err(e.to_string()),
@@ -78,12 +81,19 @@ async fn run<S: EventStore>(engine: Engine<S>) -> Result<(), String> {
     };
     if let Err(DispatchError::Validation(v)) = bank::dispatch(&engine, bad).await {
         for violation in &v.violations {
-            println!("  {:<16} {:<8} {}", violation.field, violation.rule, violation.message);
+            println!(
+                "  {:<16} {:<8} {}",
+                violation.field, violation.rule, violation.message
+            );
         }
     }
 
     println!("\n== 4. A domain error: withdrawing too much");
-    let too_much = bank::WithdrawMoney { account_number: ACCOUNT.into(), withdrawal_id: Uuid::now_v7(), amount: 1_000_000 };
+    let too_much = bank::WithdrawMoney {
+        account_number: ACCOUNT.into(),
+        withdrawal_id: Uuid::now_v7(),
+        amount: 1_000_000,
+    };
     match bank::dispatch(&engine, too_much).await {
         Err(e) => println!("refused: {e}"),
         Ok(_) => return Err("withdrawing a million should have been refused".into()),
@@ -91,56 +101,107 @@ async fn run<S: EventStore>(engine: Engine<S>) -> Result<(), String> {
 
     println!("\n== 5. An ATM withdrawal: PIN check, debit, cash (the Withdrawal process manager)");
     let withdrawal_id = Uuid::now_v7();
-    atm::dispatch(&engine, atm::InitiateWithdrawal { withdrawal_id, atm_id: "ATM-7".into(), account_number: ACCOUNT.into(), amount: 40 })
+    atm::dispatch(
+        &engine,
+        atm::InitiateWithdrawal {
+            withdrawal_id,
+            atm_id: "ATM-7".into(),
+            account_number: ACCOUNT.into(),
+            amount: 40,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let wrong = atm::ConfirmAuthorization {
+        withdrawal_id,
+        entered_pin: "0000".into(),
+        card_pin: "4321".into(),
+    };
+    let out = atm::dispatch(&engine, wrong)
         .await
         .map_err(|e| e.to_string())?;
-    let wrong = atm::ConfirmAuthorization { withdrawal_id, entered_pin: "0000".into(), card_pin: "4321".into() };
-    let out = atm::dispatch(&engine, wrong).await.map_err(|e| e.to_string())?;
     println!("wrong PIN: {:?}", out.events);
-    let right = atm::ConfirmAuthorization { withdrawal_id, entered_pin: "4321".into(), card_pin: "4321".into() };
-    atm::dispatch(&engine, right).await.map_err(|e| e.to_string())?;
+    let right = atm::ConfirmAuthorization {
+        withdrawal_id,
+        entered_pin: "4321".into(),
+        card_pin: "4321".into(),
+    };
+    atm::dispatch(&engine, right)
+        .await
+        .map_err(|e| e.to_string())?;
     run_withdrawal_process(&engine, withdrawal_id).await?;
 
     println!("\n== 6. The AccountBalances read model, rebuilt from all events");
     let mut balances = AccountBalances::default();
     let mut next = 1;
     loop {
-        let page = engine.store().read_all(next, 500).await.map_err(|e| e.to_string())?;
+        let page = engine
+            .store()
+            .read_all(next, 500)
+            .await
+            .map_err(|e| e.to_string())?;
         let Some(last) = page.last() else { break };
         next = last.position + 1;
         for recorded in &page {
-            bank::AccountBalancesEvent::handle(&mut balances, recorded).map_err(|e| e.to_string())?;
+            bank::AccountBalancesEvent::handle(&mut balances, recorded)
+                .map_err(|e| e.to_string())?;
         }
     }
     println!("balance of {ACCOUNT}: {:?}", balances.balances.get(ACCOUNT));
 
     println!("\n== 7. A user registers; the password never reaches an event");
     let user = format!("ann-{}", &Uuid::now_v7().simple().to_string()[..8]);
-    let out = users::dispatch(&engine, users::RegisterUser { user, first_name: "Ann".into(), password: "correct horse".into() })
-        .await
-        .map_err(|e| e.to_string())?;
+    let out = users::dispatch(
+        &engine,
+        users::RegisterUser {
+            user,
+            first_name: "Ann".into(),
+            password: "correct horse".into(),
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     println!("stored: {}", out.recorded[0].data);
 
-    let account = engine.load::<bank::BankAccount>(ACCOUNT).await.map_err(|e| e.to_string())?;
-    println!("\n{ACCOUNT}: balance {} after {} events", account.state.balance, account.version);
+    let account = engine
+        .load::<bank::BankAccount>(ACCOUNT)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "\n{ACCOUNT}: balance {} after {} events",
+        account.state.balance, account.version
+    );
     Ok(())
 }
 
 /// Feeds the withdrawal's events to the process manager and dispatches what it asks for,
 /// until it has nothing left to do (handler and process-manager subscriptions are a later
 /// step of the runtime; here they are driven by hand over the log).
-async fn run_withdrawal_process<S: EventStore>(engine: &Engine<S>, withdrawal_id: Uuid) -> Result<(), String> {
+async fn run_withdrawal_process<S: EventStore>(
+    engine: &Engine<S>,
+    withdrawal_id: Uuid,
+) -> Result<(), String> {
     let mut process = bank::Withdrawal::default();
     let mut next = 1;
     loop {
-        let page = engine.store().read_all(next, 500).await.map_err(|e| e.to_string())?;
-        let Some(last) = page.last() else { return Ok(()) };
+        let page = engine
+            .store()
+            .read_all(next, 500)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
         next = last.position + 1;
         for recorded in &page {
-            if recorded.data.get("withdrawal_id").and_then(|v| v.as_str()) != Some(&withdrawal_id.to_string()) {
+            if recorded.data.get("withdrawal_id").and_then(|v| v.as_str())
+                != Some(&withdrawal_id.to_string())
+            {
                 continue;
             }
-            for command in bank::WithdrawalEvent::handle(&mut process, recorded).map_err(|e| e.to_string())? {
+            for command in
+                bank::WithdrawalEvent::handle(&mut process, recorded).map_err(|e| e.to_string())?
+            {
                 match command {
                     bank::WithdrawalDispatch::WithdrawMoney(c) => {
                         let out = bank::dispatch(engine, c).await.map_err(|e| e.to_string())?;

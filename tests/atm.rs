@@ -10,17 +10,31 @@ fn id() -> Uuid {
 }
 
 fn initiated() -> WithdrawalInitiated {
-    WithdrawalInitiated { withdrawal_id: id(), atm_id: "ATM-1".into(), account_number: "ACC000001".into(), amount: 50 }
+    WithdrawalInitiated {
+        withdrawal_id: id(),
+        atm_id: "ATM-1".into(),
+        account_number: "ACC000001".into(),
+        amount: 50,
+    }
 }
 
 fn confirm(entered: &str) -> ConfirmAuthorization {
-    ConfirmAuthorization { withdrawal_id: id(), entered_pin: entered.into(), card_pin: "1234".into() }
+    ConfirmAuthorization {
+        withdrawal_id: id(),
+        entered_pin: entered.into(),
+        card_pin: "1234".into(),
+    }
 }
 
 #[test]
 fn initiate_emits_initiated() {
     AtmWithdrawal::given_nothing()
-        .when(InitiateWithdrawal { withdrawal_id: id(), atm_id: "ATM-1".into(), account_number: "ACC000001".into(), amount: 50 })
+        .when(InitiateWithdrawal {
+            withdrawal_id: id(),
+            atm_id: "ATM-1".into(),
+            account_number: "ACC000001".into(),
+            amount: 50,
+        })
         .then_events([initiated()])
         .then_state(|s| {
             assert_eq!(s.status, Some(WithdrawalStatus::Initiated));
@@ -31,14 +45,24 @@ fn initiate_emits_initiated() {
 #[test]
 fn initiate_twice_is_refused() {
     AtmWithdrawal::given([initiated()])
-        .when(InitiateWithdrawal { withdrawal_id: id(), atm_id: "ATM-1".into(), account_number: "ACC000001".into(), amount: 50 })
+        .when(InitiateWithdrawal {
+            withdrawal_id: id(),
+            atm_id: "ATM-1".into(),
+            account_number: "ACC000001".into(),
+            amount: 50,
+        })
         .then_error(AtmWithdrawalError::AlreadyInitiated);
 }
 
 #[test]
 fn amounts_are_multiples_of_ten_by_a_custom_rule() {
     AtmWithdrawal::given_nothing()
-        .when(InitiateWithdrawal { withdrawal_id: id(), atm_id: "ATM-1".into(), account_number: "ACC000001".into(), amount: 55 })
+        .when(InitiateWithdrawal {
+            withdrawal_id: id(),
+            atm_id: "ATM-1".into(),
+            account_number: "ACC000001".into(),
+            amount: 55,
+        })
         .then_invalid("amount", "custom");
 }
 
@@ -46,7 +70,11 @@ fn amounts_are_multiples_of_ten_by_a_custom_rule() {
 fn the_right_pin_authorizes() {
     AtmWithdrawal::given([initiated()])
         .when(confirm("1234"))
-        .then_events([AuthorizationConfirmed { withdrawal_id: id(), account_number: "ACC000001".into(), amount: 50 }])
+        .then_events([AuthorizationConfirmed {
+            withdrawal_id: id(),
+            account_number: "ACC000001".into(),
+            amount: 50,
+        }])
         .then_state(|s| assert_eq!(s.status, Some(WithdrawalStatus::Authorized)));
 }
 
@@ -54,45 +82,83 @@ fn the_right_pin_authorizes() {
 fn a_wrong_pin_is_counted_and_the_third_blocks_the_card() {
     AtmWithdrawal::given([initiated()])
         .when(confirm("9999"))
-        .then_events([PinRejected { withdrawal_id: id(), attempts: 1 }])
+        .then_events([PinRejected {
+            withdrawal_id: id(),
+            attempts: 1,
+        }])
         .then_state(|s| assert_eq!(s.failed_pin_attempts, 1));
     AtmWithdrawal::given([initiated()])
-        .and(PinRejected { withdrawal_id: id(), attempts: 1 })
-        .and(PinRejected { withdrawal_id: id(), attempts: 2 })
-        .and(PinRejected { withdrawal_id: id(), attempts: 3 })
+        .and(PinRejected {
+            withdrawal_id: id(),
+            attempts: 1,
+        })
+        .and(PinRejected {
+            withdrawal_id: id(),
+            attempts: 2,
+        })
+        .and(PinRejected {
+            withdrawal_id: id(),
+            attempts: 3,
+        })
         .when(confirm("1234"))
         .then_error(AtmWithdrawalError::CardBlocked);
 }
 
 #[test]
 fn confirm_needs_an_initiated_withdrawal() {
-    AtmWithdrawal::given_nothing().when(confirm("1234")).then_error(AtmWithdrawalError::NotInitiated);
+    AtmWithdrawal::given_nothing()
+        .when(confirm("1234"))
+        .then_error(AtmWithdrawalError::NotInitiated);
     AtmWithdrawal::given([initiated()])
-        .and(AuthorizationConfirmed { withdrawal_id: id(), account_number: "ACC000001".into(), amount: 50 })
+        .and(AuthorizationConfirmed {
+            withdrawal_id: id(),
+            account_number: "ACC000001".into(),
+            amount: 50,
+        })
         .when(confirm("1234"))
         .then_error(AtmWithdrawalError::AlreadyAuthorized);
 }
 
 #[test]
 fn pins_are_four_digits() {
-    AtmWithdrawal::given([initiated()]).when(confirm("12")).then_invalid("entered_pin", "length");
-    AtmWithdrawal::given([initiated()]).when(confirm("12ab")).then_invalid("entered_pin", "pattern");
+    AtmWithdrawal::given([initiated()])
+        .when(confirm("12"))
+        .then_invalid("entered_pin", "length");
+    AtmWithdrawal::given([initiated()])
+        .when(confirm("12ab"))
+        .then_invalid("entered_pin", "pattern");
 }
 
 #[test]
 fn cash_is_dispensed_only_once_authorized() {
-    let dispense = || DispenseCash { withdrawal_id: id() };
-    AtmWithdrawal::given_nothing().when(dispense()).then_error(AtmWithdrawalError::NotInitiated);
-    AtmWithdrawal::given([initiated()]).when(dispense()).then_error(AtmWithdrawalError::NotAuthorized);
-    let authorized = AuthorizationConfirmed { withdrawal_id: id(), account_number: "ACC000001".into(), amount: 50 };
+    let dispense = || DispenseCash {
+        withdrawal_id: id(),
+    };
+    AtmWithdrawal::given_nothing()
+        .when(dispense())
+        .then_error(AtmWithdrawalError::NotInitiated);
+    AtmWithdrawal::given([initiated()])
+        .when(dispense())
+        .then_error(AtmWithdrawalError::NotAuthorized);
+    let authorized = AuthorizationConfirmed {
+        withdrawal_id: id(),
+        account_number: "ACC000001".into(),
+        amount: 50,
+    };
     AtmWithdrawal::given([initiated()])
         .and(authorized.clone())
         .when(dispense())
-        .then_events([CashDispensed { withdrawal_id: id(), amount: 50 }])
+        .then_events([CashDispensed {
+            withdrawal_id: id(),
+            amount: 50,
+        }])
         .then_state(|s| assert_eq!(s.status, Some(WithdrawalStatus::Dispensed)));
     AtmWithdrawal::given([initiated()])
         .and(authorized)
-        .and(CashDispensed { withdrawal_id: id(), amount: 50 })
+        .and(CashDispensed {
+            withdrawal_id: id(),
+            amount: 50,
+        })
         .when(dispense())
         .then_error(AtmWithdrawalError::AlreadyDispensed);
 }
@@ -113,9 +179,17 @@ async fn a_withdrawal_runs_from_pin_check_to_cash_through_the_process_manager() 
     )
     .await
     .expect("open");
-    dispatch(&engine, InitiateWithdrawal { withdrawal_id: id(), atm_id: "ATM-1".into(), account_number: "ACC000001".into(), amount: 50 })
-        .await
-        .expect("initiate");
+    dispatch(
+        &engine,
+        InitiateWithdrawal {
+            withdrawal_id: id(),
+            atm_id: "ATM-1".into(),
+            account_number: "ACC000001".into(),
+            amount: 50,
+        },
+    )
+    .await
+    .expect("initiate");
     dispatch(&engine, confirm("1234")).await.expect("authorize");
 
     // Drive the process manager by hand over the event log (subscriptions come later).
@@ -138,8 +212,14 @@ async fn a_withdrawal_runs_from_pin_check_to_cash_through_the_process_manager() 
             }
         }
     }
-    let account = engine.load::<bank::BankAccount>("ACC000001").await.expect("load");
+    let account = engine
+        .load::<bank::BankAccount>("ACC000001")
+        .await
+        .expect("load");
     assert_eq!(account.state.balance, 70);
-    let atm = engine.load::<AtmWithdrawal>(&id().to_string()).await.expect("load");
+    let atm = engine
+        .load::<AtmWithdrawal>(&id().to_string())
+        .await
+        .expect("load");
     assert_eq!(atm.state.status, Some(WithdrawalStatus::Dispensed));
 }

@@ -62,15 +62,25 @@ fn initial_balance_must_be_positive() {
 #[test]
 fn deposit_adds_to_the_balance() {
     BankAccount::given([opened(100)])
-        .when(DepositMoney { account_number: ACC.into(), amount: 50 })
-        .then_events([MoneyDeposited { account_number: ACC.into(), amount: 50, balance: 150 }])
+        .when(DepositMoney {
+            account_number: ACC.into(),
+            amount: 50,
+        })
+        .then_events([MoneyDeposited {
+            account_number: ACC.into(),
+            amount: 50,
+            balance: 150,
+        }])
         .then_state(|s| assert_eq!(s.balance, 150));
 }
 
 #[test]
 fn deposit_needs_an_open_account() {
     BankAccount::given_nothing()
-        .when(DepositMoney { account_number: ACC.into(), amount: 50 })
+        .when(DepositMoney {
+            account_number: ACC.into(),
+            amount: 50,
+        })
         .then_error(BankAccountError::AccountNotOpen);
 }
 
@@ -131,7 +141,10 @@ async fn a_bad_command_reports_every_violation_and_appends_nothing() {
         assert!(v.has(field, rule), "missing {field}/{rule} in {v}");
     }
     assert_eq!(v.len(), 5, "{v}");
-    assert_eq!(engine.store().read_all(1, 100).await.expect("read").len(), 0);
+    assert_eq!(
+        engine.store().read_all(1, 100).await.expect("read").len(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -140,9 +153,22 @@ async fn open_deposit_withdraw_through_the_router_and_the_read_model() {
     let out = dispatch(&engine, open_cmd(100)).await.expect("open");
     assert_eq!(out.version, 1);
     assert_eq!(out.stream_id, "bank-account-ACC000001");
-    dispatch(&engine, DepositMoney { account_number: ACC.into(), amount: 25 }).await.expect("deposit");
-    let err = dispatch(&engine, withdraw(1000)).await.expect_err("too much");
-    assert!(matches!(err, DispatchError::Domain(Error::BankAccount(BankAccountError::InsufficientFunds))));
+    dispatch(
+        &engine,
+        DepositMoney {
+            account_number: ACC.into(),
+            amount: 25,
+        },
+    )
+    .await
+    .expect("deposit");
+    let err = dispatch(&engine, withdraw(1000))
+        .await
+        .expect_err("too much");
+    assert!(matches!(
+        err,
+        DispatchError::Domain(Error::BankAccount(BankAccountError::InsufficientFunds))
+    ));
     let out = dispatch(&engine, withdraw(25)).await.expect("withdraw");
     assert_eq!(out.version, 3);
 
@@ -162,17 +188,34 @@ async fn dispatch_json_validates_before_routing() {
     let json = eskema::serde_json::json!({
         "account_number": ACC, "initial_balance": 10, "currency": "GBP", "pin": "9876"
     });
-    let out = dispatch_json(&engine, "OpenBankAccount", json).await.expect("open");
-    assert_eq!(out.version, 1);
-    let err = dispatch_json(&engine, "DepositMoney", eskema::serde_json::json!({"account_number": ACC, "amount": -1}))
+    let out = dispatch_json(&engine, "OpenBankAccount", json)
         .await
-        .expect_err("invalid");
+        .expect("open");
+    assert_eq!(out.version, 1);
+    let err = dispatch_json(
+        &engine,
+        "DepositMoney",
+        eskema::serde_json::json!({"account_number": ACC, "amount": -1}),
+    )
+    .await
+    .expect_err("invalid");
     assert!(err.validation().is_some_and(|v| v.has("amount", "range")));
-    let err = dispatch_json(&engine, "DepositMony", eskema::serde_json::json!({})).await.expect_err("unknown");
+    let err = dispatch_json(&engine, "DepositMony", eskema::serde_json::json!({}))
+        .await
+        .expect_err("unknown");
     assert!(matches!(err, DispatchError::UnknownCommand { .. }), "{err}");
-    let err = dispatch_json(&engine, "DepositMoney", eskema::serde_json::json!({"amount": 5})).await.expect_err("bad json");
+    let err = dispatch_json(
+        &engine,
+        "DepositMoney",
+        eskema::serde_json::json!({"amount": 5}),
+    )
+    .await
+    .expect_err("bad json");
     assert!(matches!(err, DispatchError::Decode { .. }), "{err}");
-    assert_eq!(engine.store().read_all(1, 100).await.expect("read").len(), 1);
+    assert_eq!(
+        engine.store().read_all(1, 100).await.expect("read").len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -180,12 +223,24 @@ async fn the_same_command_id_twice_appends_once() {
     let engine = Engine::new(MemoryStore::new());
     dispatch(&engine, open_cmd(100)).await.expect("open");
     let ctx = CommandContext::with_command_id(eskema::uuid::Uuid::now_v7());
-    let deposit = DepositMoney { account_number: ACC.into(), amount: 10 };
-    let first = dispatch_with(&engine, deposit.clone(), ctx.clone()).await.expect("first");
+    let deposit = DepositMoney {
+        account_number: ACC.into(),
+        amount: 10,
+    };
+    let first = dispatch_with(&engine, deposit.clone(), ctx.clone())
+        .await
+        .expect("first");
     let second = dispatch_with(&engine, deposit, ctx).await.expect("second");
     assert!(!first.duplicate && second.duplicate);
     assert_eq!(first.recorded, second.recorded);
-    assert_eq!(engine.store().stream_version("bank-account-ACC000001").await.expect("v"), 2);
+    assert_eq!(
+        engine
+            .store()
+            .stream_version("bank-account-ACC000001")
+            .await
+            .expect("v"),
+        2
+    );
 }
 
 #[tokio::test]
@@ -206,11 +261,23 @@ async fn old_events_are_upcast_and_renamed_on_load() {
         meta,
     );
     store
-        .append(stream, eskema::ExpectedVersion::NoStream, vec![v1, old_name], None)
+        .append(
+            stream,
+            eskema::ExpectedVersion::NoStream,
+            vec![v1, old_name],
+            None,
+        )
         .await
         .expect("append");
     let engine = Engine::new(store);
     let loaded = engine.load::<BankAccount>(ACC).await.expect("load");
-    assert_eq!(loaded.state.currency, Currency::EUR, "v1 had no currency: the upcast adds EUR");
-    assert_eq!(loaded.state.balance, 50, "CashWithdrawn loads as MoneyWithdrawn");
+    assert_eq!(
+        loaded.state.currency,
+        Currency::EUR,
+        "v1 had no currency: the upcast adds EUR"
+    );
+    assert_eq!(
+        loaded.state.balance, 50,
+        "CashWithdrawn loads as MoneyWithdrawn"
+    );
 }

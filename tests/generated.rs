@@ -29,6 +29,9 @@ fn the_build_script_and_the_snapshots_agree() {
     for name in ["atm.rs", "bank.rs", "users.rs", "eskema_domain.rs"] {
         let built = std::fs::read_to_string(out.join(name)).expect("build.rs output");
         let snap = std::fs::read_to_string(root.join("generated").join(name)).expect("snapshot");
-        assert!(built == snap, "{name} differs from OUT_DIR: run `UPDATE_EXPECT=1 cargo test --test generated`");
+        assert!(
+            built == snap,
+            "{name} differs from OUT_DIR: run `UPDATE_EXPECT=1 cargo test --test generated`"
+        );
     }
 }

@@ -13,7 +13,9 @@ use eskema_codegen::render_files;
 
 /// One context file with `n` aggregates.
 pub fn synthetic_schema(n: usize) -> String {
-    let mut s = String::from("context: synthetic\ndoc: A generated benchmark domain.\n\ntypes:\n  Level:\n    enum: [Low, Mid, High]\n\naggregates:\n");
+    let mut s = String::from(
+        "context: synthetic\ndoc: A generated benchmark domain.\n\ntypes:\n  Level:\n    enum: [Low, Mid, High]\n\naggregates:\n",
+    );
     for a in 0..n {
         s.push_str(&format!(
             "  Thing{a}:\n    identity: thing_id\n    state: {{ thing_id: String, count: i64, level: Level, tags: \"Vec<String>\" }}\n    errors: {{ NotReady{a}: not ready }}\n    commands:\n"

@@ -126,7 +126,11 @@ impl Builder {
             // Files are known only after loading; on error they are in the report.
             let files: Vec<&Path> = match &result {
                 Ok(checked) => checked.files.iter().map(PathBuf::as_path).collect(),
-                Err(report) => report.diagnostics.iter().map(|d| d.file.as_path()).collect(),
+                Err(report) => report
+                    .diagnostics
+                    .iter()
+                    .map(|d| d.file.as_path())
+                    .collect(),
             };
             for f in files {
                 println!("cargo::rerun-if-changed={}", f.display());
@@ -166,7 +170,10 @@ pub fn render_files(checked: &Checked) -> Vec<(String, String)> {
         .iter()
         .map(|c| (format!("{}.rs", c.name), emit_rust::emit_context(domain, c)))
         .collect();
-    files.push(("eskema_domain.rs".to_string(), emit_rust::emit_domain(domain)));
+    files.push((
+        "eskema_domain.rs".to_string(),
+        emit_rust::emit_domain(domain),
+    ));
     files
 }
 

@@ -89,7 +89,10 @@ pub enum TypeRef {
     Json,
     /// A declared type. `context` is the context that declares it (the current one for
     /// unqualified names), so emitters can write `super::<context>::Name` when it differs.
-    Named { context: String, name: String },
+    Named {
+        context: String,
+        name: String,
+    },
     Option(Box<TypeRef>),
     Vec(Box<TypeRef>),
     /// `Map<String, T>`: a `BTreeMap<String, T>` (ordered, so output and hashes are stable).
@@ -107,7 +110,10 @@ pub enum Rule {
         max: Option<serde_json::Number>,
     },
     /// Characters of a string or items of a `Vec`; `length: N` is `min == max == N`.
-    Length { min: Option<u64>, max: Option<u64> },
+    Length {
+        min: Option<u64>,
+        max: Option<u64>,
+    },
     /// A regex that compiled at generation time.
     Pattern(String),
     Email,
@@ -122,8 +128,14 @@ impl Rule {
     pub fn name(&self) -> &'static str {
         match self {
             Rule::Required => "required",
-            Rule::Range { min: Some(_), max: None } => "min",
-            Rule::Range { min: None, max: Some(_) } => "max",
+            Rule::Range {
+                min: Some(_),
+                max: None,
+            } => "min",
+            Rule::Range {
+                min: None,
+                max: Some(_),
+            } => "max",
             Rule::Range { .. } => "range",
             Rule::Length { .. } => "length",
             Rule::Pattern(_) => "pattern",
@@ -200,10 +212,16 @@ pub struct UpcastStep {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpcastOp {
-    Rename { from: String, to: String },
+    Rename {
+        from: String,
+        to: String,
+    },
     Remove(String),
     /// The default fits the target field's type.
-    Add { field: String, value: serde_json::Value },
+    Add {
+        field: String,
+        value: serde_json::Value,
+    },
     /// A user function `fn(serde_json::Value) -> Result<serde_json::Value, String>`.
     Convert(String),
 }
@@ -317,7 +335,8 @@ pub mod names {
         let chars: Vec<char> = name.chars().collect();
         for (i, &c) in chars.iter().enumerate() {
             if c.is_uppercase() {
-                let prev_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+                let prev_lower =
+                    i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
                 let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
                 let prev_upper = i > 0 && chars[i - 1].is_uppercase();
                 if i > 0 && (prev_lower || (prev_upper && next_lower)) {
