@@ -9,12 +9,16 @@
 
 pub mod aggregate;
 pub mod engine;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod store;
 pub mod upcast;
 pub mod validate;
 
 pub use aggregate::{Aggregate, AggregateCommand, DomainEvent, HandlerError, Router};
 pub use engine::{CommandContext, DispatchError, Engine, Loaded, Outcome};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use store::{
     AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, Snapshot,
     StoreError,
