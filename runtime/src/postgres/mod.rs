@@ -61,7 +61,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Connection, Row};
+use sqlx::{ConnectOptions, Connection, Row};
 use uuid::Uuid;
 
 use crate::store::{
@@ -128,19 +128,20 @@ impl PostgresOptions {
         let options = options
             .options([("search_path", self.schema.as_str())])
             .application_name("eskema");
-        let pool = PgPoolOptions::new()
-            .max_connections(self.max_connections)
-            .min_connections(0)
-            .test_before_acquire(false)
-            .acquire_timeout(self.acquire_timeout)
-            .connect_with(options)
+        // One direct connection first: an unreachable server fails at once with the real
+        // cause (the pool would only report a timeout), and it creates the schema.
+        let mut conn = tokio::time::timeout(self.acquire_timeout, options.connect())
             .await
+            .map_err(|_| {
+                StoreError::Unavailable(format!(
+                    "cannot connect to {shown}: timed out after {:?}",
+                    self.acquire_timeout
+                ))
+            })?
             .map_err(|e| {
                 StoreError::Unavailable(format!("cannot connect to {shown}: {}", hide(&e)))
             })?;
-
         // CREATE SCHEMA IF NOT EXISTS can still fail when two processes race; serialize it.
-        let mut conn = pool.acquire().await.map_err(map_err)?;
         let mut tx = conn.begin().await.map_err(map_err)?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('eskema.create_schema', 0))")
             .execute(&mut *tx)
@@ -151,7 +152,18 @@ impl PostgresOptions {
             .await
             .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
-        drop(conn);
+        let _ = conn.close().await;
+
+        let pool = PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .min_connections(0)
+            .test_before_acquire(false)
+            .acquire_timeout(self.acquire_timeout)
+            .connect_with(options)
+            .await
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot connect to {shown}: {}", hide(&e)))
+            })?;
 
         MIGRATOR.run(&pool).await.map_err(|e| {
             StoreError::Backend(format!(

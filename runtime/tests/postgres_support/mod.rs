@@ -57,7 +57,10 @@ pub async fn test_db_with(test: &str, max_connections: u32) -> Option<TestDb> {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("{test}: Postgres is required under CI=true but unreachable: {message}");
             }
-            eprintln!(
+            // Straight to stderr: libtest captures eprintln!, and this must be seen.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n*** SKIPPED {test}: Postgres unreachable ({message}).\n\
                  *** Start Postgres or set DATABASE_URL (default {DEFAULT_URL}) to run it;\n\
                  *** with CI=true this is a failure.\n"
