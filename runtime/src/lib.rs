@@ -12,6 +12,8 @@ pub mod cache;
 pub mod engine;
 pub mod memory;
 pub mod middleware;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod store;
 pub mod testing;
 pub mod upcast;
@@ -22,6 +24,8 @@ pub use cache::CacheConfig;
 pub use engine::{CommandContext, DispatchError, Engine, Loaded, Outcome};
 pub use memory::MemoryStore;
 pub use middleware::{CommandInfo, Middleware, OutcomeSummary, Rejection};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use store::{
     AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, Snapshot,
     StoreError,

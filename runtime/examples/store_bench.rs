@@ -1,0 +1,469 @@
+//! The event store benchmark: each workload on `PostgresStore` beside raw sqlx doing the same
+//! inserts (or reads) on an identically shaped table in the same run, and the ratio.
+//!
+//! ```text
+//! cargo run --release -p eskema --features postgres --example store_bench
+//! DATABASE_URL=postgres://... ROUNDS=3 cargo run --release ...
+//! ```
+//!
+//! Figures are medians over `ROUNDS` rounds (default 3). Everything runs in a fresh schema
+//! that is dropped at the end. To add a workload, write an `async fn` returning a [`Row`]
+//! and push it in `main` (engine-level dispatch rows go the same way).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eskema::{EventStore, ExpectedVersion, Metadata, NewEvent, PostgresStore};
+use serde_json::json;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use uuid::Uuid;
+
+/// A raw page row: position, id, stream, version, type, type version, data, metadata, time.
+type RawRow = (
+    i64,
+    Uuid,
+    String,
+    i64,
+    String,
+    i32,
+    serde_json::Value,
+    serde_json::Value,
+    chrono::DateTime<chrono::Utc>,
+);
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One line of the table.
+struct Row {
+    workload: String,
+    /// Events (or commands) per second through the store.
+    ours: f64,
+    /// The raw sqlx baseline, when the workload has one.
+    raw: Option<f64>,
+    /// Statements the store sent per operation.
+    round_trips: Option<f64>,
+    note: String,
+}
+
+struct Bench {
+    store: PostgresStore,
+    raw: PgPool,
+    rounds: usize,
+}
+
+fn event(n: u64) -> NewEvent {
+    NewEvent::new(
+        "Deposited",
+        1,
+        json!({ "account": "acc", "amount": n, "currency": "EUR" }),
+        Metadata::default(),
+    )
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn rate(count: usize, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+const RAW_TABLE: &str = "
+CREATE TABLE raw_events (
+    position       bigserial PRIMARY KEY,
+    event_id       uuid NOT NULL UNIQUE,
+    stream_id      text NOT NULL,
+    stream_version bigint NOT NULL,
+    event_type     text NOT NULL,
+    event_version  int NOT NULL,
+    data           jsonb NOT NULL,
+    metadata       jsonb NOT NULL,
+    causation_id   uuid,
+    correlation_id uuid,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (stream_id, stream_version)
+)";
+
+const RAW_INSERT: &str = "INSERT INTO raw_events (event_id, stream_id, stream_version, \
+     event_type, event_version, data, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+const RAW_UNNEST: &str = "INSERT INTO raw_events (event_id, stream_id, stream_version, \
+     event_type, event_version, data, metadata) \
+     SELECT u.id, $2, u.v, $3, 1, u.d, u.m FROM unnest($1::uuid[], $4::bigint[], $5::jsonb[], \
+     $6::jsonb[]) AS u(id, v, d, m)";
+
+async fn raw_insert(
+    pool: &PgPool,
+    stream: &str,
+    version: i64,
+    e: &NewEvent,
+) -> Result<(), BoxError> {
+    sqlx::query(RAW_INSERT)
+        .bind(e.event_id)
+        .bind(stream)
+        .bind(version)
+        .bind(&e.event_type)
+        .bind(e.event_version as i32)
+        .bind(&e.data)
+        .bind(serde_json::to_value(&e.metadata)?)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+impl Bench {
+    /// (1) one-event appends over 1,000 streams, `tasks` at a time.
+    async fn spread(
+        &self,
+        tasks: usize,
+        appends: usize,
+        with_follower: bool,
+    ) -> Result<Row, BoxError> {
+        let mut ours = Vec::new();
+        let mut raw = Vec::new();
+        let mut trips = Vec::new();
+        for round in 0..self.rounds {
+            let tag = Uuid::now_v7().simple().to_string();
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let follower = with_follower.then(|| {
+                let store = self.store.clone();
+                let stop = Arc::clone(&stop);
+                tokio::spawn(async move {
+                    let mut next = 1;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        match store.read_all(next, 1000).await {
+                            Ok(page) => {
+                                if let Some(last) = page.last() {
+                                    next = last.position + 1;
+                                }
+                            }
+                            Err(e) => eprintln!("follower: {e}"),
+                        }
+                    }
+                })
+            });
+            let before = self.store.statements_sent();
+            let started = Instant::now();
+            let mut set = tokio::task::JoinSet::new();
+            for t in 0..tasks {
+                let store = self.store.clone();
+                let tag = tag.clone();
+                set.spawn(async move {
+                    let mine: Vec<usize> =
+                        (0..appends).filter(|i| (i % 1000) % tasks == t).collect();
+                    for i in mine {
+                        let stream = format!("spread-{tag}-{}", i % 1000);
+                        let expected = ExpectedVersion::Exactly((i / 1000) as u64);
+                        store
+                            .append(&stream, expected, vec![event(i as u64)], None)
+                            .await?;
+                    }
+                    Ok::<_, eskema::StoreError>(())
+                });
+            }
+            while let Some(r) = set.join_next().await {
+                r??;
+            }
+            let elapsed = started.elapsed();
+            let sent = self.store.statements_sent() - before;
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            // The follower's reads share the counter: count appends only without it.
+            if let Some(f) = follower {
+                f.await?;
+            } else {
+                trips.push(sent as f64 / appends as f64);
+            }
+            ours.push(rate(appends, elapsed));
+
+            let raw_tag = format!("raw{round}-{tag}");
+            let started = Instant::now();
+            let mut set = tokio::task::JoinSet::new();
+            for t in 0..tasks {
+                let pool = self.raw.clone();
+                let tag = raw_tag.clone();
+                set.spawn(async move {
+                    for i in (0..appends).filter(|i| (i % 1000) % tasks == t) {
+                        let stream = format!("spread-{tag}-{}", i % 1000);
+                        raw_insert(&pool, &stream, (i / 1000 + 1) as i64, &event(i as u64)).await?;
+                    }
+                    Ok::<_, BoxError>(())
+                });
+            }
+            while let Some(r) = set.join_next().await {
+                r??;
+            }
+            raw.push(rate(appends, started.elapsed()));
+        }
+        Ok(Row {
+            workload: format!(
+                "1-event appends, 1,000 streams, {tasks} task{}{}",
+                if tasks == 1 { "" } else { "s" },
+                if with_follower {
+                    " + read_all follower"
+                } else {
+                    ""
+                }
+            ),
+            ours: median(ours),
+            raw: Some(median(raw)),
+            round_trips: (!trips.is_empty()).then(|| median(trips)),
+            note: format!("{appends} appends/round; raw = single-row INSERT, {tasks} conn"),
+        })
+    }
+
+    /// (2) 3,000 appends on one stream: the last 500 against the first 500.
+    async fn one_stream(&self) -> Result<Row, BoxError> {
+        let mut firsts = Vec::new();
+        let mut lasts = Vec::new();
+        let mut raw_rates = Vec::new();
+        for _ in 0..self.rounds {
+            let stream = format!("hot-{}", Uuid::now_v7().simple());
+            let mut chunk_rates = Vec::new();
+            let mut started = Instant::now();
+            for v in 0..3000u64 {
+                self.store
+                    .append(&stream, ExpectedVersion::Exactly(v), vec![event(v)], None)
+                    .await?;
+                if (v + 1) % 500 == 0 {
+                    chunk_rates.push(rate(500, started.elapsed()));
+                    started = Instant::now();
+                }
+            }
+            firsts.push(chunk_rates[0]);
+            lasts.push(chunk_rates[5]);
+            let raw_stream = format!("raw-{stream}");
+            let started = Instant::now();
+            for v in 0..3000u64 {
+                raw_insert(&self.raw, &raw_stream, v as i64 + 1, &event(v)).await?;
+            }
+            raw_rates.push(rate(3000, started.elapsed()));
+        }
+        let (first, last) = (median(firsts), median(lasts));
+        Ok(Row {
+            workload: "3,000 appends on ONE stream: last 500".into(),
+            ours: last,
+            raw: Some(median(raw_rates)),
+            round_trips: Some(1.0),
+            note: format!("first 500: {first:.0}/s; last/first = {:.2}", last / first),
+        })
+    }
+
+    /// (3) 100-event batches against a raw 100-row UNNEST insert.
+    async fn batches(&self) -> Result<Row, BoxError> {
+        let batches = 100;
+        let mut ours = Vec::new();
+        let mut raw = Vec::new();
+        for _ in 0..self.rounds {
+            let tag = Uuid::now_v7().simple().to_string();
+            let started = Instant::now();
+            for b in 0..batches {
+                let batch: Vec<NewEvent> = (0..100).map(event).collect();
+                self.store
+                    .append(
+                        &format!("batch-{tag}-{b}"),
+                        ExpectedVersion::NoStream,
+                        batch,
+                        None,
+                    )
+                    .await?;
+            }
+            ours.push(rate(batches * 100, started.elapsed()));
+            let started = Instant::now();
+            for b in 0..batches {
+                let batch: Vec<NewEvent> = (0..100).map(event).collect();
+                let ids: Vec<Uuid> = batch.iter().map(|e| e.event_id).collect();
+                let versions: Vec<i64> = (1..=100).collect();
+                let data: Vec<&serde_json::Value> = batch.iter().map(|e| &e.data).collect();
+                let meta = batch
+                    .iter()
+                    .map(|e| serde_json::to_value(&e.metadata))
+                    .collect::<Result<Vec<_>, _>>()?;
+                sqlx::query(RAW_UNNEST)
+                    .bind(&ids[..])
+                    .bind(format!("raw-batch-{tag}-{b}"))
+                    .bind("Deposited")
+                    .bind(&versions[..])
+                    .bind(&data[..])
+                    .bind(&meta[..])
+                    .execute(&self.raw)
+                    .await?;
+            }
+            raw.push(rate(batches * 100, started.elapsed()));
+        }
+        Ok(Row {
+            workload: "100-event batch appends (events/s)".into(),
+            ours: median(ours),
+            raw: Some(median(raw)),
+            round_trips: Some(1.0),
+            note: "raw = one 100-row UNNEST INSERT".into(),
+        })
+    }
+
+    /// (4) reading a 100,000-event stream in pages of 1,000.
+    async fn read_long_stream(&self) -> Result<Vec<Row>, BoxError> {
+        let total = 100_000u64;
+        let stream = format!("long-{}", Uuid::now_v7().simple());
+        for chunk in 0..total / 1000 {
+            let batch: Vec<NewEvent> = (0..1000).map(|i| event(chunk * 1000 + i)).collect();
+            self.store
+                .append(&stream, ExpectedVersion::Exactly(chunk * 1000), batch, None)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO raw_events (event_id, stream_id, stream_version, event_type, \
+             event_version, data, metadata) SELECT gen_random_uuid(), 'raw-long', g, \
+             'Deposited', 1, jsonb_build_object('account', 'acc', 'amount', g, 'currency', \
+             'EUR'), '{}' FROM generate_series(1, $1) g",
+        )
+        .bind(total as i64)
+        .execute(&self.raw)
+        .await?;
+        sqlx::query("ANALYZE").execute(&self.raw).await?;
+
+        let mut ours = Vec::new();
+        let mut raw = Vec::new();
+        let mut trips = Vec::new();
+        for _ in 0..self.rounds {
+            let before = self.store.statements_sent();
+            let started = Instant::now();
+            let mut next = 1;
+            let mut seen = 0;
+            loop {
+                let page = self.store.read_stream(&stream, next, 1000).await?;
+                let Some(last) = page.last() else { break };
+                next = last.stream_version + 1;
+                seen += page.len();
+            }
+            ours.push(rate(seen, started.elapsed()));
+            trips.push((self.store.statements_sent() - before) as f64);
+
+            let started = Instant::now();
+            let mut next = 1i64;
+            let mut seen = 0;
+            loop {
+                let page: Vec<RawRow> = sqlx::query_as(
+                    "SELECT position, event_id, stream_id, stream_version, event_type, \
+                         event_version, data, metadata, created_at FROM raw_events \
+                         WHERE stream_id = 'raw-long' AND stream_version >= $1 \
+                         ORDER BY stream_version LIMIT 1000",
+                )
+                .bind(next)
+                .fetch_all(&self.raw)
+                .await?;
+                let Some(last) = page.last() else { break };
+                next = last.3 + 1;
+                seen += page.len();
+            }
+            raw.push(rate(seen, started.elapsed()));
+        }
+        let mut rows = vec![Row {
+            workload: "read a 100,000-event stream (events/s)".into(),
+            ours: median(ours),
+            raw: Some(median(raw)),
+            round_trips: Some(median(trips)),
+            note: "pages of 1,000; round trips = per full read".into(),
+        }];
+
+        // read_all over the whole store (gap-free: safe_position() + page per call).
+        let mut all = Vec::new();
+        for _ in 0..self.rounds {
+            let started = Instant::now();
+            let mut next = 1;
+            let mut seen = 0;
+            loop {
+                let page = self.store.read_all(next, 1000).await?;
+                let Some(last) = page.last() else { break };
+                next = last.position + 1;
+                seen += page.len();
+            }
+            all.push(rate(seen, started.elapsed()));
+        }
+        rows.push(Row {
+            workload: "read_all, whole store (events/s)".into(),
+            ours: median(all),
+            raw: None,
+            round_trips: Some(2.0),
+            note: "2 statements per page of 1,000".into(),
+        });
+        Ok(rows)
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let schema = format!("eskema_bench_{}", Uuid::now_v7().simple());
+    let store = PostgresStore::builder(url.clone())
+        .schema(schema.clone())
+        .max_connections(16)
+        .connect()
+        .await?;
+    let raw_options: sqlx::postgres::PgConnectOptions = url.parse()?;
+    let raw = PgPoolOptions::new()
+        .max_connections(16)
+        .test_before_acquire(false)
+        .connect_with(raw_options.options([("search_path", schema.as_str())]))
+        .await?;
+    sqlx::query(RAW_TABLE).execute(&raw).await?;
+    let version: String = sqlx::query_scalar("SELECT version()")
+        .fetch_one(&raw)
+        .await?;
+    let bench = Bench { store, raw, rounds };
+
+    let started = Instant::now();
+    let result = run(&bench).await;
+    let cleanup = sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .execute(&bench.raw)
+        .await;
+    let rows = result?;
+    cleanup?;
+
+    println!(
+        "\neskema store_bench, {} UTC, {} CPUs, {}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M"),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        version.split(',').next().unwrap_or(&version)
+    );
+    println!(
+        "medians of {rounds} rounds; total {:.0} s\n",
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "| {:<60} | {:>10} | {:>10} | {:>6} | {:>8} | note |",
+        "workload", "eskema/s", "raw sqlx/s", "ratio", "stmts/op"
+    );
+    println!(
+        "|{:-<58}|{:->12}|{:->12}|{:->8}|{:->13}|{:-<7}|",
+        "", "", "", "", "", ""
+    );
+    for r in rows {
+        println!(
+            "| {:<60} | {:>10.0} | {:>10} | {:>6} | {:>8} | {} |",
+            r.workload,
+            r.ours,
+            r.raw.map_or("-".into(), |x| format!("{x:.0}")),
+            r.raw
+                .map_or("-".into(), |x| format!("{:.0}%", 100.0 * r.ours / x)),
+            r.round_trips.map_or("-".into(), |x| format!("{x:.2}")),
+            r.note
+        );
+    }
+    Ok(())
+}
+
+async fn run(bench: &Bench) -> Result<Vec<Row>, BoxError> {
+    let mut rows = Vec::new();
+    rows.push(bench.spread(1, 1000, false).await?);
+    rows.push(bench.spread(16, 4000, false).await?);
+    rows.push(bench.spread(16, 4000, true).await?);
+    rows.push(bench.one_stream().await?);
+    rows.push(bench.batches().await?);
+    rows.extend(bench.read_long_stream().await?);
+    Ok(rows)
+}

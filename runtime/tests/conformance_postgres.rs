@@ -1,0 +1,41 @@
+//! The `EventStore` conformance suite on `PostgresStore`, each case in a schema of its own.
+//!
+//! Needs Postgres at `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! skipped with a loud message when unreachable, failed under `CI=true`.
+
+#[macro_use]
+mod conformance;
+mod postgres_support;
+
+macro_rules! postgres_case {
+    ($case:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $case() {
+            let Some(db) = postgres_support::test_db(stringify!($case)).await else {
+                return;
+            };
+            conformance::$case(std::sync::Arc::clone(&db.store)).await;
+            // The case's events live in its own schema, nowhere else.
+            let mut admin = postgres_support::admin_connection(&db).await;
+            let (table_schema, rows): (String, i64) =
+                sqlx::query_as("SELECT current_schema()::text, (SELECT count(*) FROM events)")
+                    .fetch_one(&mut admin)
+                    .await
+                    .expect("count events");
+            assert_eq!(table_schema, db.schema);
+            let mut read = 0;
+            let mut next = 1;
+            loop {
+                let page = eskema::EventStore::read_all(&*db.store, next, 500)
+                    .await
+                    .expect("read_all");
+                let Some(last) = page.last() else { break };
+                next = last.position + 1;
+                read += page.len();
+            }
+            assert_eq!(rows as usize, read);
+        }
+    };
+}
+
+conformance_cases!(postgres_case);

@@ -1,0 +1,118 @@
+//! The gap-free guarantee, made deterministic: an append that drew its positions but has
+//! not committed holds back every reader of "all", so the later, already committed append
+//! is never delivered ahead of it.
+
+mod postgres_support;
+
+use std::time::Duration;
+
+use eskema::{EventStore, ExpectedVersion, Metadata, NewEvent};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reader_waits_for_an_in_flight_append_with_smaller_positions() {
+    let Some(db) = postgres_support::test_db("reader_waits_for_an_in_flight_append").await else {
+        return;
+    };
+    let store = db.store.clone();
+    let slow_batch = vec![event(1), event(2)];
+    let blocked_id = slow_batch[1].event_id;
+
+    // Stall the first append after it took its positions (on its second row's event id).
+    let mut blocker = postgres_support::admin_connection(&db).await;
+    sqlx::query("BEGIN")
+        .execute(&mut blocker)
+        .await
+        .expect("begin");
+    sqlx::query(
+        "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, \
+         event_version, data, metadata) VALUES (-1, $1, 'blocker', 1, 'B', 1, '{}', '{}')",
+    )
+    .bind(blocked_id)
+    .execute(&mut blocker)
+    .await
+    .expect("blocker row");
+    let blocker_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut blocker)
+        .await
+        .expect("pid");
+
+    let slow = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .append("slow", ExpectedVersion::NoStream, slow_batch, None)
+                .await
+        })
+    };
+    let mut admin = postgres_support::admin_connection(&db).await;
+    wait_for_blocked(&mut admin, blocker_pid).await;
+
+    // A later append commits first, with larger positions.
+    let fast = store
+        .append("fast", ExpectedVersion::NoStream, vec![event(3)], None)
+        .await
+        .expect("fast append")
+        .into_events();
+    // The hazard is real: a plain query now sees the later event alone.
+    let visible: Vec<i64> =
+        sqlx::query_scalar("SELECT position FROM events WHERE position > 0 ORDER BY position")
+            .fetch_all(&mut admin)
+            .await
+            .expect("plain read");
+    assert_eq!(visible, vec![fast[0].position as i64]);
+
+    // read_all does not return it ahead of the in-flight append: it waits.
+    let mut reader = {
+        let store = store.clone();
+        tokio::spawn(async move { store.read_all(1, 100).await })
+    };
+    assert!(
+        tokio::time::timeout(Duration::from_millis(400), &mut reader)
+            .await
+            .is_err(),
+        "read_all must wait while a smaller position is in flight"
+    );
+
+    sqlx::query("ROLLBACK")
+        .execute(&mut blocker)
+        .await
+        .expect("release");
+    let slow = slow
+        .await
+        .expect("task")
+        .expect("slow append")
+        .into_events();
+    let read = tokio::time::timeout(Duration::from_secs(10), reader)
+        .await
+        .expect("reader finishes once the append commits")
+        .expect("task")
+        .expect("read_all");
+    assert!(slow[1].position < fast[0].position);
+    let expected: Vec<_> = slow.into_iter().chain(fast).collect();
+    assert_eq!(
+        read, expected,
+        "every event, in position order, none skipped"
+    );
+}
+
+fn event(n: u64) -> NewEvent {
+    NewEvent::new("Noted", 1, json!({ "n": n }), Metadata::default())
+}
+
+async fn wait_for_blocked(admin: &mut sqlx::PgConnection, blocker_pid: i32) {
+    for _ in 0..200 {
+        let blocked: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)))",
+        )
+        .bind(blocker_pid)
+        .fetch_one(&mut *admin)
+        .await
+        .expect("poll");
+        if blocked {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the append never blocked on the test's lock");
+}
