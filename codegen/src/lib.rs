@@ -5,11 +5,9 @@
 //! [`scaffold`] (stub files via tera). Use it from `build.rs` through [`Builder`]:
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     if let Err(err) = eskema_codegen::Builder::new().schemas("schemas").generate() {
-//!         err.fail_build();
-//!     }
+//! // in build.rs's `fn main`:
+//! if let Err(err) = eskema_codegen::Builder::new().schemas("schemas").generate() {
+//!     err.fail_build();
 //! }
 //! ```
 //!
@@ -20,7 +18,7 @@ pub mod diag;
 pub mod emit_rust;
 pub mod load;
 pub mod model;
-mod raw;
+pub mod raw;
 pub mod scaffold;
 
 mod build;
