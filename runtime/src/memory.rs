@@ -122,6 +122,10 @@ impl MemoryStore {
             }
         }
         if events.is_empty() {
+            // Like Postgres: the command is remembered, so a retry is answered as a duplicate.
+            if let Some(id) = command_id {
+                inner.commands.insert(id, Vec::new());
+            }
             return Ok(AppendOutcome::Appended(Vec::new()));
         }
 
