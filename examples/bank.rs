@@ -150,7 +150,7 @@ async fn run<S: EventStore>(engine: Engine<S>) -> Result<(), String> {
     println!("balance of {ACCOUNT}: {:?}", balances.balances.get(ACCOUNT));
 
     println!("\n== 7. A user registers; the password never reaches an event");
-    let user = format!("ann-{}", &Uuid::now_v7().simple().to_string()[..8]);
+    let user = format!("ann-{}", &Uuid::now_v7().simple().to_string()[20..]);
     let out = users::dispatch(
         &engine,
         users::RegisterUser {
