@@ -124,7 +124,7 @@ impl Builder {
         let result = check::check_paths(&self.schemas);
         if self.rerun_if_changed {
             // Files are known only after loading; on error they are in the report.
-            let files: Vec<&Path> = match &result {
+            let files: std::collections::BTreeSet<&Path> = match &result {
                 Ok(checked) => checked.files.iter().map(PathBuf::as_path).collect(),
                 Err(report) => report
                     .diagnostics
