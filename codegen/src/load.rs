@@ -71,6 +71,11 @@ pub(crate) fn parse_yaml(file: &Path, text: &str, sink: &mut Sink) -> Option<Opt
     // exhausting the stack of a (2 MiB) thread while it is deserialized.
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = MAX_DEPTH;
+    // Schemas are the developer's own files, and a large domain in one file is legitimate:
+    // the defaults (250,000 nodes) stop at about 500 aggregates. Alias and anchor limits,
+    // which guard against expansion bombs, stay at their defaults.
+    budget.max_nodes = 20_000_000;
+    budget.max_events = 40_000_000;
     let options = serde_saphyr::options! {
         // We report duplicate keys ourselves, and keep going after them.
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
