@@ -7,6 +7,7 @@
 //! ```
 //!
 //! On Postgres the events stay: run it again and it continues from the first run's events.
+//! `ESKEMA_SCHEMA` picks the Postgres schema (default `eskema`).
 
 use std::process::ExitCode;
 
@@ -22,16 +23,7 @@ const ACCOUNT: &str = "ACC000042";
 async fn main() -> ExitCode {
     let result = match std::env::var("DATABASE_URL") {
         #[cfg(feature = "postgres")]
-        Ok(url) => match eskema::PostgresStore::connect(&url).await {
-            Ok(store) => {
-                println!(
-                    "store: Postgres (schema `eskema`) at {}",
-                    eskema::postgres::redact_url(&url)
-                );
-                run(Engine::new(store)).await
-            }
-            Err(e) => Err(e.to_string()),
-        },
+        Ok(url) => on_postgres(&url).await,
         _ => {
             println!("store: in memory (set DATABASE_URL to use Postgres)");
             run(Engine::new(MemoryStore::new())).await
@@ -44,6 +36,22 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(feature = "postgres")]
+async fn on_postgres(url: &str) -> Result<(), String> {
+    let schema = std::env::var("ESKEMA_SCHEMA")
+        .unwrap_or_else(|_| eskema::postgres::DEFAULT_SCHEMA.to_string());
+    let store = eskema::PostgresStore::builder(url)
+        .schema(schema.as_str())
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "store: Postgres (schema `{schema}`) at {}",
+        eskema::postgres::redact_url(url)
+    );
+    run(Engine::new(store)).await
 }
 
 async fn run<S: EventStore>(engine: Engine<S>) -> Result<(), String> {
@@ -65,7 +73,7 @@ async fn run<S: EventStore>(engine: Engine<S>) -> Result<(), String> {
     let out = domain::dispatch_json(
         &engine,
         "bank.DepositMoney",
-        json!({ "account_number": ACCOUNT, "amount": 25 }),
+        json!({ "account_number": ACCOUNT, "amount": 50 }),
     )
     .await
     .map_err(|e| e.to_string())?;
