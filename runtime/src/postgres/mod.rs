@@ -139,6 +139,34 @@ SELECT chk.kind, chk.v AS actual_version,
        now() AS created_at
 FROM chk";
 
+/// [`APPEND_SQL`] for the most common batch, one event: scalar parameters instead of
+/// arrays, and no `chk`/`unnest`/`array_agg` stages, which measurably costs less server CPU
+/// per append. Same order of effects (lock, command id, version check, insert), the same
+/// `$n` meanings, but `$4..$10` are scalars; `CASE` fixes the order of the two checks.
+/// It returns no row for a duplicate command id, else the one appended row.
+const APPEND_ONE_SQL: &str = "\
+WITH lk AS (SELECT pg_advisory_xact_lock_shared($11) AS locked),
+head AS (
+    SELECT coalesce(max(e.stream_version), 0) AS v FROM events e WHERE e.stream_id = $1
+),
+cmd AS (
+    INSERT INTO commands (command_id, stream_id, first_version, last_version)
+    SELECT $3, $1, head.v + 1, head.v + 1
+    FROM lk, head WHERE $3::uuid IS NOT NULL
+    ON CONFLICT (command_id) DO NOTHING
+    RETURNING command_id
+)
+INSERT INTO events (position, event_id, stream_id, stream_version, event_type, event_version,
+                    data, metadata, causation_id, correlation_id)
+SELECT nextval('event_position_seq'), $4, $1, head.v + 1, $5, $6, $7, $8, $9, $10
+FROM lk, head
+WHERE CASE
+          WHEN $3::uuid IS NOT NULL AND NOT EXISTS (SELECT FROM cmd) THEN false
+          WHEN $2::bigint < 0 OR $2::bigint = head.v THEN true
+          ELSE version_conflict(head.v) = 0
+      END
+RETURNING position, stream_version, created_at";
+
 /// SQLSTATE raised by `version_conflict()`; its DETAIL is the actual version.
 const CONFLICT_STATE: &str = "ES409";
 
@@ -314,46 +342,18 @@ impl PostgresStore {
             ExpectedVersion::Exactly(v) => i64::try_from(v)
                 .map_err(|_| StoreError::Backend(format!("expected version {v} out of range")))?,
         };
-        let n = events.len();
-        let mut ids = Vec::with_capacity(n);
-        let mut types = Vec::with_capacity(n);
-        let mut versions = Vec::with_capacity(n);
-        let mut data = Vec::with_capacity(n);
-        let mut metadata = Vec::with_capacity(n);
-        let mut causation = Vec::with_capacity(n);
-        let mut correlation = Vec::with_capacity(n);
-        for e in events {
-            ids.push(e.event_id);
-            types.push(e.event_type.as_str());
-            versions.push(i32::try_from(e.event_version).map_err(|_| {
-                StoreError::Backend(format!("event_version {} out of range", e.event_version))
-            })?);
-            data.push(&e.data);
-            metadata.push(
-                serde_json::to_value(&e.metadata).map_err(|e| {
-                    StoreError::Backend(format!("metadata does not serialize: {e}"))
-                })?,
-            );
-            causation.push(e.metadata.causation_id);
-            correlation.push(e.metadata.correlation_id);
-        }
-        self.count(1);
-        let result = sqlx::query(APPEND_SQL)
-            .bind(stream_id)
-            .bind(expected_sql)
-            .bind(command_id)
-            .bind(&ids[..])
-            .bind(&types[..])
-            .bind(&versions[..])
-            .bind(&data[..])
-            .bind(&metadata[..])
-            .bind(&causation[..])
-            .bind(&correlation[..])
-            .bind(self.all_lock_key)
-            .fetch_one(&self.pool)
-            .await;
-        let row = match result {
-            Ok(row) => row,
+        let appended = match events {
+            [one] => {
+                self.append_one(stream_id, expected_sql, one, command_id)
+                    .await
+            }
+            _ => {
+                self.append_batch(stream_id, expected_sql, events, command_id)
+                    .await
+            }
+        };
+        let appended = match appended {
+            Ok(appended) => appended,
             Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(CONFLICT_STATE) => {
                 let actual = db
                     .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
@@ -383,16 +383,13 @@ impl PostgresStore {
             }
             Err(e) => return Err(map_err(e)),
         };
-        let kind: i16 = row.try_get("kind").map_err(map_err)?;
-        match kind {
-            0 => {
-                let first = row.try_get::<i64, _>("actual_version").map_err(map_err)? + 1;
-                let positions: Vec<i64> = row.try_get("positions").map_err(map_err)?;
-                let created_at: DateTime<Utc> = row.try_get("created_at").map_err(map_err)?;
-                if positions.len() != n {
+        match appended {
+            Some((first, positions, created_at)) => {
+                if positions.len() != events.len() {
                     return Err(StoreError::Backend(format!(
-                        "append returned {} positions for {n} events",
-                        positions.len()
+                        "append returned {} positions for {} events",
+                        positions.len(),
+                        events.len()
                     )));
                 }
                 let recorded = events
@@ -402,8 +399,8 @@ impl PostgresStore {
                     .map(|(i, (e, position))| RecordedEvent {
                         event_id: e.event_id,
                         stream_id: stream_id.to_string(),
-                        stream_version: to_u64(first) + i as u64,
-                        position: to_u64(position),
+                        stream_version: first + i as u64,
+                        position,
                         event_type: e.event_type.clone(),
                         event_version: e.event_version,
                         data: e.data.clone(),
@@ -413,7 +410,7 @@ impl PostgresStore {
                     .collect();
                 Ok(Some(AppendOutcome::Appended(recorded)))
             }
-            1 => {
+            None => {
                 let Some(command_id) = command_id else {
                     return Err(StoreError::Backend(
                         "duplicate reported without a command id".into(),
@@ -425,7 +422,95 @@ impl PostgresStore {
                     .await?
                     .map(AppendOutcome::Duplicate))
             }
-            other => Err(StoreError::Backend(format!(
+        }
+    }
+
+    /// One event through [`APPEND_ONE_SQL`]: `None` for a duplicate command id, else the
+    /// first version, the positions and the commit time.
+    async fn append_one(
+        &self,
+        stream_id: &str,
+        expected: i64,
+        event: &NewEvent,
+        command_id: Option<Uuid>,
+    ) -> Result<Option<Appended>, sqlx::Error> {
+        let metadata = metadata_json(&event.metadata)?;
+        self.count(1);
+        let row = sqlx::query(APPEND_ONE_SQL)
+            .bind(stream_id)
+            .bind(expected)
+            .bind(command_id)
+            .bind(event.event_id)
+            .bind(event.event_type.as_str())
+            .bind(event_version(event)?)
+            .bind(&event.data)
+            .bind(metadata)
+            .bind(event.metadata.causation_id)
+            .bind(event.metadata.correlation_id)
+            .bind(self.all_lock_key)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let position: i64 = row.try_get("position")?;
+        let version: i64 = row.try_get("stream_version")?;
+        let created_at: DateTime<Utc> = row.try_get("created_at")?;
+        Ok(Some((to_u64(version), vec![to_u64(position)], created_at)))
+    }
+
+    /// Any other batch (also an empty one) through [`APPEND_SQL`].
+    async fn append_batch(
+        &self,
+        stream_id: &str,
+        expected: i64,
+        events: &[NewEvent],
+        command_id: Option<Uuid>,
+    ) -> Result<Option<Appended>, sqlx::Error> {
+        let n = events.len();
+        let mut ids = Vec::with_capacity(n);
+        let mut types = Vec::with_capacity(n);
+        let mut versions = Vec::with_capacity(n);
+        let mut data = Vec::with_capacity(n);
+        let mut metadata = Vec::with_capacity(n);
+        let mut causation = Vec::with_capacity(n);
+        let mut correlation = Vec::with_capacity(n);
+        for e in events {
+            ids.push(e.event_id);
+            types.push(e.event_type.as_str());
+            versions.push(event_version(e)?);
+            data.push(&e.data);
+            metadata.push(metadata_json(&e.metadata)?);
+            causation.push(e.metadata.causation_id);
+            correlation.push(e.metadata.correlation_id);
+        }
+        self.count(1);
+        let row = sqlx::query(APPEND_SQL)
+            .bind(stream_id)
+            .bind(expected)
+            .bind(command_id)
+            .bind(&ids[..])
+            .bind(&types[..])
+            .bind(&versions[..])
+            .bind(&data[..])
+            .bind(&metadata[..])
+            .bind(&causation[..])
+            .bind(&correlation[..])
+            .bind(self.all_lock_key)
+            .fetch_one(&self.pool)
+            .await?;
+        let kind: i16 = row.try_get("kind")?;
+        match kind {
+            0 => {
+                let head: i64 = row.try_get("actual_version")?;
+                let positions: Vec<i64> = row.try_get("positions")?;
+                let created_at: DateTime<Utc> = row.try_get("created_at")?;
+                Ok(Some((
+                    to_u64(head) + 1,
+                    positions.into_iter().map(to_u64).collect(),
+                    created_at,
+                )))
+            }
+            1 => Ok(None),
+            other => Err(sqlx::Error::Protocol(format!(
                 "the append statement returned unknown kind {other}"
             ))),
         }
@@ -590,6 +675,17 @@ impl EventStore for PostgresStore {
         })
         .transpose()
     }
+}
+
+/// What an append wrote: first stream version, positions in version order, commit time.
+type Appended = (u64, Vec<u64>, DateTime<Utc>);
+
+fn metadata_json(metadata: &Metadata) -> Result<Value, sqlx::Error> {
+    serde_json::to_value(metadata).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
+
+fn event_version(event: &NewEvent) -> Result<i32, sqlx::Error> {
+    i32::try_from(event.event_version).map_err(|e| sqlx::Error::Encode(Box::new(e)))
 }
 
 fn decode_event(row: &PgRow) -> Result<RecordedEvent, StoreError> {
