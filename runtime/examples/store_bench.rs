@@ -13,8 +13,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eskema::{EventStore, ExpectedVersion, Metadata, NewEvent, PostgresStore};
-use serde_json::json;
+use eskema::upcast::{UpcastError, as_object, rename};
+use eskema::{
+    Aggregate, AggregateCommand, CommandContext, DomainEvent, Engine, EventStore, ExpectedVersion,
+    Metadata, NewEvent, PostgresStore, Validate, ValidationErrors,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use uuid::Uuid;
 
@@ -47,8 +52,136 @@ struct Row {
 
 struct Bench {
     store: PostgresStore,
+    /// Shares `store`'s pool and statement counter.
+    engine: Engine<PostgresStore>,
     raw: PgPool,
     rounds: usize,
+}
+
+/// A hand-written aggregate shaped like generated code (the runtime crate cannot use the
+/// generator): `Add` commands, an `Added` event at version 2 whose v1 payload was
+/// `{value}` (one upcast step: rename `value` to `amount`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Counter {
+    total: i64,
+    adds: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+enum CounterCommand {
+    Add { id: String, amount: i64 },
+}
+
+impl Validate for CounterCommand {
+    fn validate_into(&self, prefix: &str, errors: &mut ValidationErrors) {
+        let CounterCommand::Add { amount, .. } = self;
+        if *amount == 0 {
+            errors.push(format!("{prefix}amount"), "not_zero", "must not be 0");
+        }
+    }
+}
+
+impl AggregateCommand for CounterCommand {
+    fn name(&self) -> &'static str {
+        "Add"
+    }
+    fn identity(&self) -> String {
+        let CounterCommand::Add { id, .. } = self;
+        id.clone()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+enum CounterEvent {
+    Added { amount: i64 },
+}
+
+impl DomainEvent for CounterEvent {
+    fn event_type(&self) -> &'static str {
+        "Added"
+    }
+    fn event_version(&self) -> u32 {
+        2
+    }
+    fn to_data(&self) -> Value {
+        let CounterEvent::Added { amount } = self;
+        json!({ "amount": amount })
+    }
+    fn from_stored(event_type: &str, version: u32, mut data: Value) -> Result<Self, UpcastError> {
+        if event_type != "Added" {
+            return Err(UpcastError::UnknownEventType {
+                event_type: event_type.into(),
+                target: "CounterEvent".into(),
+            });
+        }
+        if version > 2 {
+            return Err(UpcastError::FutureVersion {
+                event_type: event_type.into(),
+                version,
+                current: 2,
+            });
+        }
+        if version < 2 {
+            rename(
+                as_object(&mut data, event_type, version)?,
+                "value",
+                "amount",
+            );
+        }
+        #[derive(Deserialize)]
+        struct Added {
+            amount: i64,
+        }
+        let e: Added = eskema::aggregate::decode_event(event_type, version, data)?;
+        Ok(CounterEvent::Added { amount: e.amount })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum CounterError {
+    #[error("the total may not go below zero")]
+    Negative,
+}
+
+impl Aggregate for Counter {
+    const NAME: &'static str = "Counter";
+    const CONTEXT: &'static str = "bench";
+    const SNAPSHOT_EVERY: Option<u64> = None;
+    const STATE_HASH: &'static str = "counter:total=i64,adds=u64";
+    type Command = CounterCommand;
+    type Event = CounterEvent;
+    type Error = CounterError;
+
+    fn stream_id(identity: &str) -> String {
+        format!("counter-{identity}")
+    }
+    fn execute(&self, command: &CounterCommand) -> Result<Vec<CounterEvent>, CounterError> {
+        let CounterCommand::Add { amount, .. } = command;
+        if self.total + amount < 0 {
+            return Err(CounterError::Negative);
+        }
+        Ok(vec![CounterEvent::Added { amount: *amount }])
+    }
+    fn apply(&mut self, event: &CounterEvent) {
+        let CounterEvent::Added { amount } = event;
+        self.total += amount;
+        self.adds += 1;
+    }
+}
+
+fn add(id: &str, amount: i64) -> CounterCommand {
+    CounterCommand::Add {
+        id: id.into(),
+        amount,
+    }
+}
+
+async fn dispatch(engine: &Engine<PostgresStore>, id: &str) -> Result<(), BoxError> {
+    engine
+        .execute::<Counter>(add(id, 1), CommandContext::default())
+        .await
+        .map_err(|e| format!("dispatch: {e}"))?;
+    Ok(())
 }
 
 fn event(n: u64) -> NewEvent {
@@ -84,6 +217,10 @@ CREATE TABLE raw_events (
     created_at     timestamptz NOT NULL DEFAULT now(),
     UNIQUE (stream_id, stream_version)
 )";
+
+/// The store's events table has this index too: same indexes, same insert work.
+const RAW_INDEX: &str = "CREATE INDEX raw_events_correlation_id_idx ON raw_events \
+     (correlation_id) WHERE correlation_id IS NOT NULL";
 
 const RAW_INSERT: &str = "INSERT INTO raw_events (event_id, stream_id, stream_version, \
      event_type, event_version, data, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -300,6 +437,188 @@ impl Bench {
         })
     }
 
+    /// Raw single-row inserts over 1,000 streams, `tasks` connections at a time.
+    async fn raw_spread(&self, tasks: usize, inserts: usize) -> Result<f64, BoxError> {
+        let tag = Uuid::now_v7().simple().to_string();
+        let started = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for t in 0..tasks {
+            let pool = self.raw.clone();
+            let tag = tag.clone();
+            set.spawn(async move {
+                for i in (0..inserts).filter(|i| (i % 1000) % tasks == t) {
+                    let stream = format!("rawspread-{tag}-{}", i % 1000);
+                    raw_insert(&pool, &stream, (i / 1000 + 1) as i64, &event(i as u64)).await?;
+                }
+                Ok::<_, BoxError>(())
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+        Ok(rate(inserts, started.elapsed()))
+    }
+
+    /// (E1) one-event commands through `Engine::execute` over 1,000 aggregates whose states
+    /// are cached (each got one command before the clock starts), `tasks` at a time.
+    async fn engine_spread(&self, tasks: usize, commands: usize) -> Result<Row, BoxError> {
+        let mut ours = Vec::new();
+        let mut raw = Vec::new();
+        let mut trips = Vec::new();
+        for _ in 0..self.rounds {
+            let tag = Uuid::now_v7().simple().to_string();
+            let ids: Arc<Vec<String>> = Arc::new((0..1000).map(|i| format!("{tag}-{i}")).collect());
+            let run = |count: usize| {
+                let mut set = tokio::task::JoinSet::new();
+                for t in 0..tasks {
+                    let engine = self.engine.clone();
+                    let ids = Arc::clone(&ids);
+                    set.spawn(async move {
+                        for i in (0..count).filter(|i| (i % 1000) % tasks == t) {
+                            dispatch(&engine, &ids[i % 1000]).await?;
+                        }
+                        Ok::<_, BoxError>(())
+                    });
+                }
+                set
+            };
+            let mut warm = run(1000);
+            while let Some(r) = warm.join_next().await {
+                r??;
+            }
+            let before = self.store.statements_sent();
+            let started = Instant::now();
+            let mut set = run(commands);
+            while let Some(r) = set.join_next().await {
+                r??;
+            }
+            ours.push(rate(commands, started.elapsed()));
+            trips.push((self.store.statements_sent() - before) as f64 / commands as f64);
+            raw.push(self.raw_spread(tasks, commands).await?);
+        }
+        Ok(Row {
+            workload: format!(
+                "ENGINE: 1-event commands, 1,000 cached aggregates, {tasks} task{}",
+                if tasks == 1 { "" } else { "s" }
+            ),
+            ours: median(ours),
+            raw: Some(median(raw)),
+            round_trips: Some(median(trips)),
+            note: format!(
+                "{commands} commands/round; command id recorded; raw = single-row INSERT, \
+                 {tasks} conn"
+            ),
+        })
+    }
+
+    /// (E2) 3,000 commands on ONE aggregate through the engine: the last 500 against the
+    /// first 500.
+    async fn engine_one_aggregate(&self) -> Result<Row, BoxError> {
+        let mut firsts = Vec::new();
+        let mut lasts = Vec::new();
+        let mut raw_rates = Vec::new();
+        let mut trips = Vec::new();
+        for _ in 0..self.rounds {
+            let id = format!("hot-{}", Uuid::now_v7().simple());
+            let mut chunk_rates = Vec::new();
+            let before = self.store.statements_sent();
+            let mut started = Instant::now();
+            for n in 0..3000 {
+                dispatch(&self.engine, &id).await?;
+                if (n + 1) % 500 == 0 {
+                    chunk_rates.push(rate(500, started.elapsed()));
+                    started = Instant::now();
+                }
+            }
+            trips.push((self.store.statements_sent() - before) as f64 / 3000.0);
+            firsts.push(chunk_rates[0]);
+            lasts.push(chunk_rates[5]);
+            let raw_stream = format!("raw-engine-{id}");
+            let started = Instant::now();
+            for v in 0..3000u64 {
+                raw_insert(&self.raw, &raw_stream, v as i64 + 1, &event(v)).await?;
+            }
+            raw_rates.push(rate(3000, started.elapsed()));
+        }
+        let (first, last) = (median(firsts), median(lasts));
+        Ok(Row {
+            workload: "ENGINE: 3,000 commands on ONE aggregate: last 500".into(),
+            ours: last,
+            raw: Some(median(raw_rates)),
+            round_trips: Some(median(trips)),
+            note: format!("first 500: {first:.0}/s; last/first = {:.2}", last / first),
+        })
+    }
+
+    /// (E3) `Engine::load` of a 100,000-event aggregate with the cache cleared; every
+    /// event is stored as v1 and upcast to v2. Raw: sqlx reading the same rows in pages
+    /// of 1,000 into tuples (no decoding into events).
+    async fn engine_rehydrate(&self) -> Result<Row, BoxError> {
+        let total = 100_000u64;
+        let id = format!("long-{}", Uuid::now_v7().simple());
+        let stream = Counter::stream_id(&id);
+        for chunk in 0..total / 1000 {
+            let batch: Vec<NewEvent> = (0..1000)
+                .map(|i| {
+                    NewEvent::new(
+                        "Added",
+                        1,
+                        json!({ "value": (chunk * 1000 + i) % 7 + 1 }),
+                        Metadata::default(),
+                    )
+                })
+                .collect();
+            self.store
+                .append(&stream, ExpectedVersion::Exactly(chunk * 1000), batch, None)
+                .await?;
+        }
+        sqlx::query("ANALYZE events").execute(&self.raw).await?;
+        let mut ours = Vec::new();
+        let mut raw = Vec::new();
+        let mut trips = Vec::new();
+        for _ in 0..self.rounds {
+            self.engine.clear_cache();
+            let before = self.store.statements_sent();
+            let started = Instant::now();
+            let loaded = self
+                .engine
+                .load::<Counter>(&id)
+                .await
+                .map_err(|e| format!("load: {e}"))?;
+            ours.push(rate(total as usize, started.elapsed()));
+            trips.push((self.store.statements_sent() - before) as f64);
+            if loaded.version != total || loaded.state.adds != total {
+                return Err(format!("loaded {loaded:?}, expected {total} events").into());
+            }
+            let started = Instant::now();
+            let mut next = 1i64;
+            let mut seen = 0;
+            loop {
+                let page: Vec<RawRow> = sqlx::query_as(
+                    "SELECT position, event_id, stream_id, stream_version, event_type, \
+                         event_version, data, metadata, created_at FROM events \
+                         WHERE stream_id = $1 AND stream_version >= $2 \
+                         ORDER BY stream_version LIMIT 1000",
+                )
+                .bind(&stream)
+                .bind(next)
+                .fetch_all(&self.raw)
+                .await?;
+                let Some(last) = page.last() else { break };
+                next = last.3 + 1;
+                seen += page.len();
+            }
+            raw.push(rate(seen, started.elapsed()));
+        }
+        Ok(Row {
+            workload: "ENGINE: load a 100,000-event aggregate, 1 upcast/event (events/s)".into(),
+            ours: median(ours),
+            raw: Some(median(raw)),
+            round_trips: Some(median(trips)),
+            note: "cache cleared; raw = sqlx reading the same rows; stmts = per load".into(),
+        })
+    }
+
     /// (4) reading a 100,000-event stream in pages of 1,000.
     async fn read_long_stream(&self) -> Result<Vec<Row>, BoxError> {
         let total = 100_000u64;
@@ -411,10 +730,17 @@ async fn main() -> Result<(), BoxError> {
         .connect_with(raw_options.options([("search_path", schema.as_str())]))
         .await?;
     sqlx::query(RAW_TABLE).execute(&raw).await?;
+    sqlx::query(RAW_INDEX).execute(&raw).await?;
     let version: String = sqlx::query_scalar("SELECT version()")
         .fetch_one(&raw)
         .await?;
-    let bench = Bench { store, raw, rounds };
+    let engine = Engine::new(store.clone());
+    let bench = Bench {
+        store,
+        engine,
+        raw,
+        rounds,
+    };
 
     let started = Instant::now();
     let result = run(&bench).await;
@@ -465,5 +791,9 @@ async fn run(bench: &Bench) -> Result<Vec<Row>, BoxError> {
     rows.push(bench.one_stream().await?);
     rows.push(bench.batches().await?);
     rows.extend(bench.read_long_stream().await?);
+    rows.push(bench.engine_spread(1, 1000).await?);
+    rows.push(bench.engine_spread(16, 4000).await?);
+    rows.push(bench.engine_one_aggregate().await?);
+    rows.push(bench.engine_rehydrate().await?);
     Ok(rows)
 }

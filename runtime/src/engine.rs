@@ -292,35 +292,42 @@ impl<S: EventStore> Engine<S> {
 
     /// Applies every event after `working.version`, page by page. Returns how many there
     /// were (0 means the state was current).
+    ///
+    /// While a full page is decoded and applied, the next one is already being fetched
+    /// (a stream's versions are contiguous, so where it starts is known), which hides the
+    /// round trip and the server's work behind the decoding.
     async fn catch_up<A: Aggregate>(
         &self,
         stream_id: &str,
         working: &mut Working<A>,
     ) -> Result<usize, DispatchError<A::Error>> {
         let mut applied = 0;
+        let mut page = self
+            .store
+            .read_stream(stream_id, working.version + 1, READ_PAGE)
+            .await
+            .map_err(DispatchError::Store)?;
         loop {
-            let page = self
-                .store
-                .read_stream(stream_id, working.version + 1, READ_PAGE)
-                .await
-                .map_err(DispatchError::Store)?;
             let n = page.len();
-            for recorded in page {
-                let event = A::Event::from_stored(
-                    &recorded.event_type,
-                    recorded.event_version,
-                    recorded.data,
-                )
-                .map_err(DispatchError::Upcast)?;
-                working.state.apply(&event);
-                working.version = recorded.stream_version;
-            }
-            applied += n;
-            if n < READ_PAGE {
-                if applied > 0 {
-                    working.cached = false;
+            let next_from = page.last().map(|r| r.stream_version + 1);
+            match next_from {
+                Some(from) if n >= READ_PAGE => {
+                    let (next, done) =
+                        tokio::join!(self.store.read_stream(stream_id, from, READ_PAGE), async {
+                            apply_page(page, working)
+                        });
+                    done?;
+                    applied += n;
+                    page = next.map_err(DispatchError::Store)?;
                 }
-                return Ok(applied);
+                _ => {
+                    apply_page(page, working)?;
+                    applied += n;
+                    if applied > 0 {
+                        working.cached = false;
+                    }
+                    return Ok(applied);
+                }
             }
         }
     }
@@ -583,6 +590,21 @@ impl<S: EventStore> Engine<S> {
             tracing::warn!(stream_id, error = %e, "snapshot not saved");
         }
     }
+}
+
+/// Upcasts, decodes and applies a page of stored events to `working`.
+fn apply_page<A: Aggregate>(
+    page: Vec<RecordedEvent>,
+    working: &mut Working<A>,
+) -> Result<(), DispatchError<A::Error>> {
+    for recorded in page {
+        let event =
+            A::Event::from_stored(&recorded.event_type, recorded.event_version, recorded.data)
+                .map_err(DispatchError::Upcast)?;
+        working.state.apply(&event);
+        working.version = recorded.stream_version;
+    }
+    Ok(())
 }
 
 fn duplicate_outcome<A: Aggregate>(
