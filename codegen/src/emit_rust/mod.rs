@@ -158,7 +158,10 @@ fn piece_tokens(domain: &Domain, piece: Piece) -> TokenStream {
             let cx = Cx { domain, ctx };
             let context_name = &ctx.name;
             let types = types::emit(&cx);
+            // The derives name serde's traits short: one-line derive lists. The checker
+            // refuses `Serialize` and `Deserialize` as schema names, so nothing collides.
             let items = quote! {
+                use ::eskema::serde::{Deserialize, Serialize};
                 /// The context's name, as written in the schema (`context:` or the file stem).
                 pub const CONTEXT: &str = #context_name;
                 #types
@@ -301,6 +304,7 @@ fn whole_context(domain: &Domain, context: &Context) -> TokenStream {
     context_module(
         context,
         quote! {
+            use ::eskema::serde::{Deserialize, Serialize};
             /// The context's name, as written in the schema (`context:` or the file stem).
             pub const CONTEXT: &str = #context_name;
             #types
@@ -467,6 +471,10 @@ pub(crate) fn state_hash(current: &str, fields: &[model::Field]) -> String {
 /// other invalid character becomes `_`), so a checker bug shows as a compile error in the
 /// generated code instead of a panic in a build script.
 pub(crate) fn ident(name: &str) -> Ident {
+    // The common case without running syn's parser (a measurable share of emit time).
+    if plain_ident(name) {
+        return Ident::new(name, Span::call_site());
+    }
     if syn::parse_str::<Ident>(name).is_ok() {
         return Ident::new(name, Span::call_site());
     }
@@ -490,6 +498,17 @@ pub(crate) fn ident(name: &str) -> Ident {
     } else {
         Ident::new_raw(&clean, Span::call_site())
     }
+}
+
+/// An ASCII identifier that is not a keyword, or not one syn's `Ident` parser refuses.
+fn plain_ident(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name != "_"
+        && !crate::check::names::is_keyword(name)
 }
 
 /// `bank` -> `Bank`, `atm_ops` -> `AtmOps`: a context as an enum variant.

@@ -102,7 +102,7 @@ fn commands(cx: &Cx) -> TokenStream {
     };
     quote! {
         #ctx_doc
-        #[derive(Debug, Clone, PartialEq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
         #allow_large
         pub enum Command { #(#cmd_variants)* }
@@ -203,7 +203,7 @@ fn events(cx: &Cx) -> TokenStream {
 
     quote! {
         /// Every event of the context, as dispatch returns them.
-        #[derive(Debug, Clone, PartialEq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
         #allow_large
         pub enum Event { #(#ev_variants)* }
@@ -318,7 +318,7 @@ fn rest(cx: &Cx) -> TokenStream {
 
     quote! {
         /// The domain errors of every aggregate of the context; `Display` is the schema's message.
-        #[derive(Debug, Clone, PartialEq, Eq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
         pub enum Error { #(#err_variants)* }
         #(#err_froms)*
