@@ -4,6 +4,8 @@
 //! `cargo bench -p eskema-codegen --bench generate` (N = 1000; `ESKEMA_BENCH_AGGREGATES`
 //! changes it). `ESKEMA_BENCH_WRITE=DIR` also writes the schema there, for timing
 //! `cargo build` of the generated code (see `scripts/bench-build.sh`).
+//! `ESKEMA_BENCH_OUT=DIR` writes the generated files there (to compare output across
+//! changes of the emitter); `ESKEMA_BENCH_ROUNDS` sets the number of rounds (default 5).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -53,7 +55,10 @@ fn main() {
         return;
     }
     let sources = vec![(PathBuf::from("schemas/synthetic.yaml"), yaml.clone())];
-    let rounds = 5;
+    let rounds: usize = std::env::var("ESKEMA_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     let (mut checks, mut emits) = (Vec::new(), Vec::new());
     let mut out_bytes = 0;
     let mut out_lines = 0;
@@ -69,6 +74,11 @@ fn main() {
         emits.push(t.elapsed());
         out_bytes = files.iter().map(|(_, c)| c.len()).sum::<usize>();
         out_lines = files.iter().map(|(_, c)| c.lines().count()).sum::<usize>();
+        if let Some(dir) = std::env::var_os("ESKEMA_BENCH_OUT") {
+            for (name, content) in &files {
+                std::fs::write(PathBuf::from(&dir).join(name), content).expect("write output");
+            }
+        }
     }
     let (check, emit) = (median(checks), median(emits));
     println!("eskema-codegen generator benchmark ({rounds} rounds, medians)");

@@ -164,17 +164,7 @@ impl Builder {
 /// context and `eskema_domain.rs`, in a fixed order. The CLI's `generate` and the snapshot
 /// tests use this too, so all three always agree.
 pub fn render_files(checked: &Checked) -> Vec<(String, String)> {
-    let domain = &checked.domain;
-    let mut files: Vec<(String, String)> = domain
-        .contexts
-        .iter()
-        .map(|c| (format!("{}.rs", c.name), emit_rust::emit_context(domain, c)))
-        .collect();
-    files.push((
-        "eskema_domain.rs".to_string(),
-        emit_rust::emit_domain(domain),
-    ));
-    files
+    emit_rust::emit_files(&checked.domain)
 }
 
 /// Writes `content` unless the file already holds exactly that; returns whether it wrote.

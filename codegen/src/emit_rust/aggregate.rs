@@ -32,7 +32,10 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     // ---- commands
     let commands = a.commands.iter().map(|c| {
         let id = ident(&c.name);
-        let doc = docs(c.doc.as_deref(), &format!("The `{}` command of aggregate `{}`.", c.name, a.name));
+        let doc = docs(
+            c.doc.as_deref(),
+            &format!("The `{}` command of aggregate `{}`.", c.name, a.name),
+        );
         let emits: Vec<String> = c.emits.iter().map(|e| format!("`{e}`")).collect();
         let extra = doc_lines(&format!(
             "\nIdentity: `{}`. Emits {}. Unknown JSON fields are refused.",
@@ -44,7 +47,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         quote! {
             #doc
             #extra
-            #[derive(Debug, Clone, PartialEq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
             #[serde(crate = "::eskema::serde", deny_unknown_fields)]
             pub struct #id { #fields }
             #defaults
@@ -315,7 +318,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
 
     quote! {
         #state_doc
-        #[derive(Debug, Clone, Default, PartialEq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
         pub struct #agg { #state_fields }
         #state_defaults
@@ -325,7 +328,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         #(#emits_enums)*
 
         #cmd_enum_doc
-        #[derive(Debug, Clone, PartialEq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
         #allow_large
         pub enum #cmd_enum { #(#cmd_variants)* }
@@ -342,7 +345,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         }
 
         #ev_enum_doc
-        #[derive(Debug, Clone, PartialEq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
         #allow_large
         pub enum #ev_enum { #(#ev_variants)* }
@@ -367,7 +370,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         }
 
         #err_doc
-        #[derive(Debug, Clone, PartialEq, Eq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
         pub enum #err_enum { #(#err_variants)* }
         impl ::std::fmt::Display for #err_enum {

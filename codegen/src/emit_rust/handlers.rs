@@ -311,7 +311,7 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
 
     quote! {
         #state_doc
-        #[derive(Debug, Clone, Default, PartialEq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
         pub struct #state_id { #state_fields }
         #state_defaults

@@ -11,11 +11,14 @@
 //! panicking inside a build script.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::model::{self, Context, Domain, Event, EventRef, TypeDef, TypeRef};
+use crate::model::{
+    self, Aggregate, Context, Domain, Event, EventRef, Handler, ProcessManager, TypeDef, TypeRef,
+};
 
 mod aggregate;
 mod domain;
@@ -31,10 +34,107 @@ mod validate;
 
 /// The formatted Rust file for one context: the `// @generated ...` line, then `pub mod <ctx> { ... }`.
 pub fn emit_context(domain: &Domain, context: &Context) -> String {
-    let cx = Cx {
-        domain,
-        ctx: context,
-    };
+    let mut pieces = Vec::new();
+    context_pieces(context, &mut pieces);
+    let texts = format_pieces(domain, &pieces);
+    assemble(domain, &File::Context(context), texts)
+}
+
+/// The formatted `eskema_domain.rs`: includes every context file from OUT_DIR, plus `pub mod domain`
+/// (the whole-domain router: `Event`, `Error` enums over contexts; `dispatch_json(engine, name, json)` /
+/// `dispatch_json_with(..., ctx)` accepting `"bank.OpenBankAccount"` always and a bare `"OpenBankAccount"`
+/// when that command name is unique across the domain; unknown -> DispatchError::UnknownCommand).
+pub fn emit_domain(domain: &Domain) -> String {
+    let pieces = [Piece::Domain];
+    let texts = format_pieces(domain, &pieces);
+    assemble(domain, &File::Domain, texts)
+}
+
+/// Every output file, `(file name, content)`: one `<context>.rs` per context, then
+/// `eskema_domain.rs`. The same text as [`emit_context`] and [`emit_domain`], but every
+/// piece of every file is formatted on one pool of threads.
+pub fn emit_files(domain: &Domain) -> Vec<(String, String)> {
+    let mut files: Vec<(File, Vec<Piece>)> = domain
+        .contexts
+        .iter()
+        .map(|c| {
+            let mut pieces = Vec::new();
+            context_pieces(c, &mut pieces);
+            (File::Context(c), pieces)
+        })
+        .collect();
+    files.push((File::Domain, vec![Piece::Domain]));
+    let all: Vec<Piece> = files.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+    let mut texts = format_pieces(domain, &all).into_iter();
+    files
+        .iter()
+        .map(|(file, pieces)| {
+            let name = match file {
+                File::Context(c) => format!("{}.rs", c.name),
+                File::Domain => "eskema_domain.rs".to_string(),
+            };
+            let texts: Vec<Option<String>> = texts.by_ref().take(pieces.len()).collect();
+            (name, assemble(domain, file, texts))
+        })
+        .collect()
+}
+
+/// A generated file.
+enum File<'d> {
+    Context(&'d Context),
+    Domain,
+}
+
+/// A run of consecutive items of a generated file, built, parsed and formatted on its own.
+///
+/// Formatting is most of the generator's time and grows with the output, so a context is
+/// cut into pieces (its head with the declared types, each aggregate, handler and process
+/// manager, the router's parts) that are formatted in parallel and concatenated. Each piece
+/// of a context is formatted inside the same `pub mod <ctx> { .. }` wrapper it will live in,
+/// so its text (indentation, line breaks) is exactly what formatting the whole file at
+/// once would give; a piece is also small, which keeps syn's trees small and the
+/// allocator fast.
+#[derive(Clone, Copy)]
+enum Piece<'d> {
+    /// The context's docs, `pub mod <ctx> {`, `CONTEXT` and the declared types; the
+    /// formatted text keeps the opening brace and leaves out the closing one.
+    Head(&'d Context),
+    Aggregate(&'d Context, &'d Aggregate),
+    Handler(&'d Context, &'d Handler),
+    Process(&'d Context, &'d ProcessManager),
+    Router(&'d Context, router::Part),
+    /// The whole `eskema_domain.rs`.
+    Domain,
+}
+
+impl Piece<'_> {
+    /// Pieces that grow with the whole context (the routers) are started first, so no thread
+    /// is left with a big one at the end.
+    fn is_big(&self) -> bool {
+        matches!(self, Piece::Router(..) | Piece::Domain)
+    }
+}
+
+fn context_pieces<'d>(context: &'d Context, out: &mut Vec<Piece<'d>>) {
+    out.push(Piece::Head(context));
+    out.extend(
+        context
+            .aggregates
+            .iter()
+            .map(|a| Piece::Aggregate(context, a)),
+    );
+    out.extend(context.handlers.iter().map(|h| Piece::Handler(context, h)));
+    out.extend(
+        context
+            .process_managers
+            .iter()
+            .map(|p| Piece::Process(context, p)),
+    );
+    out.extend(router::PARTS.map(|p| Piece::Router(context, p)));
+}
+
+/// The context module's docs and opening: the head piece's tokens wrap the head items in it.
+fn context_module(context: &Context, items: TokenStream) -> TokenStream {
     let module = ident(&context.name);
     let doc = docs(
         context.doc.as_deref(),
@@ -44,6 +144,151 @@ pub fn emit_context(domain: &Domain, context: &Context) -> String {
             schema_path(context)
         ),
     );
+    quote! {
+        #doc
+        pub mod #module { #items }
+    }
+}
+
+/// The tokens of one piece, as a whole file: context pieces inside their module.
+fn piece_tokens(domain: &Domain, piece: Piece) -> TokenStream {
+    let (context, items) = match piece {
+        Piece::Domain => return domain::emit(domain),
+        Piece::Head(ctx) => {
+            let cx = Cx { domain, ctx };
+            let context_name = &ctx.name;
+            let types = types::emit(&cx);
+            // The derives name serde's traits short: one-line derive lists. The checker
+            // refuses `Serialize` and `Deserialize` as schema names, so nothing collides.
+            let items = quote! {
+                use ::eskema::serde::{Deserialize, Serialize};
+                /// The context's name, as written in the schema (`context:` or the file stem).
+                pub const CONTEXT: &str = #context_name;
+                #types
+            };
+            return context_module(ctx, items);
+        }
+        Piece::Aggregate(ctx, a) => (ctx, aggregate::emit(&Cx { domain, ctx }, a)),
+        Piece::Handler(ctx, h) => (ctx, handlers::emit_handler(&Cx { domain, ctx }, h)),
+        Piece::Process(ctx, p) => (ctx, handlers::emit_process(&Cx { domain, ctx }, p)),
+        Piece::Router(ctx, part) => (ctx, router::emit_part(&Cx { domain, ctx }, part)),
+    };
+    let module = ident(&context.name);
+    quote!(pub mod #module { #items })
+}
+
+/// Formats one piece; `None` if its tokens do not parse (a bug: see [`assemble`]).
+fn format_piece(domain: &Domain, piece: Piece) -> Option<String> {
+    let file = syn::parse2::<syn::File>(piece_tokens(domain, piece)).ok()?;
+    let text = prettyplease::unparse(&file);
+    match piece {
+        Piece::Domain => Some(text),
+        // Everything but the module's closing brace.
+        Piece::Head(_) => text.strip_suffix("}\n").map(str::to_string),
+        // Only the items: without the wrapper's first and last line.
+        _ => {
+            if text.ends_with("{}\n") {
+                return Some(String::new());
+            }
+            let (_, body) = text.split_once('\n')?;
+            body.strip_suffix("}\n").map(str::to_string)
+        }
+    }
+}
+
+/// Formats every piece, in parallel on the available cores; the texts in piece order.
+fn format_pieces(domain: &Domain, pieces: &[Piece]) -> Vec<Option<String>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(pieces.len());
+    if threads <= 1 {
+        return pieces.iter().map(|p| format_piece(domain, *p)).collect();
+    }
+    // Big pieces first, the rest in file order.
+    let mut order: Vec<usize> = (0..pieces.len()).collect();
+    order.sort_by_key(|&i| !pieces[i].is_big());
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&i) = order.get(k) else {
+                return done;
+            };
+            done.push((i, format_piece(domain, pieces[i])));
+        }
+    };
+    let mut texts = vec![None; pieces.len()];
+    std::thread::scope(|scope| {
+        // A thread that cannot be started leaves its share to the others (this one works too).
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .stack_size(WORKER_STACK)
+                    .spawn_scoped(scope, work)
+                    .ok()
+            })
+            .collect();
+        let mut results = work();
+        for helper in helpers {
+            match helper.join() {
+                Ok(done) => results.extend(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        for (i, text) in results {
+            texts[i] = text;
+        }
+    });
+    texts
+}
+
+/// syn and prettyplease recurse over nested types and expressions; as much stack as the
+/// main thread has.
+const WORKER_STACK: usize = 8 * 1024 * 1024;
+
+/// The file from its formatted pieces. If a piece did not parse (a bug, not a user error),
+/// the whole file is built again in one token stream and [`render`]ed, which keeps the raw
+/// tokens with a comment saying so.
+fn assemble(domain: &Domain, file: &File, texts: Vec<Option<String>>) -> String {
+    let (header, close) = match file {
+        File::Context(c) => (schema_path(c), "}\n"),
+        File::Domain => {
+            let files: Vec<String> = domain.contexts.iter().map(schema_path).collect();
+            let header = if files.is_empty() {
+                "no schema files".to_string()
+            } else {
+                files.join(", ")
+            };
+            (header, "")
+        }
+    };
+    let header = format!("// @generated by eskema-codegen from {header}. Do not edit.");
+    let Some(texts) = texts.into_iter().collect::<Option<Vec<String>>>() else {
+        let tokens = match file {
+            File::Context(c) => whole_context(domain, c),
+            File::Domain => domain::emit(domain),
+        };
+        return render(&header, tokens);
+    };
+    let mut out = String::with_capacity(
+        header.len() + 1 + texts.iter().map(String::len).sum::<usize>() + close.len(),
+    );
+    out.push_str(&header);
+    out.push('\n');
+    for text in &texts {
+        out.push_str(text);
+    }
+    out.push_str(close);
+    out
+}
+
+/// One context file's tokens in one stream: what the pieces add up to.
+fn whole_context(domain: &Domain, context: &Context) -> TokenStream {
+    let cx = Cx {
+        domain,
+        ctx: context,
+    };
     let context_name = &context.name;
     let types = types::emit(&cx);
     let aggregates = context.aggregates.iter().map(|a| aggregate::emit(&cx, a));
@@ -56,9 +301,10 @@ pub fn emit_context(domain: &Domain, context: &Context) -> String {
         .iter()
         .map(|p| handlers::emit_process(&cx, p));
     let router = router::emit(&cx);
-    let tokens = quote! {
-        #doc
-        pub mod #module {
+    context_module(
+        context,
+        quote! {
+            use ::eskema::serde::{Deserialize, Serialize};
             /// The context's name, as written in the schema (`context:` or the file stem).
             pub const CONTEXT: &str = #context_name;
             #types
@@ -66,41 +312,16 @@ pub fn emit_context(domain: &Domain, context: &Context) -> String {
             #(#handlers)*
             #(#processes)*
             #router
-        }
-    };
-    render(
-        &format!(
-            "// @generated by eskema-codegen from {}. Do not edit.",
-            schema_path(context)
-        ),
-        tokens,
-    )
-}
-
-/// The formatted `eskema_domain.rs`: includes every context file from OUT_DIR, plus `pub mod domain`
-/// (the whole-domain router: `Event`, `Error` enums over contexts; `dispatch_json(engine, name, json)` /
-/// `dispatch_json_with(..., ctx)` accepting `"bank.OpenBankAccount"` always and a bare `"OpenBankAccount"`
-/// when that command name is unique across the domain; unknown -> DispatchError::UnknownCommand).
-pub fn emit_domain(domain: &Domain) -> String {
-    let files: Vec<String> = domain.contexts.iter().map(schema_path).collect();
-    render(
-        &format!(
-            "// @generated by eskema-codegen from {}. Do not edit.",
-            if files.is_empty() {
-                "no schema files".to_string()
-            } else {
-                files.join(", ")
-            }
-        ),
-        domain::emit(domain),
+        },
     )
 }
 
 /// Prepends the `@generated` line and formats; never panics (see the module docs).
 fn render(header: &str, tokens: TokenStream) -> String {
-    match syn::parse2::<syn::File>(tokens.clone()) {
+    let text = tokens.to_string();
+    match syn::parse2::<syn::File>(tokens) {
         Ok(file) => format!("{header}\n{}", prettyplease::unparse(&file)),
-        Err(e) => format!("{header}\n// eskema: formatting failed: {e}\n{tokens}\n"),
+        Err(e) => format!("{header}\n// eskema: formatting failed: {e}\n{text}\n"),
     }
 }
 
@@ -250,6 +471,10 @@ pub(crate) fn state_hash(current: &str, fields: &[model::Field]) -> String {
 /// other invalid character becomes `_`), so a checker bug shows as a compile error in the
 /// generated code instead of a panic in a build script.
 pub(crate) fn ident(name: &str) -> Ident {
+    // The common case without running syn's parser (a measurable share of emit time).
+    if plain_ident(name) {
+        return Ident::new(name, Span::call_site());
+    }
     if syn::parse_str::<Ident>(name).is_ok() {
         return Ident::new(name, Span::call_site());
     }
@@ -273,6 +498,17 @@ pub(crate) fn ident(name: &str) -> Ident {
     } else {
         Ident::new_raw(&clean, Span::call_site())
     }
+}
+
+/// An ASCII identifier that is not a keyword, or not one syn's `Ident` parser refuses.
+fn plain_ident(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name != "_"
+        && !crate::check::names::is_keyword(name)
 }
 
 /// `bank` -> `Bank`, `atm_ops` -> `AtmOps`: a context as an enum variant.

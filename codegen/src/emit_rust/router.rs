@@ -4,21 +4,52 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::{Cx, doc_lines, ident, match_ref, stored_names};
-use crate::model::names;
+use crate::model::{Aggregate, Command, names};
 
+/// The router in three parts, each built and formatted on its own (see
+/// [`super::emit_files`]): the `Command` enum with its conversions and `Validate`; the
+/// `Event` enum with its conversions and `DomainEvent`; then `Error`, `Router` and the
+/// dispatch functions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Part {
+    Commands,
+    Events,
+    Rest,
+}
+
+pub(crate) const PARTS: [Part; 3] = [Part::Commands, Part::Events, Part::Rest];
+
+/// The whole router, the parts in order.
 pub(crate) fn emit(cx: &Cx) -> TokenStream {
-    let allow_large = super::allow_large_variants();
-    let ctx = cx.ctx;
-    let ctx_name = &ctx.name;
-    let prefix = format!("{ctx_name}.");
+    let parts = PARTS.map(|p| emit_part(cx, p));
+    quote!(#(#parts)*)
+}
 
-    // ---- Command
-    let cmds: Vec<_> = ctx
+pub(crate) fn emit_part(cx: &Cx, part: Part) -> TokenStream {
+    match part {
+        Part::Commands => commands(cx),
+        Part::Events => events(cx),
+        Part::Rest => rest(cx),
+    }
+}
+
+/// Every command of the context with its aggregate, in schema order.
+fn all_commands<'c>(cx: &Cx<'c>) -> Vec<(&'c Aggregate, &'c Command)> {
+    cx.ctx
         .aggregates
         .iter()
         .flat_map(|a| a.commands.iter().map(move |c| (a, c)))
-        .collect();
-    let cmd_names: Vec<&String> = cmds.iter().map(|(_, c)| &c.name).collect();
+        .collect()
+}
+
+fn commands(cx: &Cx) -> TokenStream {
+    let allow_large = super::allow_large_variants();
+    let ctx = cx.ctx;
+    let ctx_name = &ctx.name;
+    let cmds = all_commands(cx);
+    let ctx_doc = doc_lines(&format!(
+        "Every command of context `{ctx_name}`: what [`dispatch`] takes."
+    ));
     let cmd_variants = cmds.iter().map(|(a, c)| {
         let v = ident(&c.name);
         let d = doc_lines(&format!(
@@ -69,49 +100,27 @@ pub(crate) fn emit(cx: &Cx) -> TokenStream {
     } else {
         (quote!(prefix), quote!(errors))
     };
-    let decode_arms = cmds.iter().map(|(_, c)| {
-        let v = ident(&c.name);
-        let n = &c.name;
-        quote! {
-            #n => Some(::eskema::serde_json::from_value::<#v>(json).map(Command::#v)),
-        }
-    });
-    let json_param = if cmds.is_empty() {
-        quote!(_json)
-    } else {
-        quote!(json)
-    };
-    let dispatch_arms: Vec<_> = cmds
-        .iter()
-        .map(|(a, c)| {
-            let v = ident(&c.name);
-            let agg = ident(&a.name);
-            let ce = ident(&names::command_enum(&a.name));
-            let av = ident(&a.name);
-            quote! {
-                Command::#v(c) => engine
-                    .execute::<#agg>(#ce::#v(c), ctx)
-                    .await
-                    .map(|outcome| outcome.map_events(Event::from))
-                    .map_err(|e| e.map_domain(Error::#av)),
+    quote! {
+        #ctx_doc
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(crate = "::eskema::serde")]
+        #allow_large
+        pub enum Command { #(#cmd_variants)* }
+        #(#cmd_froms)*
+        #(#agg_cmd_froms)*
+        impl ::eskema::Validate for Command {
+            fn validate_into(&self, #vp: &str, #ve: &mut ::eskema::ValidationErrors) {
+                #validate_match
             }
-        })
-        .collect();
-    let (engine_param, ctx_param, dispatch_body) = if cmds.is_empty() {
-        (
-            quote!(_engine),
-            quote!(_ctx),
-            quote!(match Into::<Command>::into(command) {}),
-        )
-    } else {
-        (
-            quote!(engine),
-            quote!(ctx),
-            quote!(match Into::<Command>::into(command) { #(#dispatch_arms)* }),
-        )
-    };
+        }
+    }
+}
 
-    // ---- Event
+fn events(cx: &Cx) -> TokenStream {
+    let allow_large = super::allow_large_variants();
+    let ctx = cx.ctx;
+    let ctx_name = &ctx.name;
+    let target = format!("{ctx_name}::Event");
     let evs: Vec<_> = ctx
         .aggregates
         .iter()
@@ -192,7 +201,83 @@ pub(crate) fn emit(cx: &Cx) -> TokenStream {
         quote!(event_version)
     };
 
-    // ---- Error
+    quote! {
+        /// Every event of the context, as dispatch returns them.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(crate = "::eskema::serde")]
+        #allow_large
+        pub enum Event { #(#ev_variants)* }
+        #(#ev_froms)*
+        #(#agg_ev_froms)*
+        impl ::eskema::DomainEvent for Event {
+            fn event_type(&self) -> &'static str { #type_match }
+            fn event_version(&self) -> u32 { #version_match }
+            fn to_data(&self) -> ::eskema::serde_json::Value { #data_match }
+            fn from_stored(
+                event_type: &str,
+                #ver_param: u32,
+                #data_param: ::eskema::serde_json::Value,
+            ) -> Result<Self, ::eskema::UpcastError> {
+                match event_type {
+                    #(#stored_arms)*
+                    _ => Err(::eskema::UpcastError::UnknownEventType {
+                        event_type: event_type.to_string(),
+                        target: #target.to_string(),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+fn rest(cx: &Cx) -> TokenStream {
+    let ctx = cx.ctx;
+    let ctx_name = &ctx.name;
+    let prefix = format!("{ctx_name}.");
+    let cmds = all_commands(cx);
+    let cmd_names: Vec<&String> = cmds.iter().map(|(_, c)| &c.name).collect();
+    let decode_arms = cmds.iter().map(|(_, c)| {
+        let v = ident(&c.name);
+        let n = &c.name;
+        quote! {
+            #n => Some(::eskema::serde_json::from_value::<#v>(json).map(Command::#v)),
+        }
+    });
+    let json_param = if cmds.is_empty() {
+        quote!(_json)
+    } else {
+        quote!(json)
+    };
+    let dispatch_arms: Vec<_> = cmds
+        .iter()
+        .map(|(a, c)| {
+            let v = ident(&c.name);
+            let agg = ident(&a.name);
+            let ce = ident(&names::command_enum(&a.name));
+            let av = ident(&a.name);
+            quote! {
+                Command::#v(c) => engine
+                    .execute::<#agg>(#ce::#v(c), ctx)
+                    .await
+                    .map(|outcome| outcome.map_events(Event::from))
+                    .map_err(|e| e.map_domain(Error::#av)),
+            }
+        })
+        .collect();
+    let (engine_param, ctx_param, dispatch_body) = if cmds.is_empty() {
+        (
+            quote!(_engine),
+            quote!(_ctx),
+            quote!(match Into::<Command>::into(command) {}),
+        )
+    } else {
+        (
+            quote!(engine),
+            quote!(ctx),
+            quote!(match Into::<Command>::into(command) { #(#dispatch_arms)* }),
+        )
+    };
+
     let err_variants = ctx.aggregates.iter().map(|a| {
         let v = ident(&a.name);
         let e = ident(&names::error_enum(&a.name));
@@ -230,53 +315,10 @@ pub(crate) fn emit(cx: &Cx) -> TokenStream {
     let json_doc = doc_lines(&format!(
         "`name` is a bare command name or one qualified with this context (`{prefix}<Command>`). An unknown name is `DispatchError::UnknownCommand` (known: {known}); JSON of the wrong shape (including unknown fields) is `DispatchError::Decode`."
     ));
-    let target = format!("{ctx_name}::Event");
-    let ctx_doc = doc_lines(&format!(
-        "Every command of context `{ctx_name}`: what [`dispatch`] takes."
-    ));
 
     quote! {
-        #ctx_doc
-        #[derive(Debug, Clone, PartialEq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
-        #[serde(crate = "::eskema::serde")]
-        #allow_large
-        pub enum Command { #(#cmd_variants)* }
-        #(#cmd_froms)*
-        #(#agg_cmd_froms)*
-        impl ::eskema::Validate for Command {
-            fn validate_into(&self, #vp: &str, #ve: &mut ::eskema::ValidationErrors) {
-                #validate_match
-            }
-        }
-
-        /// Every event of the context, as dispatch returns them.
-        #[derive(Debug, Clone, PartialEq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
-        #[serde(crate = "::eskema::serde")]
-        #allow_large
-        pub enum Event { #(#ev_variants)* }
-        #(#ev_froms)*
-        #(#agg_ev_froms)*
-        impl ::eskema::DomainEvent for Event {
-            fn event_type(&self) -> &'static str { #type_match }
-            fn event_version(&self) -> u32 { #version_match }
-            fn to_data(&self) -> ::eskema::serde_json::Value { #data_match }
-            fn from_stored(
-                event_type: &str,
-                #ver_param: u32,
-                #data_param: ::eskema::serde_json::Value,
-            ) -> Result<Self, ::eskema::UpcastError> {
-                match event_type {
-                    #(#stored_arms)*
-                    _ => Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: event_type.to_string(),
-                        target: #target.to_string(),
-                    }),
-                }
-            }
-        }
-
         /// The domain errors of every aggregate of the context; `Display` is the schema's message.
-        #[derive(Debug, Clone, PartialEq, Eq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
         pub enum Error { #(#err_variants)* }
         #(#err_froms)*

@@ -30,7 +30,7 @@ pub(crate) fn emit(cx: &Cx) -> TokenStream {
             });
             quote! {
                 #doc
-                #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+                #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
                 #[serde(crate = "::eskema::serde")]
                 pub enum #id { #(#vs)* }
             }
@@ -45,7 +45,7 @@ pub(crate) fn emit(cx: &Cx) -> TokenStream {
             let validate = validate::emit_impl(cx, name, fields);
             quote! {
                 #doc
-                #[derive(Debug, Clone, PartialEq, Default, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+                #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
                 #[serde(crate = "::eskema::serde")]
                 pub struct #id { #fields_ts }
                 #defaults

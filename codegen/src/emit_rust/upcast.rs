@@ -24,7 +24,7 @@ pub(crate) fn emit_event(cx: &Cx, aggregate: &str, e: &Event) -> TokenStream {
         #doc
         ///
         /// Stored payloads may carry fields this version does not know; they are ignored.
-        #[derive(Debug, Clone, PartialEq, ::eskema::serde::Serialize, ::eskema::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
         pub struct #id { #fields }
         #defaults
