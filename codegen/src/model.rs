@@ -99,6 +99,31 @@ pub enum TypeRef {
     Map(Box<TypeRef>),
 }
 
+impl TypeRef {
+    /// The type as a user writes it in YAML (`Option<atm.Card>`), relative to the context
+    /// `current`: what the checker's messages show and what the state hash covers.
+    pub fn schema_text(&self, current: &str) -> String {
+        match self {
+            TypeRef::String => "String".into(),
+            TypeRef::Bool => "bool".into(),
+            TypeRef::I32 => "i32".into(),
+            TypeRef::I64 => "i64".into(),
+            TypeRef::U32 => "u32".into(),
+            TypeRef::U64 => "u64".into(),
+            TypeRef::F64 => "f64".into(),
+            TypeRef::Uuid => "Uuid".into(),
+            TypeRef::DateTime => "DateTime".into(),
+            TypeRef::Decimal => "Decimal".into(),
+            TypeRef::Json => "Json".into(),
+            TypeRef::Named { context, name } if context == current => name.clone(),
+            TypeRef::Named { context, name } => format!("{context}.{name}"),
+            TypeRef::Option(i) => format!("Option<{}>", i.schema_text(current)),
+            TypeRef::Vec(i) => format!("Vec<{}>", i.schema_text(current)),
+            TypeRef::Map(i) => format!("Map<String, {}>", i.schema_text(current)),
+        }
+    }
+}
+
 /// A validation rule, checked to fit its field's type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rule {

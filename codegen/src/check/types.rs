@@ -376,24 +376,7 @@ fn show_ast(a: &Ast) -> String {
 
 /// A type as the user writes it in YAML (`Option<atm.Card>`), for messages.
 pub(crate) fn show(t: &TypeRef, ctx: &str) -> String {
-    match t {
-        TypeRef::String => "String".into(),
-        TypeRef::Bool => "bool".into(),
-        TypeRef::I32 => "i32".into(),
-        TypeRef::I64 => "i64".into(),
-        TypeRef::U32 => "u32".into(),
-        TypeRef::U64 => "u64".into(),
-        TypeRef::F64 => "f64".into(),
-        TypeRef::Uuid => "Uuid".into(),
-        TypeRef::DateTime => "DateTime".into(),
-        TypeRef::Decimal => "Decimal".into(),
-        TypeRef::Json => "Json".into(),
-        TypeRef::Named { context, name } if context == ctx => name.clone(),
-        TypeRef::Named { context, name } => format!("{context}.{name}"),
-        TypeRef::Option(i) => format!("Option<{}>", show(i, ctx)),
-        TypeRef::Vec(i) => format!("Vec<{}>", show(i, ctx)),
-        TypeRef::Map(i) => format!("Map<String, {}>", show(i, ctx)),
-    }
+    t.schema_text(ctx)
 }
 
 /// A resolved declared type, for value checks and recursion.

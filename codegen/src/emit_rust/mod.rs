@@ -401,7 +401,7 @@ impl Cx<'_> {
     /// The type as written in the schema (`Option<Vec<Money>>`, `atm.Location`); used in
     /// docs and in STATE_HASH.
     pub fn schema_type(&self, t: &TypeRef) -> String {
-        schema_type(&self.ctx.name, t)
+        t.schema_text(&self.ctx.name)
     }
 }
 
@@ -430,34 +430,12 @@ pub(crate) fn find_event<'d>(domain: &'d Domain, context: &str, name: &str) -> O
         .find(|e| e.name == name)
 }
 
-/// The type as written in the schema, relative to context `current`.
-pub(crate) fn schema_type(current: &str, t: &TypeRef) -> String {
-    match t {
-        TypeRef::String => "String".into(),
-        TypeRef::Bool => "bool".into(),
-        TypeRef::I32 => "i32".into(),
-        TypeRef::I64 => "i64".into(),
-        TypeRef::U32 => "u32".into(),
-        TypeRef::U64 => "u64".into(),
-        TypeRef::F64 => "f64".into(),
-        TypeRef::Uuid => "Uuid".into(),
-        TypeRef::DateTime => "DateTime".into(),
-        TypeRef::Decimal => "Decimal".into(),
-        TypeRef::Json => "Json".into(),
-        TypeRef::Named { context, name } if context == current => name.clone(),
-        TypeRef::Named { context, name } => format!("{context}.{name}"),
-        TypeRef::Option(i) => format!("Option<{}>", schema_type(current, i)),
-        TypeRef::Vec(i) => format!("Vec<{}>", schema_type(current, i)),
-        TypeRef::Map(i) => format!("Map<String, {}>", schema_type(current, i)),
-    }
-}
-
 /// FNV-1a 64 of `name:type;` over the fields, as 16 lowercase hex digits: a snapshot taken
 /// under another state shape hashes differently and is ignored by the runtime.
 pub(crate) fn state_hash(current: &str, fields: &[model::Field]) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for f in fields {
-        let part = format!("{}:{};", f.name, schema_type(current, &f.ty));
+        let part = format!("{}:{};", f.name, f.ty.schema_text(current));
         for b in part.bytes() {
             hash ^= u64::from(b);
             hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
