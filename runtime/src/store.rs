@@ -214,3 +214,62 @@ pub trait EventStore: Send + Sync + 'static {
         stream_id: &str,
     ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send;
 }
+
+/// A shared store is a store: several engines (or an engine and a projection reader) can
+/// hold one `Arc` of the same store.
+impl<S: EventStore> EventStore for std::sync::Arc<S> {
+    fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        command_id: Option<Uuid>,
+    ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        (**self).append(stream_id, expected, events, command_id)
+    }
+
+    fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send {
+        (**self).read_stream(stream_id, from_version, limit)
+    }
+
+    fn read_all(
+        &self,
+        from_position: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send {
+        (**self).read_all(from_position, limit)
+    }
+
+    fn stream_version(
+        &self,
+        stream_id: &str,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        (**self).stream_version(stream_id)
+    }
+
+    fn find_command(
+        &self,
+        command_id: Uuid,
+    ) -> impl Future<Output = Result<Option<Vec<RecordedEvent>>, StoreError>> + Send {
+        (**self).find_command(command_id)
+    }
+
+    fn save_snapshot(
+        &self,
+        snapshot: Snapshot,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).save_snapshot(snapshot)
+    }
+
+    fn load_snapshot(
+        &self,
+        stream_id: &str,
+    ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send {
+        (**self).load_snapshot(stream_id)
+    }
+}

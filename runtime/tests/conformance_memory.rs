@@ -2,6 +2,7 @@
 
 #[macro_use]
 mod conformance;
+pub mod support;
 
 macro_rules! memory_case {
     ($case:ident) => {

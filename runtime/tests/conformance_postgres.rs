@@ -6,6 +6,7 @@
 #[macro_use]
 mod conformance;
 mod postgres_support;
+pub mod support;
 
 macro_rules! postgres_case {
     ($case:ident) => {

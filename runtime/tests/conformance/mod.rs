@@ -14,6 +14,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use eskema::Aggregate;
+
 use eskema::{
     AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, Snapshot,
     StoreError,
@@ -39,6 +41,7 @@ macro_rules! conformance_cases {
         $m!(awkward_stream_ids);
         $m!(empty_batches);
         $m!(metadata_round_trips);
+        $m!(upcasting_and_renames_apply_on_read);
     };
 }
 
@@ -629,4 +632,49 @@ pub async fn metadata_round_trips<S: EventStore>(store: Arc<S>) {
     assert_eq!(store.read_stream(&s, 1, 10).await.expect("read"), recorded);
     assert_eq!(read_all_from(&*store, 1).await, recorded);
     assert_eq!(store.find_command(cid).await.expect("find"), Some(recorded));
+}
+
+/// Events stored by older code (a v1 payload, an old type name) load through the engine
+/// as current events, on every store: upcasting happens on read, never in the store.
+pub async fn upcasting_and_renames_apply_on_read<S: EventStore>(store: Arc<S>) {
+    use crate::support::Account;
+    let id = format!("u{}", Uuid::now_v7().simple());
+    let v1_opened = NewEvent::new(
+        "AccountOpened",
+        1,
+        json!({ "account_id": id, "owner": "Zoë 🦀", "initial": 100 }),
+        Metadata::default(),
+    );
+    let old_name = NewEvent::new(
+        "CashWithdrawn",
+        1,
+        json!({ "amount": 30, "balance": 70 }),
+        Metadata::default(),
+    );
+    append_ok(
+        &*store,
+        &Account::stream_id(&id),
+        ExpectedVersion::NoStream,
+        vec![v1_opened, old_name],
+    )
+    .await;
+    let engine = eskema::Engine::new(Arc::clone(&store));
+    let loaded = engine.load::<Account>(&id).await.expect("load");
+    assert_eq!(loaded.version, 2);
+    assert_eq!(
+        loaded.state.currency, "EUR",
+        "the v1 -> v2 upcast adds the currency"
+    );
+    assert_eq!(loaded.state.owner, "Zoë 🦀");
+    assert_eq!(
+        loaded.state.balance, 70,
+        "CashWithdrawn loads as MoneyWithdrawn"
+    );
+    // The stored rows themselves are untouched.
+    let stored = store
+        .read_stream(&Account::stream_id(&id), 1, 10)
+        .await
+        .expect("read");
+    assert_eq!(stored[0].event_version, 1);
+    assert_eq!(stored[1].event_type, "CashWithdrawn");
 }
