@@ -696,12 +696,16 @@ pub mod bank {
             "MoneyWithdrawn",
             "CashWithdrawn",
         ];
-        /// Decodes a stored event (upcasting it): `None` when it is not one of these.
+        /// Decodes a stored event (upcasting it): `None` when it is not one of these. The
+        /// stream id's prefix must match too, so a same-named event of another context
+        /// is not taken for one of these.
         pub fn decode(
             recorded: &::eskema::RecordedEvent,
         ) -> Option<Result<Self, ::eskema::UpcastError>> {
             match recorded.event_type.as_str() {
-                "BankAccountOpened" => {
+                "BankAccountOpened" if recorded
+                    .stream_id
+                    .starts_with("bank-account-") => {
                     Some(
                         BankAccountOpened::from_stored(
                                 recorded.event_version,
@@ -710,7 +714,7 @@ pub mod bank {
                             .map(AccountBalancesEvent::BankAccountOpened),
                     )
                 }
-                "MoneyDeposited" => {
+                "MoneyDeposited" if recorded.stream_id.starts_with("bank-account-") => {
                     Some(
                         MoneyDeposited::from_stored(
                                 recorded.event_version,
@@ -719,7 +723,8 @@ pub mod bank {
                             .map(AccountBalancesEvent::MoneyDeposited),
                     )
                 }
-                "MoneyWithdrawn" | "CashWithdrawn" => {
+                "MoneyWithdrawn"
+                | "CashWithdrawn" if recorded.stream_id.starts_with("bank-account-") => {
                     Some(
                         MoneyWithdrawn::from_stored(
                                 recorded.event_version,
@@ -882,12 +887,16 @@ pub mod bank {
             "MoneyWithdrawn",
             "CashWithdrawn",
         ];
-        /// Decodes a stored event (upcasting it): `None` when it is not one of these.
+        /// Decodes a stored event (upcasting it): `None` when it is not one of these. The
+        /// stream id's prefix must match too, so a same-named event of another context
+        /// is not taken for one of these.
         pub fn decode(
             recorded: &::eskema::RecordedEvent,
         ) -> Option<Result<Self, ::eskema::UpcastError>> {
             match recorded.event_type.as_str() {
-                "WithdrawalInitiated" => {
+                "WithdrawalInitiated" if recorded
+                    .stream_id
+                    .starts_with("AtmWithdrawal-") => {
                     Some(
                         super::atm::WithdrawalInitiated::from_stored(
                                 recorded.event_version,
@@ -896,7 +905,9 @@ pub mod bank {
                             .map(WithdrawalEvent::WithdrawalInitiated),
                     )
                 }
-                "AuthorizationConfirmed" => {
+                "AuthorizationConfirmed" if recorded
+                    .stream_id
+                    .starts_with("AtmWithdrawal-") => {
                     Some(
                         super::atm::AuthorizationConfirmed::from_stored(
                                 recorded.event_version,
@@ -905,7 +916,8 @@ pub mod bank {
                             .map(WithdrawalEvent::AuthorizationConfirmed),
                     )
                 }
-                "MoneyWithdrawn" | "CashWithdrawn" => {
+                "MoneyWithdrawn"
+                | "CashWithdrawn" if recorded.stream_id.starts_with("bank-account-") => {
                     Some(
                         MoneyWithdrawn::from_stored(
                                 recorded.event_version,

@@ -281,3 +281,23 @@ async fn old_events_are_upcast_and_renamed_on_load() {
         "CashWithdrawn loads as MoneyWithdrawn"
     );
 }
+
+#[test]
+fn the_read_model_ignores_a_same_named_event_of_another_aggregate() {
+    let recorded = |stream_id: &str| eskema::RecordedEvent {
+        event_id: eskema::uuid::Uuid::now_v7(),
+        stream_id: stream_id.into(),
+        stream_version: 1,
+        position: 1,
+        event_type: "MoneyDeposited".into(),
+        event_version: 1,
+        data: eskema::serde_json::json!({"account_number": ACC, "amount": 5, "balance": 5}),
+        metadata: eskema::Metadata::default(),
+        created_at: eskema::chrono::Utc::now(),
+    };
+    assert!(AccountBalancesEvent::decode(&recorded("wallet-7")).is_none());
+    assert!(matches!(
+        AccountBalancesEvent::decode(&recorded("bank-account-ACC000001")),
+        Some(Ok(AccountBalancesEvent::MoneyDeposited(_)))
+    ));
+}

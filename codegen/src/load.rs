@@ -588,7 +588,7 @@ impl Reader<'_> {
                 .and_then(|(_, v)| self.name(v, "`identity`")),
             stream_prefix: e
                 .get("stream_prefix")
-                .and_then(|(_, v)| self.text(v, "`stream_prefix`")),
+                .and_then(|(_, v)| self.name(v, "`stream_prefix`")),
             snapshot_every: e
                 .get("snapshot_every")
                 .and_then(|(_, v)| self.whole(v, "`snapshot_every`", 1))

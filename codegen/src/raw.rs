@@ -266,7 +266,8 @@ pub struct RawAggregate {
     pub name: Name,
     pub doc: Option<String>,
     pub identity: Option<Name>,
-    pub stream_prefix: Option<String>,
+    /// As written, with where (for the overlap check across aggregates).
+    pub stream_prefix: Option<Name>,
     pub snapshot_every: Option<u64>,
     pub state: Vec<RawField>,
     pub errors: Vec<(Name, String)>,

@@ -2520,3 +2520,23 @@ fn deeply_nested_or_huge_input_never_panics() {
         "{report}"
     );
 }
+
+#[test]
+fn overlapping_stream_prefixes_across_contexts() {
+    let a = "aggregates:\n  Account:\n    identity: id\n    stream_prefix: \"acc-\"\n    state: { id: String }\n    commands:\n      Open:\n        fields: { id: String }\n        emits: [Opened]\n    events:\n      Opened:\n        fields: { id: String }\n";
+    let b = "aggregates:\n  Archive:\n    identity: id\n    stream_prefix: \"acc-old-\"\n    state: { id: String }\n    commands:\n      Store:\n        fields: { id: String }\n        emits: [Stored]\n    events:\n      Stored:\n        fields: { id: String }\n";
+    expect(
+        &[("schemas/a.yaml", a), ("schemas/b.yaml", b)],
+        "schemas/b.yaml",
+        (4, 20),
+        "stream prefix \"acc-old-\" of aggregate `b.Archive` starts with the stream prefix \"acc-\" of `a.Account`",
+        Some("no other prefix starts with"),
+    );
+}
+
+#[test]
+fn default_stream_prefixes_of_different_names_do_not_overlap() {
+    // `User-` and `UserProfile-`: neither starts the other.
+    let a = "aggregates:\n  User:\n    identity: id\n    state: { id: String }\n    commands:\n      Add:\n        fields: { id: String }\n        emits: [Added]\n    events:\n      Added:\n        fields: { id: String }\n  UserProfile:\n    identity: id\n    state: { id: String }\n    commands:\n      Make:\n        fields: { id: String }\n        emits: [Made]\n    events:\n      Made:\n        fields: { id: String }\n";
+    assert!(check_sources(&sources(&[("schemas/a.yaml", a)])).is_ok());
+}

@@ -2,6 +2,7 @@
 //! of the generated logic trait.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use super::names::{check_camel, is_keyword};
 use super::types::show;
@@ -243,14 +244,55 @@ pub(crate) fn check_aggregate(raw: &RawAggregate, cx: &Cx, sink: &mut Sink) -> m
         doc: raw.doc.clone(),
         identity: default_identity,
         identity_type,
-        stream_prefix: raw
-            .stream_prefix
-            .clone()
-            .unwrap_or_else(|| format!("{agg}-")),
+        stream_prefix: stream_prefix(raw).0,
         snapshot_every: raw.snapshot_every,
         state,
         errors,
         commands,
         events,
+    }
+}
+
+/// The aggregate's stream prefix (`stream_prefix:` or `"<Aggregate>-"`) and where it is
+/// written (the aggregate's name for the default).
+pub(crate) fn stream_prefix(raw: &RawAggregate) -> (String, Loc) {
+    match &raw.stream_prefix {
+        Some(p) => (p.text.clone(), p.loc),
+        None => (format!("{}-", raw.name.text), raw.name.loc),
+    }
+}
+
+/// Stream prefixes must tell aggregates apart across the whole domain: when one prefix is
+/// the start of another (or equal to it), a stream id of one aggregate could be taken for
+/// the other's, by handlers reading all events and by anyone reading the store.
+pub(crate) fn check_stream_prefixes(loaded: &[super::Loaded], sink: &mut Sink) {
+    let mut all: Vec<(String, &Path, Loc, String)> = loaded
+        .iter()
+        .flat_map(|l| {
+            l.raw.aggregates.iter().map(move |a| {
+                let (prefix, loc) = stream_prefix(a);
+                (
+                    prefix,
+                    l.file.as_path(),
+                    loc,
+                    format!("{}.{}", l.ctx, a.name.text),
+                )
+            })
+        })
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.3.cmp(&b.3)));
+    // Sorted, a prefix comes right before the names it starts: neighbours are enough.
+    for pair in all.windows(2) {
+        let ((p1, _, _, a1), (p2, file, loc, a2)) = (&pair[0], &pair[1]);
+        if p2.starts_with(p1.as_str()) {
+            sink.error(
+                file,
+                *loc,
+                format!(
+                    "stream prefix \"{p2}\" of aggregate `{a2}` starts with the stream prefix \"{p1}\" of `{a1}`: their stream ids could be mistaken for each other"
+                ),
+            )
+            .hint("give each aggregate a `stream_prefix` that no other prefix starts with, e.g. one ending in `-`");
+        }
     }
 }

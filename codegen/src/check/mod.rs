@@ -85,10 +85,10 @@ pub(crate) struct Cx<'a> {
     pub decls: &'a Decls,
 }
 
-struct Loaded {
-    file: PathBuf,
-    raw: RawFile,
-    ctx: String,
+pub(crate) struct Loaded {
+    pub(crate) file: PathBuf,
+    pub(crate) raw: RawFile,
+    pub(crate) ctx: String,
 }
 
 fn run(sources: &[(PathBuf, String)], mut sink: Sink) -> Result<Checked, Report> {
@@ -160,6 +160,7 @@ fn run(sources: &[(PathBuf, String)], mut sink: Sink) -> Result<Checked, Report>
         };
         contexts.push(check_context(l, &cx, &mut sink));
     }
+    aggregates::check_stream_prefixes(&loaded, &mut sink);
     flows::warn_unused_events(&contexts, &syms, &mut sink);
     contexts.sort_by(|a, b| a.name.cmp(&b.name));
 

@@ -12,6 +12,9 @@ struct Sub {
     method: proc_macro2::Ident,
     path: TokenStream,
     stored: Vec<String>,
+    /// The stream prefix of the event's aggregate: with the type name, it tells this event
+    /// from a same-named event of another context.
+    prefix: String,
     name: String,
     r: EventRef,
 }
@@ -28,6 +31,14 @@ fn subs(cx: &Cx, refs: &[&EventRef]) -> Vec<Sub> {
                 .event(r)
                 .map(stored_names)
                 .unwrap_or_else(|| vec![r.name.clone()]),
+            prefix: cx
+                .domain
+                .contexts
+                .iter()
+                .find(|c| c.name == r.context)
+                .and_then(|c| c.aggregates.iter().find(|a| a.name == r.aggregate))
+                .map(|a| a.stream_prefix.clone())
+                .unwrap_or_default(),
             name: if r.context == cx.ctx.name {
                 r.name.clone()
             } else {
@@ -55,9 +66,9 @@ fn event_enum(enum_id: &proc_macro2::Ident, owner: &str, subs: &[Sub]) -> TokenS
         }
     });
     let arms = subs.iter().map(|s| {
-        let (v, p, names) = (&s.variant, &s.path, &s.stored);
+        let (v, p, names, prefix) = (&s.variant, &s.path, &s.stored, &s.prefix);
         quote! {
-            #(#names)|* => Some(#p::from_stored(recorded.event_version, recorded.data.clone()).map(#enum_id::#v)),
+            #(#names)|* if recorded.stream_id.starts_with(#prefix) => Some(#p::from_stored(recorded.event_version, recorded.data.clone()).map(#enum_id::#v)),
         }
     });
     let all_names: Vec<&String> = subs.iter().flat_map(|s| &s.stored).collect();
@@ -72,7 +83,9 @@ fn event_enum(enum_id: &proc_macro2::Ident, owner: &str, subs: &[Sub]) -> TokenS
             /// Every stored type name this receives (current names and `renamed_from`):
             /// what a subscription filters on.
             pub const EVENT_TYPES: &'static [&'static str] = &[#(#all_names),*];
-            /// Decodes a stored event (upcasting it): `None` when it is not one of these.
+            /// Decodes a stored event (upcasting it): `None` when it is not one of these. The
+            /// stream id's prefix must match too, so a same-named event of another context
+            /// is not taken for one of these.
             pub fn decode(recorded: &::eskema::RecordedEvent) -> Option<Result<Self, ::eskema::UpcastError>> {
                 match recorded.event_type.as_str() {
                     #(#arms)*

@@ -761,12 +761,16 @@ pub mod atm {
             "MoneyWithdrawn",
             "CashWithdrawn",
         ];
-        /// Decodes a stored event (upcasting it): `None` when it is not one of these.
+        /// Decodes a stored event (upcasting it): `None` when it is not one of these. The
+        /// stream id's prefix must match too, so a same-named event of another context
+        /// is not taken for one of these.
         pub fn decode(
             recorded: &::eskema::RecordedEvent,
         ) -> Option<Result<Self, ::eskema::UpcastError>> {
             match recorded.event_type.as_str() {
-                "WithdrawalInitiated" => {
+                "WithdrawalInitiated" if recorded
+                    .stream_id
+                    .starts_with("atm-withdrawal-") => {
                     Some(
                         WithdrawalInitiated::from_stored(
                                 recorded.event_version,
@@ -775,7 +779,8 @@ pub mod atm {
                             .map(AtmJournalEvent::WithdrawalInitiated),
                     )
                 }
-                "MoneyWithdrawn" | "CashWithdrawn" => {
+                "MoneyWithdrawn"
+                | "CashWithdrawn" if recorded.stream_id.starts_with("bank-account-") => {
                     Some(
                         super::bank::MoneyWithdrawn::from_stored(
                                 recorded.event_version,

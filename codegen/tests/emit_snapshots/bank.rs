@@ -827,12 +827,16 @@ pub mod bank {
             "MoneyWithdrawn",
             "CashWithdrawn",
         ];
-        /// Decodes a stored event (upcasting it): `None` when it is not one of these.
+        /// Decodes a stored event (upcasting it): `None` when it is not one of these. The
+        /// stream id's prefix must match too, so a same-named event of another context
+        /// is not taken for one of these.
         pub fn decode(
             recorded: &::eskema::RecordedEvent,
         ) -> Option<Result<Self, ::eskema::UpcastError>> {
             match recorded.event_type.as_str() {
-                "BankAccountOpened" => {
+                "BankAccountOpened" if recorded
+                    .stream_id
+                    .starts_with("bank-account-") => {
                     Some(
                         BankAccountOpened::from_stored(
                                 recorded.event_version,
@@ -841,7 +845,8 @@ pub mod bank {
                             .map(AccountBalancesEvent::BankAccountOpened),
                     )
                 }
-                "MoneyWithdrawn" | "CashWithdrawn" => {
+                "MoneyWithdrawn"
+                | "CashWithdrawn" if recorded.stream_id.starts_with("bank-account-") => {
                     Some(
                         MoneyWithdrawn::from_stored(
                                 recorded.event_version,
@@ -1002,12 +1007,16 @@ pub mod bank {
             "MoneyWithdrawn",
             "CashWithdrawn",
         ];
-        /// Decodes a stored event (upcasting it): `None` when it is not one of these.
+        /// Decodes a stored event (upcasting it): `None` when it is not one of these. The
+        /// stream id's prefix must match too, so a same-named event of another context
+        /// is not taken for one of these.
         pub fn decode(
             recorded: &::eskema::RecordedEvent,
         ) -> Option<Result<Self, ::eskema::UpcastError>> {
             match recorded.event_type.as_str() {
-                "WithdrawalInitiated" => {
+                "WithdrawalInitiated" if recorded
+                    .stream_id
+                    .starts_with("atm-withdrawal-") => {
                     Some(
                         super::atm::WithdrawalInitiated::from_stored(
                                 recorded.event_version,
@@ -1016,7 +1025,10 @@ pub mod bank {
                             .map(WithdrawalEvent::WithdrawalInitiated),
                     )
                 }
-                "AuthorizationConfirmed" | "WithdrawalAuthorized" => {
+                "AuthorizationConfirmed"
+                | "WithdrawalAuthorized" if recorded
+                    .stream_id
+                    .starts_with("atm-withdrawal-") => {
                     Some(
                         super::atm::AuthorizationConfirmed::from_stored(
                                 recorded.event_version,
@@ -1025,7 +1037,8 @@ pub mod bank {
                             .map(WithdrawalEvent::AuthorizationConfirmed),
                     )
                 }
-                "MoneyWithdrawn" | "CashWithdrawn" => {
+                "MoneyWithdrawn"
+                | "CashWithdrawn" if recorded.stream_id.starts_with("bank-account-") => {
                     Some(
                         MoneyWithdrawn::from_stored(
                                 recorded.event_version,
