@@ -21,6 +21,17 @@ fn generated_code_matches_the_checked_in_snapshots() {
 }
 
 #[test]
+fn the_json_schema_for_editors_is_checked_in() {
+    // schemas/*.yaml point yaml-language-server at generated/eskema.schema.json.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    expect_test::expect_file![
+        root.join("generated")
+            .join(eskema_codegen::JSON_SCHEMA_FILE)
+    ]
+    .assert_eq(eskema_codegen::JSON_SCHEMA);
+}
+
+#[test]
 fn the_build_script_and_the_snapshots_agree() {
     // What build.rs wrote into OUT_DIR for this very build is what the snapshot holds, so
     // the snapshot is the code the tests run against.

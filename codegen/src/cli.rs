@@ -25,7 +25,8 @@ pub enum CliCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Writes the generated Rust (one file per context and eskema_domain.rs) into DIR.
+    /// Writes the generated Rust (one file per context and eskema_domain.rs) and the JSON
+    /// Schema for editors (eskema.schema.json) into DIR.
     Generate {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -73,7 +74,11 @@ pub fn run(cli: Cli) -> ExitCode {
                 for w in &checked.warnings {
                     eprintln!("{w}");
                 }
-                for (name, content) in render_files(&checked) {
+                let schema = (
+                    crate::JSON_SCHEMA_FILE.to_string(),
+                    crate::JSON_SCHEMA.to_string(),
+                );
+                for (name, content) in render_files(&checked).into_iter().chain([schema]) {
                     let path = out.join(name);
                     match write_if_changed(&path, &content) {
                         Ok(true) => println!("wrote {}", path.display()),

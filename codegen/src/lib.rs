@@ -25,4 +25,13 @@ mod build;
 pub mod cli;
 
 pub use build::{Builder, Error, Generated, render_files};
+
+/// JSON Schema (draft-07) of the YAML format, for editors: point yaml-language-server at it
+/// with `# yaml-language-server: $schema=<path>/eskema.schema.json`. `eskema generate`
+/// writes it beside the Rust files. `eskema check` stays the authority (it knows names,
+/// types and upcast chains the JSON Schema cannot).
+pub const JSON_SCHEMA: &str = include_str!("eskema.schema.json");
+
+/// The file name [`JSON_SCHEMA`] is written under.
+pub const JSON_SCHEMA_FILE: &str = "eskema.schema.json";
 pub use diag::{Diagnostic, Report, Severity};
