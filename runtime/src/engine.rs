@@ -92,6 +92,11 @@ pub enum DispatchError<E> {
     /// A middleware refused the command (authorization, rate limit, ...).
     #[error("command refused: {0}")]
     Rejected(String),
+    /// The executor produced an event that would not read back as itself from storage
+    /// (e.g. an `f64` field holding NaN or infinity, which JSON stores as `null`). Storing
+    /// it would make the stream unloadable, so nothing was appended.
+    #[error("event `{event_type}` cannot be stored faithfully: {message}")]
+    Unstorable { event_type: String, message: String },
     /// `dispatch_json` got a name no command has.
     #[error("unknown command `{name}`; known: {known}")]
     UnknownCommand { name: String, known: String },
@@ -116,6 +121,13 @@ impl<E> DispatchError<E> {
             DispatchError::Upcast(e) => DispatchError::Upcast(e),
             DispatchError::Store(e) => DispatchError::Store(e),
             DispatchError::Rejected(reason) => DispatchError::Rejected(reason),
+            DispatchError::Unstorable {
+                event_type,
+                message,
+            } => DispatchError::Unstorable {
+                event_type,
+                message,
+            },
             DispatchError::UnknownCommand { name, known } => {
                 DispatchError::UnknownCommand { name, known }
             }
@@ -469,6 +481,11 @@ impl<S: EventStore> Engine<S> {
                 if working.cached && self.catch_up(stream_id, &mut working).await? > 0 {
                     continue;
                 }
+                // As for a refusal: a twin with the same id may have won, and its events
+                // made this a no-op; the caller gets the first call's events.
+                if supplied && let Some(previous) = self.find_command::<A>(command_id).await? {
+                    return duplicate_outcome::<A>(stream_id.to_string(), previous);
+                }
                 return Ok(Outcome {
                     stream_id: stream_id.to_string(),
                     version: working.version,
@@ -479,15 +496,8 @@ impl<S: EventStore> Engine<S> {
             }
             let new_events = events
                 .iter()
-                .map(|e| {
-                    NewEvent::new(
-                        e.event_type(),
-                        e.event_version(),
-                        e.to_data(),
-                        metadata.clone(),
-                    )
-                })
-                .collect();
+                .map(|e| storable::<A>(e, &metadata))
+                .collect::<Result<Vec<_>, _>>()?;
             let expected = if working.version == 0 {
                 ExpectedVersion::NoStream
             } else {
@@ -605,6 +615,35 @@ fn apply_page<A: Aggregate>(
         working.version = recorded.stream_version;
     }
     Ok(())
+}
+
+/// The event as it will be stored, after proving it reads back as itself: what is not
+/// faithfully representable in JSON (a NaN or infinite float becomes `null`) is refused
+/// before anything is written, instead of leaving a stream no one can load.
+fn storable<A: Aggregate>(
+    event: &A::Event,
+    metadata: &Metadata,
+) -> Result<NewEvent, DispatchError<A::Error>> {
+    let data = event.to_data();
+    let unstorable = |message: String| DispatchError::Unstorable {
+        event_type: event.event_type().to_string(),
+        message,
+    };
+    match A::Event::from_stored(event.event_type(), event.event_version(), data.clone()) {
+        Ok(back) if back == *event => {}
+        Ok(_) => {
+            return Err(unstorable(
+                "it reads back with different values (a NaN or infinite float?)".to_string(),
+            ));
+        }
+        Err(e) => return Err(unstorable(e.to_string())),
+    }
+    Ok(NewEvent::new(
+        event.event_type(),
+        event.event_version(),
+        data,
+        metadata.clone(),
+    ))
 }
 
 fn duplicate_outcome<A: Aggregate>(

@@ -18,8 +18,8 @@ use crate::store::{
 /// An in-memory [`EventStore`]. Clones share one store, so several engines (standing in
 /// for several processes) can race on the same streams.
 ///
-/// An append of no events checks the expected version and writes nothing, not even the
-/// command id (there is nothing a retry could be answered with).
+/// An append of no events checks the expected version and writes no event, but remembers
+/// the command id (as Postgres does), so a retry is answered `Duplicate(vec![])`.
 #[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<RwLock<Inner>>,
@@ -231,9 +231,13 @@ impl EventStore for MemoryStore {
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
-        self.write()
-            .snapshots
-            .insert(snapshot.stream_id.clone(), snapshot);
+        let mut inner = self.write();
+        let keep_stored = inner.snapshots.get(&snapshot.stream_id).is_some_and(|old| {
+            old.version > snapshot.version && old.state_hash == snapshot.state_hash
+        });
+        if !keep_stored {
+            inner.snapshots.insert(snapshot.stream_id.clone(), snapshot);
+        }
         Ok(())
     }
 

@@ -176,6 +176,9 @@ pub trait EventStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send;
 
     /// Up to `limit` events of a stream with `stream_version >= from_version`, in order.
+    ///
+    /// Fewer than `limit` (with `limit > 0`) means the stream has no more events: readers
+    /// stop paging there, so a store must not return short pages in the middle.
     fn read_stream(
         &self,
         stream_id: &str,
@@ -183,7 +186,8 @@ pub trait EventStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
 
-    /// Up to `limit` events with `position >= from_position`, in position order.
+    /// Up to `limit` events with `position >= from_position`, in position order; as for
+    /// [`EventStore::read_stream`], a short page means there is nothing more (yet).
     fn read_all(
         &self,
         from_position: u64,
@@ -202,7 +206,9 @@ pub trait EventStore: Send + Sync + 'static {
         command_id: Uuid,
     ) -> impl Future<Output = Result<Option<Vec<RecordedEvent>>, StoreError>> + Send;
 
-    /// Stores (or replaces) the stream's snapshot.
+    /// Stores the stream's snapshot, replacing the stored one unless that one is newer and
+    /// of the same state shape (a slow process must not set a snapshot back; a snapshot of
+    /// a new shape always wins, since the old one is unusable to the new code).
     fn save_snapshot(
         &self,
         snapshot: Snapshot,

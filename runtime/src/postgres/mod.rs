@@ -645,7 +645,9 @@ impl EventStore for PostgresStore {
         sqlx::query(
             "INSERT INTO snapshots (stream_id, version, state_hash, state) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, \
-             state_hash = EXCLUDED.state_hash, state = EXCLUDED.state, created_at = now()",
+             state_hash = EXCLUDED.state_hash, state = EXCLUDED.state, created_at = now() \
+             WHERE snapshots.version <= EXCLUDED.version \
+             OR snapshots.state_hash <> EXCLUDED.state_hash",
         )
         .bind(&snapshot.stream_id)
         .bind(to_i64(snapshot.version))

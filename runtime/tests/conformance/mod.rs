@@ -456,7 +456,7 @@ pub async fn snapshots_replace_and_load<S: EventStore>(store: Arc<S>) {
         state: json!({"balance": 10, "name": "Zoë"}),
     };
     store.save_snapshot(first.clone()).await.expect("save");
-    assert_eq!(store.load_snapshot(&s).await.expect("load"), Some(first));
+    assert_eq!(store.load_snapshot(&s).await.expect("load"), Some(first.clone()));
     let second = Snapshot {
         stream_id: s.clone(),
         version: 10,
@@ -464,7 +464,28 @@ pub async fn snapshots_replace_and_load<S: EventStore>(store: Arc<S>) {
         state: json!({"balance": 20, "tags": ["a", "b"]}),
     };
     store.save_snapshot(second.clone()).await.expect("save");
+    assert_eq!(
+        store.load_snapshot(&s).await.expect("load"),
+        Some(second.clone())
+    );
+    // A slower writer's older snapshot of the same shape does not set it back...
+    let older = Snapshot {
+        version: 7,
+        ..second.clone()
+    };
+    store.save_snapshot(older).await.expect("save");
     assert_eq!(store.load_snapshot(&s).await.expect("load"), Some(second));
+    // ...but one of a new state shape replaces it, whatever its version.
+    let new_shape = Snapshot {
+        version: 8,
+        state_hash: "h3".into(),
+        ..first
+    };
+    store.save_snapshot(new_shape.clone()).await.expect("save");
+    assert_eq!(
+        store.load_snapshot(&s).await.expect("load"),
+        Some(new_shape)
+    );
     assert_eq!(store.load_snapshot(&stream()).await.expect("load"), None);
 }
 
