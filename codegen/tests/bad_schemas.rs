@@ -2540,3 +2540,71 @@ fn default_stream_prefixes_of_different_names_do_not_overlap() {
     let a = "aggregates:\n  User:\n    identity: id\n    state: { id: String }\n    commands:\n      Add:\n        fields: { id: String }\n        emits: [Added]\n    events:\n      Added:\n        fields: { id: String }\n  UserProfile:\n    identity: id\n    state: { id: String }\n    commands:\n      Make:\n        fields: { id: String }\n        emits: [Made]\n    events:\n      Made:\n        fields: { id: String }\n";
     assert!(check_sources(&sources(&[("schemas/a.yaml", a)])).is_ok());
 }
+
+/// rust_decimal (feature `serde-str`) reads only strings, so a bare-number default would
+/// fail (or become 0) at run time.
+#[test]
+fn decimal_default_must_be_a_quoted_decimal() {
+    let yaml = r#"context: shop
+types:
+  Price:
+    fields:
+      amount: { type: Decimal, default: 12.5 }
+      tax: { type: Decimal, default: "1.2.3" }
+      at: { type: DateTime, default: "2024-02-31T12:00:00Z" }
+"#;
+    expect(
+        &[("shop.yaml", yaml)],
+        "shop.yaml",
+        (5, 41),
+        r#"`Decimal` expects a decimal string, found 12.5 (quote it: "12.5")"#,
+        None,
+    );
+    expect(
+        &[("shop.yaml", yaml)],
+        "shop.yaml",
+        (6, 38),
+        r#"`Decimal` expects a decimal string like "12.50", found "1.2.3""#,
+        None,
+    );
+    expect(
+        &[("shop.yaml", yaml)],
+        "shop.yaml",
+        (7, 38),
+        r#"`DateTime` expects an RFC 3339 timestamp string"#,
+        None,
+    );
+}
+
+#[test]
+fn upcast_add_decimal_must_be_a_string() {
+    expect(
+        &[(
+            "shop.yaml",
+            r#"context: shop
+aggregates:
+  Order:
+    identity: order_id
+    commands:
+      PlaceOrder:
+        fields:
+          order_id: String
+          amount: Decimal
+        emits: [OrderPlaced]
+    events:
+      OrderPlaced:
+        version: 2
+        upcast:
+          - from: 1
+            add: { amount: 1.5 }
+        fields:
+          order_id: String
+          amount: Decimal
+"#,
+        )],
+        "shop.yaml",
+        (16, 28),
+        r#"the value added for `amount` does not fit its type `Decimal`: `Decimal` expects a decimal string, found 1.5 (quote it: "1.5")"#,
+        None,
+    );
+}
