@@ -184,3 +184,31 @@ fn pieces_equal_whole_file() {
         Some(("eskema_domain.rs", emit_domain(&domain)))
     );
 }
+
+/// `Foo`.`bar_baz` and `FooBar`.`baz` once both became `__default_foo_bar_baz` and
+/// `FOO_BAR_BAZ_PATTERN`, so rustc rejected the generated module.
+#[test]
+fn default_fns_and_pattern_statics_of_similar_owners_do_not_collide() {
+    let yaml = r#"context: shop
+types:
+  Foo:
+    fields:
+      bar_baz: { type: String, default: "a", validate: [{ pattern: "^a" }] }
+  FooBar:
+    fields:
+      baz: { type: String, default: "b", validate: [{ pattern: "^b" }] }
+"#;
+    let checked =
+        crate::check::check_sources(&[(std::path::PathBuf::from("shop.yaml"), yaml.into())])
+            .expect("schema checks");
+    let ctx = &checked.domain.contexts[0];
+    let out = emit_context(&checked.domain, ctx);
+    for name in [
+        "fn __default_foo__bar_baz(",
+        "fn __default_foo_bar__baz(",
+        "static FOO__BAR_BAZ_PATTERN:",
+        "static FOO_BAR__BAZ_PATTERN:",
+    ] {
+        assert_eq!(out.matches(name).count(), 1, "{name} once in:\n{out}");
+    }
+}
