@@ -2608,3 +2608,45 @@ aggregates:
         None,
     );
 }
+
+/// `UrlSet` and `URLSet` are distinct events, but both snake_case to `url_set`, so the
+/// subscriber would get two `on_url_set` methods.
+#[test]
+fn subscriber_events_with_one_snake_case_name() {
+    let yaml = r#"context: web
+aggregates:
+  Page:
+    identity: page_id
+    commands:
+      SetUrl:
+        fields: { page_id: String, url: String }
+        emits: [UrlSet, URLSet]
+    events:
+      UrlSet:
+        fields: { page_id: String, url: String }
+      URLSet:
+        fields: { page_id: String, url: String }
+handlers:
+  Crawler:
+    subscribes: [UrlSet, URLSet]
+process_managers:
+  Indexer:
+    identity: page_id
+    starts_on: [UrlSet]
+    stops_on: [URLSet]
+"#;
+    expect(
+        &[("web.yaml", yaml)],
+        "web.yaml",
+        (16, 26),
+        "events `web.UrlSet` and `web.URLSet` of handler `Crawler` would both get the method `on_url_set`",
+        Some("rename one of the events"),
+    );
+    expect(
+        &[("web.yaml", yaml)],
+        "web.yaml",
+        (21, 16),
+        "events `web.UrlSet` and `web.URLSet` of process manager `Indexer` would both get the method `on_url_set`",
+        None,
+    );
+}

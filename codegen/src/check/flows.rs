@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{Cx, Rules, Symbols, check_fields, suggest};
 use crate::diag::Sink;
+use crate::model::names::snake;
 use crate::model::{self, CommandRef, Consistency, EventRef, StartFrom};
 use crate::raw::{Name, RawHandler, RawProcessManager};
 
@@ -157,11 +158,13 @@ fn choice<T: Copy>(
     default
 }
 
-/// Events of one handler or process manager become enum variants and `on_<event>` methods
-/// named after the event alone, so two events with one name (from two contexts) clash.
+/// Events of one handler or process manager become enum variants named after the event
+/// alone and `on_<snake(event)>` methods, so two events with one name (from two contexts),
+/// or with one snake_case name (`UrlSet`, `URLSet`), clash. `seen` maps that snake_case name
+/// to the event's name and `context.Event`.
 fn refs(
     list: &[Name],
-    seen: &mut HashMap<String, String>,
+    seen: &mut HashMap<String, (String, String)>,
     owner: &str,
     cx: &Cx,
     sink: &mut Sink,
@@ -172,20 +175,31 @@ fn refs(
             continue;
         };
         let full = format!("{}.{}", r.context, r.name);
-        match seen.get(&r.name) {
-            Some(prev) if *prev == full => {
+        let method = snake(&r.name);
+        match seen.get(&method) {
+            Some((_, prev)) if *prev == full => {
                 sink.error(
                     cx.file,
                     n.loc,
                     format!("event `{}` is listed twice in {owner}", n.text),
                 );
             }
-            Some(prev) => {
+            Some((name, prev)) if *name == r.name => {
                 sink.error(cx.file, n.loc, format!("{owner} handles two events named `{}` (`{prev}` and `{full}`)", r.name))
                     .hint("its generated enum variants and `on_` methods are named after the event alone; split it in two");
             }
+            Some((_, prev)) => {
+                sink.error(
+                    cx.file,
+                    n.loc,
+                    format!(
+                        "events `{prev}` and `{full}` of {owner} would both get the method `on_{method}`"
+                    ),
+                )
+                .hint("rename one of the events, or split the subscriber in two");
+            }
             None => {
-                seen.insert(r.name.clone(), full);
+                seen.insert(method, (r.name.clone(), full));
                 out.push(r);
             }
         }
