@@ -2650,3 +2650,48 @@ process_managers:
         None,
     );
 }
+
+const PM_IDENTITY: &str = r#"context: shop
+aggregates:
+  Order:
+    identity: order_id
+    commands:
+      PlaceOrder:
+        fields: { order_id: String, basket: i64 }
+        emits: [OrderPlaced, OrderPaid, OrderShipped]
+    events:
+      OrderPlaced:
+        fields: { order_id: String, basket: i64 }
+      OrderPaid:
+        fields: { order_id: Uuid, basket: i64 }
+      OrderShipped:
+        fields: { order_id: String, basket: i64 }
+process_managers:
+  Fulfilment:
+    identity: IDENT
+    starts_on: [OrderPlaced]
+    continues_on: [OrderPaid]
+    stops_on: [OrderShipped]
+"#;
+
+#[test]
+fn process_manager_identity_must_be_string_or_uuid() {
+    expect(
+        &[("shop.yaml", &PM_IDENTITY.replace("IDENT", "basket"))],
+        "shop.yaml",
+        (19, 17),
+        "field `basket` of event `OrderPlaced` has type `i64`, but the identity of process manager `Fulfilment` must be `String` or `Uuid`",
+        Some("declare `basket` as `String` or `Uuid` in `OrderPlaced`"),
+    );
+}
+
+#[test]
+fn process_manager_identity_has_one_type() {
+    expect(
+        &[("shop.yaml", &PM_IDENTITY.replace("IDENT", "order_id"))],
+        "shop.yaml",
+        (20, 20),
+        "field `order_id` is `Uuid` in event `OrderPaid` but `String` in event `OrderPlaced`; the identity of process manager `Fulfilment` must have one type",
+        Some("same type"),
+    );
+}

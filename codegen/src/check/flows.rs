@@ -264,12 +264,41 @@ pub(crate) fn check_process_manager(
             .iter()
             .chain(&raw.continues_on)
             .chain(&raw.stops_on);
+        // The identity keys the process instance: the generated code reads it as a string
+        // (`String` or `Uuid`), and one type across events, so one instance sees them all.
+        let mut first: Option<(String, &str)> = None;
         for n in all {
             let (ctx, ev) = split(n, cx);
             let Some(e) = cx.syms.contexts.get(ctx).and_then(|s| s.event(ev)) else {
                 continue;
             };
-            if !e.fields.contains(&id.text) {
+            if let Some((_, ty)) = e.fields.iter().find(|(f, _)| *f == id.text) {
+                if ty != "String" && ty != "Uuid" {
+                    sink.error(
+                        cx.file,
+                        n.loc,
+                        format!(
+                            "field `{}` of event `{}` has type `{ty}`, but the identity of {owner} must be `String` or `Uuid`",
+                            id.text, n.text
+                        ),
+                    )
+                    .hint(format!("declare `{}` as `String` or `Uuid` in `{}`", id.text, n.text));
+                } else if let Some((prev, prev_ty)) = &first {
+                    if prev_ty != ty {
+                        sink.error(
+                            cx.file,
+                            n.loc,
+                            format!(
+                                "field `{}` is `{ty}` in event `{}` but `{prev_ty}` in event `{prev}`; the identity of {owner} must have one type",
+                                id.text, n.text
+                            ),
+                        )
+                        .hint(format!("declare `{}` with the same type in every event {owner} handles", id.text));
+                    }
+                } else {
+                    first = Some((n.text.clone(), ty.as_str()));
+                }
+            } else {
                 sink.error(
                     cx.file,
                     n.loc,
