@@ -673,7 +673,7 @@ pub mod atm {
         const NAME: &'static str = "AtmWithdrawal";
         const CONTEXT: &'static str = "atm";
         const SNAPSHOT_EVERY: Option<u64> = None;
-        const STATE_HASH: &'static str = "c296cf79b5da14f3";
+        const STATE_HASH: &'static str = "ecf34a56d3f71761";
         type Command = AtmWithdrawalCommand;
         type Event = AtmWithdrawalEvent;
         type Error = AtmWithdrawalError;

@@ -588,7 +588,7 @@ pub mod bank {
         const NAME: &'static str = "BankAccount";
         const CONTEXT: &'static str = "bank";
         const SNAPSHOT_EVERY: Option<u64> = Some(100);
-        const STATE_HASH: &'static str = "e39bf932ae1c699a";
+        const STATE_HASH: &'static str = "7dfc9264a8da3e1a";
         type Command = BankAccountCommand;
         type Event = BankAccountEvent;
         type Error = BankAccountError;

@@ -683,7 +683,7 @@ pub mod atm {
         const NAME: &'static str = "Atm";
         const CONTEXT: &'static str = "atm";
         const SNAPSHOT_EVERY: Option<u64> = None;
-        const STATE_HASH: &'static str = "964414d2ae1d2e7e";
+        const STATE_HASH: &'static str = "fc2eb08e72684df4";
         type Command = AtmCommand;
         type Event = AtmEvent;
         type Error = AtmError;
