@@ -2695,3 +2695,44 @@ fn process_manager_identity_has_one_type() {
         Some("same type"),
     );
 }
+
+/// Renames run before adds in a step and `add` fills only a missing field, so renaming into
+/// a field the same step adds means "the old value, else the default": valid. Renaming into
+/// it twice is still an error.
+#[test]
+fn upcast_rename_into_a_field_the_same_step_adds() {
+    let yaml = r#"context: crm
+aggregates:
+  Customer:
+    identity: customer_id
+    commands:
+      Register:
+        fields: { customer_id: String, full_name: String }
+        emits: [Registered]
+    events:
+      Registered:
+        version: 2
+        upcast:
+          - from: 1
+            rename: { name: full_name }
+            add: { full_name: "" }
+        fields: { customer_id: String, full_name: String }
+"#;
+    let checked = check_sources(&sources(&[("crm.yaml", yaml)]))
+        .unwrap_or_else(|r| panic!("expected a clean check, got {:?}", r.diagnostics));
+    let event = &checked.domain.contexts[0].aggregates[0].events[0];
+    assert_eq!(event.upcasts.len(), 1);
+    assert_eq!(event.upcasts[0].ops.len(), 2, "{:?}", event.upcasts[0].ops);
+
+    let twice = yaml.replace(
+        "rename: { name: full_name }",
+        "rename: { name: full_name, nom: full_name }",
+    );
+    expect(
+        &[("crm.yaml", &twice)],
+        "crm.yaml",
+        (14, 29),
+        "step `from: 1` renames `name` to `full_name`, which is not a field of `Registered`",
+        None,
+    );
+}
