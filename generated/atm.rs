@@ -54,7 +54,7 @@ pub mod atm {
         pub amount: i64,
     }
     /// The `pattern` rule of `InitiateWithdrawal::account_number`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.
-    static INITIATE_WITHDRAWAL_ACCOUNT_NUMBER_PATTERN: ::eskema::__private::LazyLock<
+    static INITIATE_WITHDRAWAL__ACCOUNT_NUMBER_PATTERN: ::eskema::__private::LazyLock<
         ::eskema::__private::Regex,
     > = ::eskema::__private::LazyLock::new(|| {
         ::eskema::__private::Regex::new("^ACC[0-9]{6}$")
@@ -82,7 +82,7 @@ pub mod atm {
             }
             {
                 let value = &self.account_number;
-                if !INITIATE_WITHDRAWAL_ACCOUNT_NUMBER_PATTERN.is_match(value) {
+                if !INITIATE_WITHDRAWAL__ACCOUNT_NUMBER_PATTERN.is_match(value) {
                     errors
                         .push(
                             format!("{prefix}account_number"),
@@ -127,14 +127,14 @@ pub mod atm {
         pub card_pin: String,
     }
     /// The `pattern` rule of `ConfirmAuthorization::entered_pin`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.
-    static CONFIRM_AUTHORIZATION_ENTERED_PIN_PATTERN: ::eskema::__private::LazyLock<
+    static CONFIRM_AUTHORIZATION__ENTERED_PIN_PATTERN: ::eskema::__private::LazyLock<
         ::eskema::__private::Regex,
     > = ::eskema::__private::LazyLock::new(|| {
         ::eskema::__private::Regex::new("^[0-9]+$")
             .expect("pattern checked by eskema-codegen")
     });
     /// The `pattern` rule of `ConfirmAuthorization::card_pin`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.
-    static CONFIRM_AUTHORIZATION_CARD_PIN_PATTERN: ::eskema::__private::LazyLock<
+    static CONFIRM_AUTHORIZATION__CARD_PIN_PATTERN: ::eskema::__private::LazyLock<
         ::eskema::__private::Regex,
     > = ::eskema::__private::LazyLock::new(|| {
         ::eskema::__private::Regex::new("^[0-9]+$")
@@ -153,7 +153,7 @@ pub mod atm {
                             "must be exactly 4 characters",
                         );
                 }
-                if !CONFIRM_AUTHORIZATION_ENTERED_PIN_PATTERN.is_match(value) {
+                if !CONFIRM_AUTHORIZATION__ENTERED_PIN_PATTERN.is_match(value) {
                     errors
                         .push(
                             format!("{prefix}entered_pin"),
@@ -172,7 +172,7 @@ pub mod atm {
                             "must be exactly 4 characters",
                         );
                 }
-                if !CONFIRM_AUTHORIZATION_CARD_PIN_PATTERN.is_match(value) {
+                if !CONFIRM_AUTHORIZATION__CARD_PIN_PATTERN.is_match(value) {
                     errors
                         .push(
                             format!("{prefix}card_pin"),
@@ -673,7 +673,7 @@ pub mod atm {
         const NAME: &'static str = "AtmWithdrawal";
         const CONTEXT: &'static str = "atm";
         const SNAPSHOT_EVERY: Option<u64> = None;
-        const STATE_HASH: &'static str = "c296cf79b5da14f3";
+        const STATE_HASH: &'static str = "ecf34a56d3f71761";
         type Command = AtmWithdrawalCommand;
         type Event = AtmWithdrawalEvent;
         type Error = AtmWithdrawalError;

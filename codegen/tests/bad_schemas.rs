@@ -2540,3 +2540,199 @@ fn default_stream_prefixes_of_different_names_do_not_overlap() {
     let a = "aggregates:\n  User:\n    identity: id\n    state: { id: String }\n    commands:\n      Add:\n        fields: { id: String }\n        emits: [Added]\n    events:\n      Added:\n        fields: { id: String }\n  UserProfile:\n    identity: id\n    state: { id: String }\n    commands:\n      Make:\n        fields: { id: String }\n        emits: [Made]\n    events:\n      Made:\n        fields: { id: String }\n";
     assert!(check_sources(&sources(&[("schemas/a.yaml", a)])).is_ok());
 }
+
+/// rust_decimal (feature `serde-str`) reads only strings, so a bare-number default would
+/// fail (or become 0) at run time.
+#[test]
+fn decimal_default_must_be_a_quoted_decimal() {
+    let yaml = r#"context: shop
+types:
+  Price:
+    fields:
+      amount: { type: Decimal, default: 12.5 }
+      tax: { type: Decimal, default: "1.2.3" }
+      at: { type: DateTime, default: "2024-02-31T12:00:00Z" }
+"#;
+    expect(
+        &[("shop.yaml", yaml)],
+        "shop.yaml",
+        (5, 41),
+        r#"`Decimal` expects a decimal string, found 12.5 (quote it: "12.5")"#,
+        None,
+    );
+    expect(
+        &[("shop.yaml", yaml)],
+        "shop.yaml",
+        (6, 38),
+        r#"`Decimal` expects a decimal string like "12.50", found "1.2.3""#,
+        None,
+    );
+    expect(
+        &[("shop.yaml", yaml)],
+        "shop.yaml",
+        (7, 38),
+        r#"`DateTime` expects an RFC 3339 timestamp string"#,
+        None,
+    );
+}
+
+#[test]
+fn upcast_add_decimal_must_be_a_string() {
+    expect(
+        &[(
+            "shop.yaml",
+            r#"context: shop
+aggregates:
+  Order:
+    identity: order_id
+    commands:
+      PlaceOrder:
+        fields:
+          order_id: String
+          amount: Decimal
+        emits: [OrderPlaced]
+    events:
+      OrderPlaced:
+        version: 2
+        upcast:
+          - from: 1
+            add: { amount: 1.5 }
+        fields:
+          order_id: String
+          amount: Decimal
+"#,
+        )],
+        "shop.yaml",
+        (16, 28),
+        r#"the value added for `amount` does not fit its type `Decimal`: `Decimal` expects a decimal string, found 1.5 (quote it: "1.5")"#,
+        None,
+    );
+}
+
+/// `UrlSet` and `URLSet` are distinct events, but both snake_case to `url_set`, so the
+/// subscriber would get two `on_url_set` methods.
+#[test]
+fn subscriber_events_with_one_snake_case_name() {
+    let yaml = r#"context: web
+aggregates:
+  Page:
+    identity: page_id
+    commands:
+      SetUrl:
+        fields: { page_id: String, url: String }
+        emits: [UrlSet, URLSet]
+    events:
+      UrlSet:
+        fields: { page_id: String, url: String }
+      URLSet:
+        fields: { page_id: String, url: String }
+handlers:
+  Crawler:
+    subscribes: [UrlSet, URLSet]
+process_managers:
+  Indexer:
+    identity: page_id
+    starts_on: [UrlSet]
+    stops_on: [URLSet]
+"#;
+    expect(
+        &[("web.yaml", yaml)],
+        "web.yaml",
+        (16, 26),
+        "events `web.UrlSet` and `web.URLSet` of handler `Crawler` would both get the method `on_url_set`",
+        Some("rename one of the events"),
+    );
+    expect(
+        &[("web.yaml", yaml)],
+        "web.yaml",
+        (21, 16),
+        "events `web.UrlSet` and `web.URLSet` of process manager `Indexer` would both get the method `on_url_set`",
+        None,
+    );
+}
+
+const PM_IDENTITY: &str = r#"context: shop
+aggregates:
+  Order:
+    identity: order_id
+    commands:
+      PlaceOrder:
+        fields: { order_id: String, basket: i64 }
+        emits: [OrderPlaced, OrderPaid, OrderShipped]
+    events:
+      OrderPlaced:
+        fields: { order_id: String, basket: i64 }
+      OrderPaid:
+        fields: { order_id: Uuid, basket: i64 }
+      OrderShipped:
+        fields: { order_id: String, basket: i64 }
+process_managers:
+  Fulfilment:
+    identity: IDENT
+    starts_on: [OrderPlaced]
+    continues_on: [OrderPaid]
+    stops_on: [OrderShipped]
+"#;
+
+#[test]
+fn process_manager_identity_must_be_string_or_uuid() {
+    expect(
+        &[("shop.yaml", &PM_IDENTITY.replace("IDENT", "basket"))],
+        "shop.yaml",
+        (19, 17),
+        "field `basket` of event `OrderPlaced` has type `i64`, but the identity of process manager `Fulfilment` must be `String` or `Uuid`",
+        Some("declare `basket` as `String` or `Uuid` in `OrderPlaced`"),
+    );
+}
+
+#[test]
+fn process_manager_identity_has_one_type() {
+    expect(
+        &[("shop.yaml", &PM_IDENTITY.replace("IDENT", "order_id"))],
+        "shop.yaml",
+        (20, 20),
+        "field `order_id` is `Uuid` in event `OrderPaid` but `String` in event `OrderPlaced`; the identity of process manager `Fulfilment` must have one type",
+        Some("same type"),
+    );
+}
+
+/// Renames run before adds in a step and `add` fills only a missing field, so renaming into
+/// a field the same step adds means "the old value, else the default": valid. Renaming into
+/// it twice is still an error.
+#[test]
+fn upcast_rename_into_a_field_the_same_step_adds() {
+    let yaml = r#"context: crm
+aggregates:
+  Customer:
+    identity: customer_id
+    commands:
+      Register:
+        fields: { customer_id: String, full_name: String }
+        emits: [Registered]
+    events:
+      Registered:
+        version: 2
+        upcast:
+          - from: 1
+            rename: { name: full_name }
+            add: { full_name: "" }
+        fields: { customer_id: String, full_name: String }
+"#;
+    let checked = check_sources(&sources(&[("crm.yaml", yaml)]))
+        .unwrap_or_else(|r| panic!("expected a clean check, got {:?}", r.diagnostics));
+    let event = &checked.domain.contexts[0].aggregates[0].events[0];
+    assert_eq!(event.upcasts.len(), 1);
+    assert_eq!(event.upcasts[0].ops.len(), 2, "{:?}", event.upcasts[0].ops);
+
+    let twice = yaml.replace(
+        "rename: { name: full_name }",
+        "rename: { name: full_name, nom: full_name }",
+    );
+    expect(
+        &[("crm.yaml", &twice)],
+        "crm.yaml",
+        (14, 29),
+        "step `from: 1` renames `name` to `full_name`, which is not a field of `Registered`",
+        None,
+    );
+}

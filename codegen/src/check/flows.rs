@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{Cx, Rules, Symbols, check_fields, suggest};
 use crate::diag::Sink;
+use crate::model::names::snake;
 use crate::model::{self, CommandRef, Consistency, EventRef, StartFrom};
 use crate::raw::{Name, RawHandler, RawProcessManager};
 
@@ -157,11 +158,13 @@ fn choice<T: Copy>(
     default
 }
 
-/// Events of one handler or process manager become enum variants and `on_<event>` methods
-/// named after the event alone, so two events with one name (from two contexts) clash.
+/// Events of one handler or process manager become enum variants named after the event
+/// alone and `on_<snake(event)>` methods, so two events with one name (from two contexts),
+/// or with one snake_case name (`UrlSet`, `URLSet`), clash. `seen` maps that snake_case name
+/// to the event's name and `context.Event`.
 fn refs(
     list: &[Name],
-    seen: &mut HashMap<String, String>,
+    seen: &mut HashMap<String, (String, String)>,
     owner: &str,
     cx: &Cx,
     sink: &mut Sink,
@@ -172,20 +175,31 @@ fn refs(
             continue;
         };
         let full = format!("{}.{}", r.context, r.name);
-        match seen.get(&r.name) {
-            Some(prev) if *prev == full => {
+        let method = snake(&r.name);
+        match seen.get(&method) {
+            Some((_, prev)) if *prev == full => {
                 sink.error(
                     cx.file,
                     n.loc,
                     format!("event `{}` is listed twice in {owner}", n.text),
                 );
             }
-            Some(prev) => {
+            Some((name, prev)) if *name == r.name => {
                 sink.error(cx.file, n.loc, format!("{owner} handles two events named `{}` (`{prev}` and `{full}`)", r.name))
                     .hint("its generated enum variants and `on_` methods are named after the event alone; split it in two");
             }
+            Some((_, prev)) => {
+                sink.error(
+                    cx.file,
+                    n.loc,
+                    format!(
+                        "events `{prev}` and `{full}` of {owner} would both get the method `on_{method}`"
+                    ),
+                )
+                .hint("rename one of the events, or split the subscriber in two");
+            }
             None => {
-                seen.insert(r.name.clone(), full);
+                seen.insert(method, (r.name.clone(), full));
                 out.push(r);
             }
         }
@@ -250,12 +264,41 @@ pub(crate) fn check_process_manager(
             .iter()
             .chain(&raw.continues_on)
             .chain(&raw.stops_on);
+        // The identity keys the process instance: the generated code reads it as a string
+        // (`String` or `Uuid`), and one type across events, so one instance sees them all.
+        let mut first: Option<(String, &str)> = None;
         for n in all {
             let (ctx, ev) = split(n, cx);
             let Some(e) = cx.syms.contexts.get(ctx).and_then(|s| s.event(ev)) else {
                 continue;
             };
-            if !e.fields.contains(&id.text) {
+            if let Some((_, ty)) = e.fields.iter().find(|(f, _)| *f == id.text) {
+                if ty != "String" && ty != "Uuid" {
+                    sink.error(
+                        cx.file,
+                        n.loc,
+                        format!(
+                            "field `{}` of event `{}` has type `{ty}`, but the identity of {owner} must be `String` or `Uuid`",
+                            id.text, n.text
+                        ),
+                    )
+                    .hint(format!("declare `{}` as `String` or `Uuid` in `{}`", id.text, n.text));
+                } else if let Some((prev, prev_ty)) = &first {
+                    if prev_ty != ty {
+                        sink.error(
+                            cx.file,
+                            n.loc,
+                            format!(
+                                "field `{}` is `{ty}` in event `{}` but `{prev_ty}` in event `{prev}`; the identity of {owner} must have one type",
+                                id.text, n.text
+                            ),
+                        )
+                        .hint(format!("declare `{}` with the same type in every event {owner} handles", id.text));
+                    }
+                } else {
+                    first = Some((n.text.clone(), ty.as_str()));
+                }
+            } else {
                 sink.error(
                     cx.file,
                     n.loc,

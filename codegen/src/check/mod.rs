@@ -61,7 +61,8 @@ pub(crate) struct CtxSyms {
 pub(crate) struct EventSym {
     pub name: String,
     pub aggregate: String,
-    pub fields: Vec<String>,
+    /// (field, type text as written): process managers check their identity's type.
+    pub fields: Vec<(String, String)>,
     pub loc: Loc,
 }
 
@@ -220,7 +221,11 @@ fn build_symbols(loaded: &[Loaded], sink: &mut Sink) -> Symbols {
                 cs.events.push(EventSym {
                     name: e.name.text.clone(),
                     aggregate: a.name.text.clone(),
-                    fields: e.fields.iter().map(|f| f.name.text.clone()).collect(),
+                    fields: e
+                        .fields
+                        .iter()
+                        .map(|f| (f.name.text.clone(), f.ty.text.replace(' ', "")))
+                        .collect(),
                     loc: e.name.loc,
                 });
             }

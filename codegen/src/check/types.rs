@@ -517,10 +517,14 @@ fn fits_depth(
             Some(s) if is_rfc3339(s) => Ok(()),
             _ => want("an RFC 3339 timestamp string like \"2024-01-31T12:00:00Z\""),
         },
+        // rust_decimal's `serde-str` feature deserializes only from strings: a bare number
+        // would fail at run time (or silently become 0 through `unwrap_or_default`).
         TypeRef::Decimal => match value {
-            Json::Number(_) => Ok(()),
             Json::String(s) if is_decimal(s) => Ok(()),
-            _ => want("a decimal number (like 12.50 or \"12.50\")"),
+            Json::Number(n) => Err(format!(
+                "`Decimal` expects a decimal string, found {n} (quote it: \"{n}\")"
+            )),
+            _ => want("a decimal string like \"12.50\""),
         },
         TypeRef::Json => Ok(()),
         TypeRef::Option(inner) => {
@@ -582,23 +586,12 @@ fn is_uuid(s: &str) -> bool {
 }
 
 fn is_rfc3339(s: &str) -> bool {
-    static RE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$",
-        )
-        .ok()
-    });
-    RE.as_ref().is_some_and(|re| re.is_match(s))
+    chrono::DateTime::parse_from_rfc3339(s).is_ok()
 }
 
 fn is_decimal(s: &str) -> bool {
-    let s = s.strip_prefix('-').unwrap_or(s);
-    let mut parts = s.splitn(2, '.');
-    let whole = parts.next().unwrap_or("");
-    let frac = parts.next();
-    !whole.is_empty()
-        && whole.chars().all(|c| c.is_ascii_digit())
-        && frac.is_none_or(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()))
+    // `from_str_exact` rejects values it would have to round, which serde-str also rejects.
+    rust_decimal::Decimal::from_str_exact(s).is_ok()
 }
 
 /// A field of a declared struct that holds a declared type without indirection.
@@ -721,5 +714,12 @@ mod tests {
         );
         assert!(fits(&Json::from("yesterday"), &TypeRef::DateTime, "c", &decls).is_err());
         assert!(fits(&Json::from("12.50"), &TypeRef::Decimal, "c", &decls).is_ok());
+        assert!(fits(&Json::from(12.5), &TypeRef::Decimal, "c", &decls).is_err());
+        assert!(fits(&Json::from("-0.001"), &TypeRef::Decimal, "c", &decls).is_ok());
+        assert!(fits(&Json::from("1e5x"), &TypeRef::Decimal, "c", &decls).is_err());
+        let feb31 = Json::from("2024-02-31T12:00:00Z");
+        assert!(fits(&feb31, &TypeRef::DateTime, "c", &decls).is_err());
+        let offset = Json::from("2024-01-31T12:00:00.5+02:00");
+        assert!(fits(&offset, &TypeRef::DateTime, "c", &decls).is_ok());
     }
 }

@@ -181,8 +181,16 @@ pub(crate) fn check_upcasts(
             shape = None;
         }
         let Some(s) = shape.as_mut() else { continue };
+        // Within a step renames run first, then `add` fills only what is still missing, so
+        // `rename: { name: full_name }` with `add: { full_name: "" }` means "the old value
+        // if there was one, else the default": the rename below may target an added field.
+        let mut added: BTreeMap<String, Option<TypeRef>> = BTreeMap::new();
         for (f, node) in &step.adds {
-            match s.remove(&f.text) {
+            let removed = s.remove(&f.text);
+            if let Some(ty) = &removed {
+                added.insert(f.text.clone(), ty.clone());
+            }
+            match removed {
                 None => {
                     sink.error(cx.file, f.loc, format!(
                         "step `from: {n}` adds `{}`, which is not a field of `{event}` and no later step renames or removes it", f.text
@@ -218,7 +226,7 @@ pub(crate) fn check_upcasts(
             }
         }
         for (old, new) in step.renames.iter().rev() {
-            match s.remove(&new.text) {
+            match s.remove(&new.text).or_else(|| added.remove(&new.text)) {
                 None => {
                     sink.error(cx.file, new.loc, format!(
                         "step `from: {n}` renames `{}` to `{}`, which is not a field of `{event}` and no later step renames or removes it", old.text, new.text

@@ -287,7 +287,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         }
         None => quote!(None),
     };
-    let hash = state_hash(&cx.ctx.name, &a.state);
+    let hash = state_hash(cx.domain, &cx.ctx.name, &a.state);
     let stream_fmt = format!(
         "{}{{identity}}",
         a.stream_prefix.replace('{', "{{").replace('}', "}}")

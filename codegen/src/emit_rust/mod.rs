@@ -430,18 +430,66 @@ pub(crate) fn find_event<'d>(domain: &'d Domain, context: &str, name: &str) -> O
         .find(|e| e.name == name)
 }
 
-/// FNV-1a 64 of `name:type;` over the fields, as 16 lowercase hex digits: a snapshot taken
-/// under another state shape hashes differently and is ignored by the runtime.
-pub(crate) fn state_hash(current: &str, fields: &[model::Field]) -> String {
+/// FNV-1a 64 of `name:type;` over the fields, then of every declared type they reach
+/// (`context.Name{field:type;..}`, `context.Name=Variant|..;`, in first-reached order, each
+/// once), as 16 lowercase hex digits: a snapshot taken under another state shape, including
+/// a change inside a value object the state holds, hashes differently and is ignored by the
+/// runtime. A state without declared types hashes as its own fields alone.
+pub(crate) fn state_hash(domain: &Domain, current: &str, fields: &[model::Field]) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for f in fields {
-        let part = format!("{}:{};", f.name, f.ty.schema_text(current));
+    let mut feed = |part: &str| {
         for b in part.bytes() {
             hash ^= u64::from(b);
             hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
         }
+    };
+    for f in fields {
+        feed(&format!("{}:{};", f.name, f.ty.schema_text(current)));
+    }
+    let mut visited: HashSet<(String, String)> = HashSet::new();
+    let mut pending: Vec<(String, String)> = Vec::new();
+    for f in fields.iter().rev() {
+        named_in(&f.ty, &mut pending);
+    }
+    // Depth-first with an explicit stack (and `visited` for recursive types), so the order
+    // is that of the fields and a deep schema cannot overflow the stack.
+    while let Some((context, name)) = pending.pop() {
+        if !visited.insert((context.clone(), name.clone())) {
+            continue;
+        }
+        match find_typedef(domain, &context, &name) {
+            Some(TypeDef::Struct { fields, .. }) => {
+                feed(&format!("{context}.{name}{{"));
+                for f in fields {
+                    feed(&format!("{}:{};", f.name, f.ty.schema_text(&context)));
+                }
+                feed("}");
+                let mut inner = Vec::new();
+                for f in fields {
+                    named_in(&f.ty, &mut inner);
+                }
+                pending.extend(inner.into_iter().rev());
+            }
+            Some(TypeDef::Enum { variants, .. }) => {
+                feed(&format!("{context}.{name}="));
+                for v in variants {
+                    feed(&format!("{v}|"));
+                }
+                feed(";");
+            }
+            None => {}
+        }
     }
     format!("{hash:016x}")
+}
+
+/// The declared types `t` mentions, outermost first.
+fn named_in(t: &TypeRef, out: &mut Vec<(String, String)>) {
+    match t {
+        TypeRef::Named { context, name } => out.push((context.clone(), name.clone())),
+        TypeRef::Option(inner) | TypeRef::Vec(inner) | TypeRef::Map(inner) => named_in(inner, out),
+        _ => {}
+    }
 }
 
 /// An identifier for a schema name. The checker only lets valid, non-keyword names through;

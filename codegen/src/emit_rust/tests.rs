@@ -116,7 +116,8 @@ fn domain_router_accepts_unique_bare_and_qualified_names() {
 #[test]
 fn state_hash_is_fnv1a_of_names_and_schema_types() {
     // FNV-1a 64 of the empty input is the offset basis.
-    assert_eq!(state_hash("bank", &[]), "cbf29ce484222325");
+    let domain = fixture::domain();
+    assert_eq!(state_hash(&domain, "bank", &[]), "cbf29ce484222325");
     let field = |name: &str, ty| Field {
         name: name.into(),
         doc: None,
@@ -124,8 +125,8 @@ fn state_hash_is_fnv1a_of_names_and_schema_types() {
         rules: vec![],
         default: None,
     };
-    let a = state_hash("bank", &[field("a", TypeRef::I64)]);
-    let b = state_hash("bank", &[field("a", TypeRef::I32)]);
+    let a = state_hash(&domain, "bank", &[field("a", TypeRef::I64)]);
+    let b = state_hash(&domain, "bank", &[field("a", TypeRef::I32)]);
     assert_eq!(a.len(), 16);
     assert_ne!(a, b, "a type change changes the hash");
     // "a:i64;" hashed by hand.
@@ -182,5 +183,75 @@ fn pieces_equal_whole_file() {
     assert_eq!(
         files.last().map(|(n, t)| (n.as_str(), t.clone())),
         Some(("eskema_domain.rs", emit_domain(&domain)))
+    );
+}
+
+/// `Foo`.`bar_baz` and `FooBar`.`baz` once both became `__default_foo_bar_baz` and
+/// `FOO_BAR_BAZ_PATTERN`, so rustc rejected the generated module.
+#[test]
+fn default_fns_and_pattern_statics_of_similar_owners_do_not_collide() {
+    let yaml = r#"context: shop
+types:
+  Foo:
+    fields:
+      bar_baz: { type: String, default: "a", validate: [{ pattern: "^a" }] }
+  FooBar:
+    fields:
+      baz: { type: String, default: "b", validate: [{ pattern: "^b" }] }
+"#;
+    let checked =
+        crate::check::check_sources(&[(std::path::PathBuf::from("shop.yaml"), yaml.into())])
+            .expect("schema checks");
+    let ctx = &checked.domain.contexts[0];
+    let out = emit_context(&checked.domain, ctx);
+    for name in [
+        "fn __default_foo__bar_baz(",
+        "fn __default_foo_bar__baz(",
+        "static FOO__BAR_BAZ_PATTERN:",
+        "static FOO_BAR__BAZ_PATTERN:",
+    ] {
+        assert_eq!(out.matches(name).count(), 1, "{name} once in:\n{out}");
+    }
+}
+
+/// A change inside a declared type the state holds (even two levels down, through a
+/// recursive type) changes STATE_HASH, so stale snapshots are ignored.
+#[test]
+fn state_hash_covers_nested_declared_types() {
+    let hash_of = |yaml: &str| {
+        let checked = crate::check::check_sources(&[(
+            std::path::PathBuf::from("shop.yaml"),
+            yaml.to_string(),
+        )])
+        .expect("schema checks");
+        let ctx = &checked.domain.contexts[0];
+        let state = &ctx.aggregates[0].state;
+        state_hash(&checked.domain, &ctx.name, state)
+    };
+    let base = r#"context: shop
+types:
+  Money: { fields: { amount: Decimal, currency: Currency } }
+  Currency: { enum: [EUR, USD] }
+  Line: { fields: { price: Money, sub: "Vec<Line>" } }
+aggregates:
+  Order:
+    identity: order_id
+    state: { lines: "Option<Vec<Line>>" }
+    commands:
+      PlaceOrder:
+        fields: { order_id: String }
+        emits: [OrderPlaced]
+    events:
+      OrderPlaced:
+        fields: { order_id: String }
+"#;
+    let h = hash_of(base);
+    assert_ne!(h, hash_of(&base.replace("amount: Decimal", "amount: f64")));
+    assert_ne!(h, hash_of(&base.replace("[EUR, USD]", "[EUR, USD, GBP]")));
+    assert_ne!(h, hash_of(&base.replace("sub: ", "subs: ")));
+    // The doc of a type is not its shape.
+    assert_eq!(
+        h,
+        hash_of(&base.replace("  Currency: {", "  Currency: { doc: money,"))
     );
 }

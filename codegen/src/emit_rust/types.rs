@@ -85,8 +85,10 @@ pub(crate) fn struct_fields(
                 text.push_str(&format!("\n\nValidated: {}.", rules.join("; ")));
             }
             let serde_attr = if let Some(value) = &f.default {
+                // `__` between owner and field: a snake_case field never contains `__`
+                // (the checker forbids it), so `Foo`.`bar_baz` and `FooBar`.`baz` differ.
                 let fn_name = format!(
-                    "__default_{}_{}",
+                    "__default_{}__{}",
                     names::snake(owner),
                     f.name.trim_start_matches("r#")
                 );

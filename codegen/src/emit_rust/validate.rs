@@ -78,8 +78,10 @@ fn field_checks(
         }
         let pattern_static = if let Rule::Pattern(re) = rule {
             pattern_index += 1;
+            // `__` between owner and field, as for default fns: `Foo`.`bar_baz` and
+            // `FooBar`.`baz` must not share a static.
             let mut name = format!(
-                "{}_{}_PATTERN",
+                "{}__{}_PATTERN",
                 names::snake(owner).to_uppercase(),
                 f.name.to_uppercase()
             );

@@ -124,7 +124,7 @@ pub mod atm {
         /// Validated: must be one of `EUR, USD`.
         ///
         /// Defaults to `"EUR"` when absent.
-        #[serde(default = "__default_initiate_withdrawal_currency")]
+        #[serde(default = "__default_initiate_withdrawal__currency")]
         pub currency: super::bank::Currency,
         /// `location`: `Option<Location>`.
         #[serde(default)]
@@ -172,19 +172,19 @@ pub mod atm {
         pub history: Vec<super::bank::Money>,
     }
     /// The schema default of `InitiateWithdrawal::currency`: payloads without the field get it.
-    fn __default_initiate_withdrawal_currency() -> super::bank::Currency {
+    fn __default_initiate_withdrawal__currency() -> super::bank::Currency {
         ::eskema::serde_json::from_str::<super::bank::Currency>("\"EUR\"")
             .unwrap_or_default()
     }
     /// The `pattern` rule of `InitiateWithdrawal::account_number`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.
-    static INITIATE_WITHDRAWAL_ACCOUNT_NUMBER_PATTERN: ::eskema::__private::LazyLock<
+    static INITIATE_WITHDRAWAL__ACCOUNT_NUMBER_PATTERN: ::eskema::__private::LazyLock<
         ::eskema::__private::Regex,
     > = ::eskema::__private::LazyLock::new(|| {
         ::eskema::__private::Regex::new("^ACC[0-9]{6}$")
             .expect("pattern checked by eskema-codegen")
     });
     /// The `pattern` rule of `InitiateWithdrawal::tags`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.
-    static INITIATE_WITHDRAWAL_TAGS_PATTERN: ::eskema::__private::LazyLock<
+    static INITIATE_WITHDRAWAL__TAGS_PATTERN: ::eskema::__private::LazyLock<
         ::eskema::__private::Regex,
     > = ::eskema::__private::LazyLock::new(|| {
         ::eskema::__private::Regex::new("^[a-z]+$")
@@ -195,7 +195,7 @@ pub mod atm {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
             {
                 let value = &self.account_number;
-                if !INITIATE_WITHDRAWAL_ACCOUNT_NUMBER_PATTERN.is_match(value) {
+                if !INITIATE_WITHDRAWAL__ACCOUNT_NUMBER_PATTERN.is_match(value) {
                     errors
                         .push(
                             format!("{prefix}account_number"),
@@ -258,7 +258,7 @@ pub mod atm {
                     }
                 }
                 for (i, item) in value.iter().enumerate() {
-                    if !INITIATE_WITHDRAWAL_TAGS_PATTERN.is_match(item) {
+                    if !INITIATE_WITHDRAWAL__TAGS_PATTERN.is_match(item) {
                         errors
                             .push(
                                 format!("{prefix}tags[{i}]"),
@@ -436,20 +436,20 @@ pub mod atm {
         /// `approved_by`: `String`.
         ///
         /// Defaults to `"bank"` when absent.
-        #[serde(default = "__default_authorization_confirmed_approved_by")]
+        #[serde(default = "__default_authorization_confirmed__approved_by")]
         pub approved_by: String,
         /// `attempts`: `u32`.
         ///
         /// Defaults to `1` when absent.
-        #[serde(default = "__default_authorization_confirmed_attempts")]
+        #[serde(default = "__default_authorization_confirmed__attempts")]
         pub attempts: u32,
     }
     /// The schema default of `AuthorizationConfirmed::approved_by`: payloads without the field get it.
-    fn __default_authorization_confirmed_approved_by() -> String {
+    fn __default_authorization_confirmed__approved_by() -> String {
         String::from("bank")
     }
     /// The schema default of `AuthorizationConfirmed::attempts`: payloads without the field get it.
-    fn __default_authorization_confirmed_attempts() -> u32 {
+    fn __default_authorization_confirmed__attempts() -> u32 {
         1u32
     }
     impl AuthorizationConfirmed {
@@ -683,7 +683,7 @@ pub mod atm {
         const NAME: &'static str = "Atm";
         const CONTEXT: &'static str = "atm";
         const SNAPSHOT_EVERY: Option<u64> = None;
-        const STATE_HASH: &'static str = "964414d2ae1d2e7e";
+        const STATE_HASH: &'static str = "fc2eb08e72684df4";
         type Command = AtmCommand;
         type Event = AtmEvent;
         type Error = AtmError;

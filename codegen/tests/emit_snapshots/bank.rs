@@ -76,14 +76,14 @@ pub mod bank {
         pub owner_email: Option<String>,
     }
     /// The `pattern` rule of `OpenBankAccount::account_number`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.
-    static OPEN_BANK_ACCOUNT_ACCOUNT_NUMBER_PATTERN: ::eskema::__private::LazyLock<
+    static OPEN_BANK_ACCOUNT__ACCOUNT_NUMBER_PATTERN: ::eskema::__private::LazyLock<
         ::eskema::__private::Regex,
     > = ::eskema::__private::LazyLock::new(|| {
         ::eskema::__private::Regex::new("^ACC[0-9]{6}$")
             .expect("pattern checked by eskema-codegen")
     });
     /// The `pattern` rule of `OpenBankAccount::pin`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.
-    static OPEN_BANK_ACCOUNT_PIN_PATTERN: ::eskema::__private::LazyLock<
+    static OPEN_BANK_ACCOUNT__PIN_PATTERN: ::eskema::__private::LazyLock<
         ::eskema::__private::Regex,
     > = ::eskema::__private::LazyLock::new(|| {
         ::eskema::__private::Regex::new("^[0-9]+$")
@@ -94,7 +94,7 @@ pub mod bank {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
             {
                 let value = &self.account_number;
-                if !OPEN_BANK_ACCOUNT_ACCOUNT_NUMBER_PATTERN.is_match(value) {
+                if !OPEN_BANK_ACCOUNT__ACCOUNT_NUMBER_PATTERN.is_match(value) {
                     errors
                         .push(
                             format!("{prefix}account_number"),
@@ -124,7 +124,7 @@ pub mod bank {
                             "must be exactly 4 characters",
                         );
                 }
-                if !OPEN_BANK_ACCOUNT_PIN_PATTERN.is_match(value) {
+                if !OPEN_BANK_ACCOUNT__PIN_PATTERN.is_match(value) {
                     errors
                         .push(format!("{prefix}pin"), "pattern", "must match ^[0-9]+$");
                 }
