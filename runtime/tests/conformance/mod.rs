@@ -456,7 +456,10 @@ pub async fn snapshots_replace_and_load<S: EventStore>(store: Arc<S>) {
         state: json!({"balance": 10, "name": "Zoë"}),
     };
     store.save_snapshot(first.clone()).await.expect("save");
-    assert_eq!(store.load_snapshot(&s).await.expect("load"), Some(first.clone()));
+    assert_eq!(
+        store.load_snapshot(&s).await.expect("load"),
+        Some(first.clone())
+    );
     let second = Snapshot {
         stream_id: s.clone(),
         version: 10,
