@@ -17,22 +17,12 @@ fn split<'a>(name: &'a Name, cx: &'a Cx) -> (&'a str, &'a str) {
 }
 
 fn unknown_context(name: &Name, ctx: &str, cx: &Cx, sink: &mut Sink) {
-    let known: Vec<&str> = cx.syms.contexts.keys().map(String::as_str).collect();
     sink.error(
         cx.file,
         name.loc,
         format!("unknown context `{ctx}` in `{}`", name.text),
     )
-    .hint(suggest(ctx, known.iter().copied()).unwrap_or_else(|| {
-        format!(
-            "the contexts are {}",
-            known
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    }));
+    .hint(super::unknown_context_hint(ctx, cx.syms));
 }
 
 /// Resolves `Event` or `context.Event`.

@@ -522,6 +522,21 @@ pub(crate) fn check_fields(
 }
 
 /// Suggestion text for an unknown name among `candidates`.
+/// The hint for an unknown context name: "did you mean" when one is close, else the list
+/// of contexts there are.
+pub(crate) fn unknown_context_hint(word: &str, syms: &Symbols) -> String {
+    let known = syms.contexts.keys().map(String::as_str);
+    suggest(word, known.clone()).unwrap_or_else(|| {
+        format!(
+            "the contexts are {}",
+            known
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
 pub(crate) fn suggest<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,

@@ -222,23 +222,12 @@ fn resolve_ast(
             return None;
         }
         let Some(target) = syms.contexts.get(other) else {
-            let known: Vec<&str> = syms.contexts.keys().map(String::as_str).collect();
             sink.error(
                 file,
                 loc,
                 format!("unknown context `{other}` in type `{}`", ty.text),
             )
-            .hint(match did_you_mean(other, known.iter().copied()) {
-                Some(m) => format!("did you mean `{m}`?"),
-                None => format!(
-                    "the contexts are {}",
-                    known
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            });
+            .hint(super::unknown_context_hint(other, syms));
             return None;
         };
         if target.types.contains(&ast.name) {

@@ -229,7 +229,7 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
         quote!(#dispatch_id::#v(_) => #q,)
     });
     let dispatch_arms = cmds.iter().map(|(v, _, c)| {
-        let f = cx.context_fn(&c.context, "dispatch_with");
+        let f = cx.item_path(&c.context, "dispatch_with");
         quote! {
             #dispatch_id::#v(command) => #f(engine, command, ctx)
                 .await

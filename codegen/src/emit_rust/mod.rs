@@ -368,19 +368,9 @@ impl Cx<'_> {
         }
     }
 
-    /// `Name` in the current context, `super::<context>::Name` in another.
+    /// `Name` in the current context, `super::<context>::Name` in another: for types and
+    /// for free functions (`dispatch_with`) alike.
     pub fn item_path(&self, context: &str, name: &str) -> TokenStream {
-        let name = ident(name);
-        if context == self.ctx.name {
-            quote!(#name)
-        } else {
-            let context = ident(context);
-            quote!(super::#context::#name)
-        }
-    }
-
-    /// The path of a free item (a function) of a context, from inside the current one.
-    pub fn context_fn(&self, context: &str, name: &str) -> TokenStream {
         let name = ident(name);
         if context == self.ctx.name {
             quote!(#name)
