@@ -6,7 +6,9 @@
 //! DATABASE_URL=postgres://... ROUNDS=3 cargo run --release ...
 //! ```
 //!
-//! Figures are medians over `ROUNDS` rounds (default 3). Everything runs in a fresh schema
+//! Figures are medians over `ROUNDS` rounds (default 3); `ONLY=engine-16,batches` runs the
+//! named workloads only (names in `run`); `SHOW_CPU=1` prints this process's CPU time per
+//! command for the engine rows and their raw baseline. Everything runs in a fresh schema
 //! that is dropped at the end. To add a workload, write an `async fn` returning a [`Row`]
 //! and push it in `main` (engine-level dispatch rows go the same way).
 
@@ -45,6 +47,8 @@ struct Row {
     ours: f64,
     /// The raw sqlx baseline, when the workload has one.
     raw: Option<f64>,
+    /// ours / raw: the median of the per-round ratios (see [`paired`]).
+    ratio: Option<f64>,
     /// Statements the store sent per operation.
     round_trips: Option<f64>,
     note: String,
@@ -184,6 +188,25 @@ async fn dispatch(engine: &Engine<PostgresStore>, id: &str) -> Result<(), BoxErr
     Ok(())
 }
 
+/// The row the engine writes for one `Add` command (see `Engine::execute`): the same
+/// payload, and the command id as command, correlation and causation id, so the raw
+/// baseline of the engine rows inserts the same bytes into the same indexes. The
+/// idempotency record (the `commands` row) is the engine's own extra work.
+fn engine_event() -> NewEvent {
+    let command_id = Uuid::now_v7();
+    NewEvent::new(
+        "Added",
+        2,
+        json!({ "amount": 1 }),
+        Metadata {
+            command_id: Some(command_id),
+            correlation_id: Some(command_id),
+            causation_id: Some(command_id),
+            ..Metadata::default()
+        },
+    )
+}
+
 fn event(n: u64) -> NewEvent {
     NewEvent::new(
         "Deposited",
@@ -193,9 +216,38 @@ fn event(n: u64) -> NewEvent {
     )
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
+fn median(xs: &[f64]) -> f64 {
+    let mut xs = xs.to_vec();
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
+}
+
+/// The median of the per-round ratios `ours[i] / raw[i]`: each round's pair ran back to
+/// back, so a burst of load from a neighbour on this shared machine moves both sides of
+/// a pair and cancels out, which a ratio of the two medians does not do.
+fn paired(ours: &[f64], raw: &[f64]) -> f64 {
+    let ratios: Vec<f64> = ours.iter().zip(raw).map(|(o, r)| o / r).collect();
+    median(&ratios)
+}
+
+/// CPU seconds this process has used (user + system), from /proc; 0 elsewhere.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start at state; utime and
+    // stime are fields 14 and 15 of the whole line, in clock ticks (100 per second).
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn rate(count: usize, elapsed: Duration) -> f64 {
@@ -223,7 +275,8 @@ const RAW_INDEX: &str = "CREATE INDEX raw_events_correlation_id_idx ON raw_event
      (correlation_id) WHERE correlation_id IS NOT NULL";
 
 const RAW_INSERT: &str = "INSERT INTO raw_events (event_id, stream_id, stream_version, \
-     event_type, event_version, data, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+     event_type, event_version, data, metadata, causation_id, correlation_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 const RAW_UNNEST: &str = "INSERT INTO raw_events (event_id, stream_id, stream_version, \
      event_type, event_version, data, metadata) \
@@ -244,6 +297,8 @@ async fn raw_insert(
         .bind(e.event_version as i32)
         .bind(&e.data)
         .bind(serde_json::to_value(&e.metadata)?)
+        .bind(e.metadata.causation_id)
+        .bind(e.metadata.correlation_id)
         .execute(pool)
         .await?;
     Ok(())
@@ -342,9 +397,10 @@ impl Bench {
                     ""
                 }
             ),
-            ours: median(ours),
-            raw: Some(median(raw)),
-            round_trips: (!trips.is_empty()).then(|| median(trips)),
+            ours: median(&ours),
+            raw: Some(median(&raw)),
+            ratio: Some(paired(&ours, &raw)),
+            round_trips: (!trips.is_empty()).then(|| median(&trips)),
             note: format!("{appends} appends/round; raw = single-row INSERT, {tasks} conn"),
         })
     }
@@ -376,11 +432,12 @@ impl Bench {
             }
             raw_rates.push(rate(3000, started.elapsed()));
         }
-        let (first, last) = (median(firsts), median(lasts));
+        let (first, last) = (median(&firsts), median(&lasts));
         Ok(Row {
             workload: "3,000 appends on ONE stream: last 500".into(),
             ours: last,
-            raw: Some(median(raw_rates)),
+            raw: Some(median(&raw_rates)),
+            ratio: Some(paired(&lasts, &raw_rates)),
             round_trips: Some(1.0),
             note: format!("first 500: {first:.0}/s; last/first = {:.2}", last / first),
         })
@@ -430,8 +487,9 @@ impl Bench {
         }
         Ok(Row {
             workload: "100-event batch appends (events/s)".into(),
-            ours: median(ours),
-            raw: Some(median(raw)),
+            ours: median(&ours),
+            raw: Some(median(&raw)),
+            ratio: Some(paired(&ours, &raw)),
             round_trips: Some(1.0),
             note: "raw = one 100-row UNNEST INSERT".into(),
         })
@@ -448,7 +506,7 @@ impl Bench {
             set.spawn(async move {
                 for i in (0..inserts).filter(|i| (i % 1000) % tasks == t) {
                     let stream = format!("rawspread-{tag}-{}", i % 1000);
-                    raw_insert(&pool, &stream, (i / 1000 + 1) as i64, &event(i as u64)).await?;
+                    raw_insert(&pool, &stream, (i / 1000 + 1) as i64, &engine_event()).await?;
                 }
                 Ok::<_, BoxError>(())
             });
@@ -487,23 +545,35 @@ impl Bench {
                 r??;
             }
             let before = self.store.statements_sent();
+            let cpu = cpu_seconds();
             let started = Instant::now();
             let mut set = run(commands);
             while let Some(r) = set.join_next().await {
                 r??;
             }
             ours.push(rate(commands, started.elapsed()));
+            let ours_cpu = cpu_seconds() - cpu;
             trips.push((self.store.statements_sent() - before) as f64 / commands as f64);
+            let cpu = cpu_seconds();
             raw.push(self.raw_spread(tasks, commands).await?);
+            let raw_cpu = cpu_seconds() - cpu;
+            if std::env::var_os("SHOW_CPU").is_some() {
+                eprintln!(
+                    "client CPU per command: engine {:.0} us, raw {:.0} us",
+                    ours_cpu * 1e6 / commands as f64,
+                    raw_cpu * 1e6 / commands as f64
+                );
+            }
         }
         Ok(Row {
             workload: format!(
                 "ENGINE: 1-event commands, 1,000 cached aggregates, {tasks} task{}",
                 if tasks == 1 { "" } else { "s" }
             ),
-            ours: median(ours),
-            raw: Some(median(raw)),
-            round_trips: Some(median(trips)),
+            ours: median(&ours),
+            raw: Some(median(&raw)),
+            ratio: Some(paired(&ours, &raw)),
+            round_trips: Some(median(&trips)),
             note: format!(
                 "{commands} commands/round; command id recorded; raw = single-row INSERT, \
                  {tasks} conn"
@@ -536,16 +606,17 @@ impl Bench {
             let raw_stream = format!("raw-engine-{id}");
             let started = Instant::now();
             for v in 0..3000u64 {
-                raw_insert(&self.raw, &raw_stream, v as i64 + 1, &event(v)).await?;
+                raw_insert(&self.raw, &raw_stream, v as i64 + 1, &engine_event()).await?;
             }
             raw_rates.push(rate(3000, started.elapsed()));
         }
-        let (first, last) = (median(firsts), median(lasts));
+        let (first, last) = (median(&firsts), median(&lasts));
         Ok(Row {
             workload: "ENGINE: 3,000 commands on ONE aggregate: last 500".into(),
             ours: last,
-            raw: Some(median(raw_rates)),
-            round_trips: Some(median(trips)),
+            raw: Some(median(&raw_rates)),
+            ratio: Some(paired(&lasts, &raw_rates)),
+            round_trips: Some(median(&trips)),
             note: format!("first 500: {first:.0}/s; last/first = {:.2}", last / first),
         })
     }
@@ -612,9 +683,10 @@ impl Bench {
         }
         Ok(Row {
             workload: "ENGINE: load a 100,000-event aggregate, 1 upcast/event (events/s)".into(),
-            ours: median(ours),
-            raw: Some(median(raw)),
-            round_trips: Some(median(trips)),
+            ours: median(&ours),
+            raw: Some(median(&raw)),
+            ratio: Some(paired(&ours, &raw)),
+            round_trips: Some(median(&trips)),
             note: "cache cleared; raw = sqlx reading the same rows; stmts = per load".into(),
         })
     }
@@ -678,9 +750,10 @@ impl Bench {
         }
         let mut rows = vec![Row {
             workload: "read a 100,000-event stream (events/s)".into(),
-            ours: median(ours),
-            raw: Some(median(raw)),
-            round_trips: Some(median(trips)),
+            ours: median(&ours),
+            raw: Some(median(&raw)),
+            ratio: Some(paired(&ours, &raw)),
+            round_trips: Some(median(&trips)),
             note: "pages of 1,000; round trips = per full read".into(),
         }];
 
@@ -700,8 +773,9 @@ impl Bench {
         }
         rows.push(Row {
             workload: "read_all, whole store (events/s)".into(),
-            ours: median(all),
+            ours: median(&all),
             raw: None,
+            ratio: None,
             round_trips: Some(2.0),
             note: "2 statements per page of 1,000".into(),
         });
@@ -774,8 +848,7 @@ async fn main() -> Result<(), BoxError> {
             r.workload,
             r.ours,
             r.raw.map_or("-".into(), |x| format!("{x:.0}")),
-            r.raw
-                .map_or("-".into(), |x| format!("{:.0}%", 100.0 * r.ours / x)),
+            r.ratio.map_or("-".into(), |x| format!("{:.0}%", 100.0 * x)),
             r.round_trips.map_or("-".into(), |x| format!("{x:.2}")),
             r.note
         );
@@ -784,16 +857,42 @@ async fn main() -> Result<(), BoxError> {
 }
 
 async fn run(bench: &Bench) -> Result<Vec<Row>, BoxError> {
+    // `ONLY=engine-16,batches` runs just those workloads (names below); default: all.
+    let only = std::env::var("ONLY").ok();
+    let want = |name: &str| {
+        only.as_deref()
+            .is_none_or(|list| list.split(',').any(|w| w.trim() == name))
+    };
     let mut rows = Vec::new();
-    rows.push(bench.spread(1, 1000, false).await?);
-    rows.push(bench.spread(16, 4000, false).await?);
-    rows.push(bench.spread(16, 4000, true).await?);
-    rows.push(bench.one_stream().await?);
-    rows.push(bench.batches().await?);
-    rows.extend(bench.read_long_stream().await?);
-    rows.push(bench.engine_spread(1, 1000).await?);
-    rows.push(bench.engine_spread(16, 4000).await?);
-    rows.push(bench.engine_one_aggregate().await?);
-    rows.push(bench.engine_rehydrate().await?);
+    if want("store-1") {
+        rows.push(bench.spread(1, 1000, false).await?);
+    }
+    if want("store-16") {
+        rows.push(bench.spread(16, 4000, false).await?);
+    }
+    if want("follower") {
+        rows.push(bench.spread(16, 4000, true).await?);
+    }
+    if want("one-stream") {
+        rows.push(bench.one_stream().await?);
+    }
+    if want("batches") {
+        rows.push(bench.batches().await?);
+    }
+    if want("read") {
+        rows.extend(bench.read_long_stream().await?);
+    }
+    if want("engine-1") {
+        rows.push(bench.engine_spread(1, 1000).await?);
+    }
+    if want("engine-16") {
+        rows.push(bench.engine_spread(16, 4000).await?);
+    }
+    if want("engine-one") {
+        rows.push(bench.engine_one_aggregate().await?);
+    }
+    if want("rehydrate") {
+        rows.push(bench.engine_rehydrate().await?);
+    }
     Ok(rows)
 }

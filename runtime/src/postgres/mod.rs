@@ -14,7 +14,7 @@
 //!
 //! An append is one plain SQL statement ([`APPEND_SQL`], CTEs, prepared once per connection
 //! by sqlx) with the batch as arrays: one implicit transaction and one network round trip.
-//! It takes the shared advisory lock, records the command id (only when one is given),
+//! It takes the shared advisory lock, checks the command id (only when one is given),
 //! reads the stream's head version off the unique `(stream_id, stream_version)` index,
 //! checks the expected version and inserts every event with `UNNEST`. No per-stream row is
 //! written: two appends racing for the same version both pass the check, and the loser's
@@ -25,11 +25,18 @@
 //!
 //! # Idempotency
 //!
-//! The command id is inserted first (`ON CONFLICT DO NOTHING`): a second append of the same
-//! id, even one racing from another process, waits on the unique index until the first
-//! commits and then reports a duplicate, and the caller reads the first append's events.
-//! If the first rolls back (or loses a version conflict, which deletes its command row), the
-//! second goes ahead.
+//! A command id is recorded on the first event its append writes (`command_id`, plus
+//! `command_events`, how many events it wrote), under a partial unique index: no extra row
+//! per command. The append first checks whether the id is already recorded (then it is a
+//! duplicate, answered with the first append's events); a twin racing from another process
+//! waits on the unique index until the first commits and then fails on it, which is also
+//! reported as a duplicate. If the first rolls back, the second goes ahead. A command that
+//! appended nothing has no event to carry its id and gets a row in `commands`.
+//!
+//! One narrow case is not covered: two twins of one command id running at the same instant
+//! where one decides to append nothing and the other appends events record in different
+//! places, so both succeed. The events are still appended at most once; only the first
+//! caller's answer (nothing) differs from what a retry now returns (the events).
 //!
 //! # No reader ever misses an event
 //!
@@ -88,45 +95,59 @@ const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, even
 /// `$4..$10` the batch as arrays, `$11` the schema's "all" advisory lock key.
 ///
 /// Order inside the statement is forced by data dependencies: the shared advisory lock
-/// (`lk`) is read by the command-id insert and, through `chk`, by the event insert, so it
-/// is taken before any row lock and before any position is drawn (see "No reader ever
-/// misses an event"). The command id is inserted before the version is judged, so a
-/// retried command is answered as a duplicate, not refused as a conflict; a twin in flight
-/// makes us wait on the unique index until it commits (duplicate) or rolls back (we go
-/// ahead). A version mismatch calls `version_conflict()`, which raises, so the command row
-/// rolls back with the statement. The head version comes from the unique
-/// `(stream_id, stream_version)` index; an append racing us to the same version makes our
-/// insert fail on that index (a conflict, see [`PostgresStore::append_once`]). `chk` is read
-/// through scalar sub-selects (init plans, evaluated once before the scan), so the events
-/// are read straight off `unnest` in array order and `nextval` hands out positions in
-/// version order.
+/// (`lk`) is read by the duplicate check (`seen`), the command-row insert and, through
+/// `chk`, by the event insert, so it is taken before any row lock and before any position
+/// is drawn (see "No reader ever misses an event"). The duplicate check comes before the
+/// version is judged, so a retried command is answered as a duplicate, not refused as a
+/// conflict. A batch with events records its command id on its first event (`command_id`,
+/// `command_events`), whose partial unique index makes a twin in flight wait until we
+/// commit (it then fails on that index: a duplicate) or roll back (it goes ahead); an empty
+/// batch has no event to carry the id and inserts a `commands` row instead. A version
+/// mismatch calls `version_conflict()`, which raises, so a command row rolls back with the
+/// statement. The head version comes from the unique `(stream_id, stream_version)` index;
+/// an append racing us to the same version makes our insert fail on that index (a conflict,
+/// see [`PostgresStore::append_once`]). `chk` is read through scalar sub-selects (init
+/// plans, evaluated once before the scan), so the events are read straight off `unnest` in
+/// array order and `nextval` hands out positions in version order.
 const APPEND_SQL: &str = "\
 WITH lk AS (SELECT pg_advisory_xact_lock_shared($11) AS locked),
 head AS (
     SELECT coalesce(max(e.stream_version), 0) AS v FROM events e WHERE e.stream_id = $1
 ),
+seen AS (
+    SELECT $3::uuid IS NOT NULL
+           AND (EXISTS (SELECT FROM events e WHERE e.command_id = $3)
+                OR EXISTS (SELECT FROM commands c WHERE c.command_id = $3)) AS dup
+    FROM lk
+),
 cmd AS (
     INSERT INTO commands (command_id, stream_id, first_version, last_version)
-    SELECT $3, $1, head.v + 1, head.v + cardinality($4::uuid[])
-    FROM lk, head WHERE $3::uuid IS NOT NULL
+    SELECT $3, $1, head.v + 1, head.v
+    FROM lk, head, seen
+    WHERE $3::uuid IS NOT NULL AND cardinality($4::uuid[]) = 0 AND NOT seen.dup
     ON CONFLICT (command_id) DO NOTHING
     RETURNING command_id
 ),
 chk AS (
     SELECT CASE
-               WHEN $3::uuid IS NOT NULL AND NOT EXISTS (SELECT FROM cmd) THEN 1::smallint
+               WHEN seen.dup THEN 1::smallint
+               WHEN $3::uuid IS NOT NULL AND cardinality($4::uuid[]) = 0
+                    AND NOT EXISTS (SELECT FROM cmd) THEN 1::smallint
                WHEN $2::bigint < 0 OR $2::bigint = head.v THEN 0::smallint
                ELSE version_conflict(head.v)
            END AS kind,
            head.v
-    FROM lk, head
+    FROM lk, head, seen
 ),
 ins AS (
     INSERT INTO events (position, event_id, stream_id, stream_version, event_type,
-                        event_version, data, metadata, causation_id, correlation_id)
+                        event_version, data, metadata, causation_id, correlation_id,
+                        command_id, command_events)
     SELECT nextval('event_position_seq'), u.event_id, $1, (SELECT v FROM chk) + u.ord,
            u.event_type, u.event_version, u.data, u.metadata, u.causation_id,
-           u.correlation_id
+           u.correlation_id,
+           CASE WHEN u.ord = 1 THEN $3::uuid END,
+           CASE WHEN u.ord = 1 AND $3::uuid IS NOT NULL THEN cardinality($4::uuid[]) END
     FROM unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[], $9::uuid[],
                 $10::uuid[])
          WITH ORDINALITY AS u(event_id, event_type, event_version, data, metadata,
@@ -141,28 +162,25 @@ SELECT chk.kind, chk.v AS actual_version,
 FROM chk";
 
 /// [`APPEND_SQL`] for the most common batch, one event: scalar parameters instead of
-/// arrays, and no `chk`/`unnest`/`array_agg` stages, which measurably costs less server CPU
-/// per append. Same order of effects (lock, command id, version check, insert), the same
-/// `$n` meanings, but `$4..$10` are scalars; `CASE` fixes the order of the two checks.
-/// It returns no row for a duplicate command id, else the one appended row.
+/// arrays, and no `seen`/`cmd`/`chk`/`unnest`/`array_agg` stages, which measurably costs
+/// less server CPU per append. Same order of effects (lock, duplicate check, version check,
+/// insert), the same `$n` meanings, but `$4..$10` are scalars; `CASE` fixes the order of
+/// the checks. It returns no row for a command id already recorded, else the one appended
+/// row.
 const APPEND_ONE_SQL: &str = "\
 WITH lk AS (SELECT pg_advisory_xact_lock_shared($11) AS locked),
 head AS (
     SELECT coalesce(max(e.stream_version), 0) AS v FROM events e WHERE e.stream_id = $1
-),
-cmd AS (
-    INSERT INTO commands (command_id, stream_id, first_version, last_version)
-    SELECT $3, $1, head.v + 1, head.v + 1
-    FROM lk, head WHERE $3::uuid IS NOT NULL
-    ON CONFLICT (command_id) DO NOTHING
-    RETURNING command_id
 )
 INSERT INTO events (position, event_id, stream_id, stream_version, event_type, event_version,
-                    data, metadata, causation_id, correlation_id)
-SELECT nextval('event_position_seq'), $4, $1, head.v + 1, $5, $6, $7, $8, $9, $10
+                    data, metadata, causation_id, correlation_id, command_id, command_events)
+SELECT nextval('event_position_seq'), $4, $1, head.v + 1, $5, $6, $7, $8, $9, $10,
+       $3, CASE WHEN $3::uuid IS NOT NULL THEN 1 END
 FROM lk, head
 WHERE CASE
-          WHEN $3::uuid IS NOT NULL AND NOT EXISTS (SELECT FROM cmd) THEN false
+          WHEN $3::uuid IS NOT NULL
+               AND (EXISTS (SELECT FROM events e WHERE e.command_id = $3)
+                    OR EXISTS (SELECT FROM commands c WHERE c.command_id = $3)) THEN false
           WHEN $2::bigint < 0 OR $2::bigint = head.v THEN true
           ELSE version_conflict(head.v) = 0
       END
@@ -173,6 +191,10 @@ const CONFLICT_STATE: &str = "ES409";
 
 /// The unique index a racing append of the same stream version trips.
 const STREAM_VERSION_KEY: &str = "events_stream_version_key";
+
+/// The unique index on the command id recorded on a command's first event: violated by a
+/// twin of a command that committed while we waited on it.
+const COMMAND_ID_KEY: &str = "events_command_id_key";
 
 /// How often an `ExpectedVersion::Any` append is retried after losing a race for the same
 /// version: each loss means another append committed, so the store as a whole progresses.
@@ -370,7 +392,26 @@ impl PostgresStore {
                     actual,
                 });
             }
+            Err(sqlx::Error::Database(db)) if db.constraint() == Some(COMMAND_ID_KEY) => {
+                // A twin of this command committed while we waited on its index entry.
+                let Some(command_id) = command_id else {
+                    return Err(StoreError::Backend(
+                        "command id index tripped without a command id".into(),
+                    ));
+                };
+                return Ok(self
+                    .find_command(command_id)
+                    .await?
+                    .map(AppendOutcome::Duplicate));
+            }
             Err(sqlx::Error::Database(db)) if db.constraint() == Some(STREAM_VERSION_KEY) => {
+                // A twin of this command may have taken the version first (the stream
+                // version index is checked before the command id index): a duplicate.
+                if let Some(command_id) = command_id
+                    && let Some(previous) = self.find_command(command_id).await?
+                {
+                    return Ok(Some(AppendOutcome::Duplicate(previous)));
+                }
                 // Another append took the version we computed and committed while we
                 // waited on the index: `Any` tries again on the new head, the others lost.
                 if expected == ExpectedVersion::Any {
@@ -615,13 +656,19 @@ impl EventStore for PostgresStore {
         command_id: Uuid,
     ) -> Result<Option<Vec<RecordedEvent>>, StoreError> {
         self.count(1);
-        // LEFT JOIN: a command that wrote nothing still has its row (with null event columns).
+        // A command's events start at the event carrying its id; a command that wrote
+        // nothing has a `commands` row instead (one row with null event columns).
         let rows = sqlx::query(
             "SELECT e.position, e.event_id, e.stream_id, e.stream_version, e.event_type, \
                     e.event_version, e.data, e.metadata, e.created_at \
-             FROM commands c LEFT JOIN events e ON e.stream_id = c.stream_id \
-                  AND e.stream_version BETWEEN c.first_version AND c.last_version \
-             WHERE c.command_id = $1 ORDER BY e.stream_version",
+             FROM events f JOIN events e ON e.stream_id = f.stream_id \
+                  AND e.stream_version >= f.stream_version \
+                  AND e.stream_version < f.stream_version + f.command_events \
+             WHERE f.command_id = $1 \
+             UNION ALL \
+             SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+             FROM commands c WHERE c.command_id = $1 \
+             ORDER BY 4",
         )
         .bind(command_id)
         .fetch_all(&self.pool)

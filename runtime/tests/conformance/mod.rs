@@ -280,16 +280,23 @@ pub async fn command_ids_are_idempotent<S: EventStore>(store: Arc<S>) {
 }
 
 pub async fn concurrent_duplicate_commands_append_once<S: EventStore>(store: Arc<S>) {
-    for _round in 0..5 {
+    // Even rounds: 3-event batches with `Any`; odd rounds: one event with `NoStream`, so
+    // the losers may also trip over the winner's stream version first.
+    for round in 0..6 {
         let s = stream();
         let cid = Uuid::now_v7();
+        let (count, expected) = if round % 2 == 0 {
+            (3, ExpectedVersion::Any)
+        } else {
+            (1, ExpectedVersion::NoStream)
+        };
         let mut tasks = tokio::task::JoinSet::new();
         for w in 0..8 {
             let store = Arc::clone(&store);
             let s = s.clone();
             tasks.spawn(async move {
                 store
-                    .append(&s, ExpectedVersion::Any, events(w * 10, 3), Some(cid))
+                    .append(&s, expected, events(w * 10, count), Some(cid))
                     .await
             });
         }
@@ -306,7 +313,7 @@ pub async fn concurrent_duplicate_commands_append_once<S: EventStore>(store: Arc
         for d in &duplicates {
             assert_eq!(d, &appended[0], "duplicates get the winner's events");
         }
-        assert_eq!(store.stream_version(&s).await.expect("version"), 3);
+        assert_eq!(store.stream_version(&s).await.expect("version"), count);
     }
 }
 
