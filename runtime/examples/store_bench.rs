@@ -46,9 +46,7 @@ struct Row {
     /// Events (or commands) per second through the store.
     ours: f64,
     /// The raw sqlx baseline, when the workload has one.
-    raw: Option<f64>,
-    /// ours / raw: the median of the per-round ratios (see [`paired`]).
-    ratio: Option<f64>,
+    raw: Option<Baseline>,
     /// Statements the store sent per operation.
     round_trips: Option<f64>,
     note: String,
@@ -191,7 +189,8 @@ async fn dispatch(engine: &Engine<PostgresStore>, id: &str) -> Result<(), BoxErr
 /// The row the engine writes for one `Add` command (see `Engine::execute`): the same
 /// payload, and the command id as command, correlation and causation id, so the raw
 /// baseline of the engine rows inserts the same bytes into the same indexes. The
-/// idempotency record (the `commands` row) is the engine's own extra work.
+/// idempotency record (the command id on the event, under its unique index) is the
+/// engine's own extra work.
 fn engine_event() -> NewEvent {
     let command_id = Uuid::now_v7();
     NewEvent::new(
@@ -222,12 +221,23 @@ fn median(xs: &[f64]) -> f64 {
     xs[xs.len() / 2]
 }
 
-/// The median of the per-round ratios `ours[i] / raw[i]`: each round's pair ran back to
-/// back, so a burst of load from a neighbour on this shared machine moves both sides of
-/// a pair and cancels out, which a ratio of the two medians does not do.
-fn paired(ours: &[f64], raw: &[f64]) -> f64 {
+/// A workload's raw sqlx figures beside ours.
+struct Baseline {
+    /// The median raw rate.
+    rate: f64,
+    /// ours / raw: the median of the per-round ratios `ours[i] / raw[i]`. Each round's
+    /// pair ran back to back, so a burst of load from a neighbour on this shared machine
+    /// moves both sides of a pair and cancels out, which a ratio of two medians does not.
+    ratio: f64,
+}
+
+/// The baseline from the per-round rates of ours and raw, in round order.
+fn baseline(ours: &[f64], raw: &[f64]) -> Baseline {
     let ratios: Vec<f64> = ours.iter().zip(raw).map(|(o, r)| o / r).collect();
-    median(&ratios)
+    Baseline {
+        rate: median(raw),
+        ratio: median(&ratios),
+    }
 }
 
 /// CPU seconds this process has used (user + system), from /proc; 0 elsewhere.
@@ -398,8 +408,7 @@ impl Bench {
                 }
             ),
             ours: median(&ours),
-            raw: Some(median(&raw)),
-            ratio: Some(paired(&ours, &raw)),
+            raw: Some(baseline(&ours, &raw)),
             round_trips: (!trips.is_empty()).then(|| median(&trips)),
             note: format!("{appends} appends/round; raw = single-row INSERT, {tasks} conn"),
         })
@@ -436,8 +445,7 @@ impl Bench {
         Ok(Row {
             workload: "3,000 appends on ONE stream: last 500".into(),
             ours: last,
-            raw: Some(median(&raw_rates)),
-            ratio: Some(paired(&lasts, &raw_rates)),
+            raw: Some(baseline(&lasts, &raw_rates)),
             round_trips: Some(1.0),
             note: format!("first 500: {first:.0}/s; last/first = {:.2}", last / first),
         })
@@ -488,8 +496,7 @@ impl Bench {
         Ok(Row {
             workload: "100-event batch appends (events/s)".into(),
             ours: median(&ours),
-            raw: Some(median(&raw)),
-            ratio: Some(paired(&ours, &raw)),
+            raw: Some(baseline(&ours, &raw)),
             round_trips: Some(1.0),
             note: "raw = one 100-row UNNEST INSERT".into(),
         })
@@ -571,8 +578,7 @@ impl Bench {
                 if tasks == 1 { "" } else { "s" }
             ),
             ours: median(&ours),
-            raw: Some(median(&raw)),
-            ratio: Some(paired(&ours, &raw)),
+            raw: Some(baseline(&ours, &raw)),
             round_trips: Some(median(&trips)),
             note: format!(
                 "{commands} commands/round; command id recorded; raw = single-row INSERT, \
@@ -614,8 +620,7 @@ impl Bench {
         Ok(Row {
             workload: "ENGINE: 3,000 commands on ONE aggregate: last 500".into(),
             ours: last,
-            raw: Some(median(&raw_rates)),
-            ratio: Some(paired(&lasts, &raw_rates)),
+            raw: Some(baseline(&lasts, &raw_rates)),
             round_trips: Some(median(&trips)),
             note: format!("first 500: {first:.0}/s; last/first = {:.2}", last / first),
         })
@@ -684,8 +689,7 @@ impl Bench {
         Ok(Row {
             workload: "ENGINE: load a 100,000-event aggregate, 1 upcast/event (events/s)".into(),
             ours: median(&ours),
-            raw: Some(median(&raw)),
-            ratio: Some(paired(&ours, &raw)),
+            raw: Some(baseline(&ours, &raw)),
             round_trips: Some(median(&trips)),
             note: "cache cleared; raw = sqlx reading the same rows; stmts = per load".into(),
         })
@@ -751,8 +755,7 @@ impl Bench {
         let mut rows = vec![Row {
             workload: "read a 100,000-event stream (events/s)".into(),
             ours: median(&ours),
-            raw: Some(median(&raw)),
-            ratio: Some(paired(&ours, &raw)),
+            raw: Some(baseline(&ours, &raw)),
             round_trips: Some(median(&trips)),
             note: "pages of 1,000; round trips = per full read".into(),
         }];
@@ -775,7 +778,6 @@ impl Bench {
             workload: "read_all, whole store (events/s)".into(),
             ours: median(&all),
             raw: None,
-            ratio: None,
             round_trips: Some(2.0),
             note: "2 statements per page of 1,000".into(),
         });
@@ -847,8 +849,12 @@ async fn main() -> Result<(), BoxError> {
             "| {:<60} | {:>10.0} | {:>10} | {:>6} | {:>8} | {} |",
             r.workload,
             r.ours,
-            r.raw.map_or("-".into(), |x| format!("{x:.0}")),
-            r.ratio.map_or("-".into(), |x| format!("{:.0}%", 100.0 * x)),
+            r.raw
+                .as_ref()
+                .map_or("-".into(), |b| format!("{:.0}", b.rate)),
+            r.raw
+                .as_ref()
+                .map_or("-".into(), |b| format!("{:.0}%", 100.0 * b.ratio)),
             r.round_trips.map_or("-".into(), |x| format!("{x:.2}")),
             r.note
         );
