@@ -794,11 +794,14 @@ async fn main() -> Result<(), BoxError> {
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
     let schema = format!("eskema_bench_{}", Uuid::now_v7().simple());
-    let store = PostgresStore::builder(url.clone())
+    let mut options = PostgresStore::builder(url.clone())
         .schema(schema.clone())
-        .max_connections(16)
-        .connect()
-        .await?;
+        .max_connections(16);
+    // `GROUP=n` sets the group-commit slots (0: off); default: the store's default.
+    if let Some(slots) = std::env::var("GROUP").ok().and_then(|g| g.parse().ok()) {
+        options = options.group_commit(slots);
+    }
+    let store = options.connect().await?;
     let raw_options: sqlx::postgres::PgConnectOptions = url.parse()?;
     let raw = PgPoolOptions::new()
         .max_connections(16)

@@ -1,4 +1,6 @@
-//! The `EventStore` conformance suite on `PostgresStore`, each case in a schema of its own.
+//! The `EventStore` conformance suite on `PostgresStore`, each case in a schema of its own,
+//! twice: with group commit (the default, `grouped::`) and without (`single::`), since
+//! one-event appends take a different statement in each.
 //!
 //! Needs Postgres at `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! skipped with a loud message when unreachable, failed under `CI=true`.
@@ -9,10 +11,17 @@ mod postgres_support;
 pub mod support;
 
 macro_rules! postgres_case {
-    ($case:ident) => {
+    ($case:ident, $group_commit:expr) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $case() {
-            let Some(db) = postgres_support::test_db(stringify!($case)).await else {
+            let db = match $group_commit {
+                Some(slots) => {
+                    postgres_support::test_db_options(stringify!($case), |o| o.group_commit(slots))
+                        .await
+                }
+                None => postgres_support::test_db(stringify!($case)).await,
+            };
+            let Some(db) = db else {
                 return;
             };
             conformance::$case(std::sync::Arc::clone(&db.store)).await;
@@ -39,4 +48,24 @@ macro_rules! postgres_case {
     };
 }
 
-conformance_cases!(postgres_case);
+/// The store as configured by default: one-event appends are grouped.
+mod grouped {
+    use super::*;
+    macro_rules! case {
+        ($case:ident) => {
+            postgres_case!($case, None::<usize>);
+        };
+    }
+    conformance_cases!(case);
+}
+
+/// Group commit off: every append is a statement of its own.
+mod single {
+    use super::*;
+    macro_rules! case {
+        ($case:ident) => {
+            postgres_case!($case, Some(0));
+        };
+    }
+    conformance_cases!(case);
+}

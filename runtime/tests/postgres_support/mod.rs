@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use eskema::PostgresStore;
 use eskema::StoreError;
+use eskema::postgres::PostgresOptions;
 
 pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -30,14 +31,21 @@ pub async fn test_db(test: &str) -> Option<TestDb> {
 
 /// [`test_db`] with a chosen pool size.
 pub async fn test_db_with(test: &str, max_connections: u32) -> Option<TestDb> {
+    test_db_options(test, |o| o.max_connections(max_connections)).await
+}
+
+/// [`test_db`] with options of the test's choosing (schema and URL are set for it).
+pub async fn test_db_options(
+    test: &str,
+    options: impl FnOnce(PostgresOptions) -> PostgresOptions,
+) -> Option<TestDb> {
     let url = database_url();
     let schema = format!("eskema_t_{}", uuid::Uuid::now_v7().simple());
-    let result = PostgresStore::builder(url.clone())
+    let builder = PostgresStore::builder(url.clone())
         .schema(schema.clone())
-        .max_connections(max_connections)
-        .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect()
-        .await;
+        .max_connections(10)
+        .acquire_timeout(std::time::Duration::from_secs(5));
+    let result = options(builder).connect().await;
     // Whatever happened, the schema may exist now: the guard removes it.
     let cleanup = DropSchema {
         url: url.clone(),

@@ -1,0 +1,337 @@
+//! Group commit, made deterministic: the "all" advisory lock, held exclusively by the test,
+//! stalls the one append that holds the store's only batch slot (`group_commit(1)`), so the
+//! appends started meanwhile are known to queue and go out together once it is released.
+
+mod postgres_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eskema::{
+    AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, PostgresStore, StoreError,
+};
+use serde_json::json;
+use sqlx::PgConnection;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// Every append of a batch is judged on its own: a conflict and a duplicate sit beside
+/// appends that land, and two appends to one stream never share a batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_append_of_a_batch_is_judged_on_its_own() {
+    let Some(db) = postgres_support::test_db_options("each_append_of_a_batch_is_judged", |o| {
+        o.group_commit(1)
+    })
+    .await
+    else {
+        return;
+    };
+    let store = db.store.clone();
+    let command = Uuid::now_v7();
+    let first = store
+        .append(
+            "dup",
+            ExpectedVersion::NoStream,
+            vec![event(0)],
+            Some(command),
+        )
+        .await
+        .expect("first append of the command")
+        .into_events();
+    store
+        .append("late", ExpectedVersion::NoStream, vec![event(0)], None)
+        .await
+        .expect("late at version 1");
+
+    let mut lock = AllLock::hold(&db).await;
+    let before = store.statements_sent();
+    // Takes the only slot and waits on the lock; the others queue behind it.
+    let a = spawn_append(&store, "a", ExpectedVersion::NoStream, None);
+    lock.wait_until_blocking().await;
+    let b1 = spawn_append(&store, "b", ExpectedVersion::Any, None);
+    let b2 = spawn_append(&store, "b", ExpectedVersion::Any, None);
+    let conflict = spawn_append(&store, "late", ExpectedVersion::Exactly(5), None);
+    let duplicate = spawn_append(&store, "elsewhere", ExpectedVersion::Any, Some(command));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lock.release().await;
+
+    let a = a.await.expect("task").expect("a appends").into_events();
+    assert_eq!(a[0].stream_version, 1);
+    let mut b_versions = Vec::new();
+    for b in [b1, b2] {
+        let events = b.await.expect("task").expect("b appends").into_events();
+        b_versions.push(events[0].stream_version);
+    }
+    b_versions.sort_unstable();
+    assert_eq!(
+        b_versions,
+        vec![1, 2],
+        "both appends to `b` land, one after the other"
+    );
+    match conflict.await.expect("task") {
+        Err(StoreError::Conflict {
+            stream_id, actual, ..
+        }) => assert_eq!((stream_id.as_str(), actual), ("late", 1)),
+        other => panic!("expected a conflict on `late`, got {other:?}"),
+    }
+    match duplicate.await.expect("task") {
+        Ok(AppendOutcome::Duplicate(events)) => assert_eq!(events, first),
+        other => panic!("expected the first append's answer, got {other:?}"),
+    }
+    // `a` alone; b, `late` and the duplicate together; the second `b`; then the lookup of
+    // the duplicate's first answer.
+    assert_eq!(store.statements_sent() - before, 4);
+    assert_eq!(stream_len(&store, "late").await, 1);
+    assert_eq!(stream_len(&store, "elsewhere").await, 0);
+    assert_eq!(stream_len(&store, "dup").await, 1);
+}
+
+/// A batch that loses a race with an append outside it rolls back whole, and each of its
+/// appends is then sent alone: nothing lost, nothing written twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_that_loses_a_race_falls_back_to_single_appends() {
+    let Some(db) =
+        postgres_support::test_db_options("a_batch_that_loses_a_race", |o| o.group_commit(1)).await
+    else {
+        return;
+    };
+    let store = db.store.clone();
+    // Another writer holds version 1 of `raced`, not yet committed.
+    let mut writer = postgres_support::admin_connection(&db).await;
+    sqlx::query("BEGIN")
+        .execute(&mut writer)
+        .await
+        .expect("begin");
+    sqlx::query(
+        "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, \
+         event_version, data, metadata) VALUES (-1, $1, 'raced', 1, 'Other', 1, '{}', '{}')",
+    )
+    .bind(Uuid::now_v7())
+    .execute(&mut writer)
+    .await
+    .expect("outside row");
+    let writer_pid = backend_pid(&mut writer).await;
+
+    let mut lock = AllLock::hold(&db).await;
+    let before = store.statements_sent();
+    let a = spawn_append(&store, "a", ExpectedVersion::NoStream, None);
+    lock.wait_until_blocking().await;
+    let b = spawn_append(&store, "b", ExpectedVersion::NoStream, None);
+    let raced = spawn_append(&store, "raced", ExpectedVersion::Any, None);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lock.release().await;
+    // The batch {b, raced} now waits on the outside writer's version 1 of `raced`.
+    let mut admin = postgres_support::admin_connection(&db).await;
+    wait_for_blocked(&mut admin, writer_pid).await;
+    sqlx::query("COMMIT")
+        .execute(&mut writer)
+        .await
+        .expect("commit");
+
+    assert_eq!(a.await.expect("task").expect("a").into_events().len(), 1);
+    let b = b
+        .await
+        .expect("task")
+        .expect("b appends alone")
+        .into_events();
+    assert_eq!(b[0].stream_version, 1);
+    let raced = raced
+        .await
+        .expect("task")
+        .expect("`Any` appends after the outside row")
+        .into_events();
+    assert_eq!(raced[0].stream_version, 2);
+    // `a`; the batch that rolled back; `b` and `raced` alone.
+    assert_eq!(store.statements_sent() - before, 4);
+    let stored_b = store.read_stream("b", 1, 10).await.expect("read b");
+    assert_eq!(stored_b, b, "the rolled-back batch left nothing behind");
+}
+
+/// A batch whose connection dies fails every append in it, and none of them is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_whose_connection_dies_fails_every_append_in_it() {
+    let Some(db) =
+        postgres_support::test_db_options("a_batch_whose_connection_dies", |o| o.group_commit(1))
+            .await
+    else {
+        return;
+    };
+    let store = db.store.clone();
+    let mut lock = AllLock::hold(&db).await;
+    let a = spawn_append(&store, "a", ExpectedVersion::NoStream, None);
+    lock.wait_until_blocking().await;
+    let b = spawn_append(&store, "b", ExpectedVersion::NoStream, None);
+    let c = spawn_append(&store, "c", ExpectedVersion::NoStream, None);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Kill `a`'s statement; the batch {b, c} goes out and waits on the lock; kill it too.
+    lock.kill_blocked().await;
+    assert!(a.await.expect("task").is_err(), "a's connection was killed");
+    lock.wait_until_blocking().await;
+    lock.kill_blocked().await;
+    for (name, task) in [("b", b), ("c", c)] {
+        match task.await.expect("task") {
+            Err(StoreError::Unavailable(_)) => {}
+            other => panic!("{name}: expected the batch's failure, got {other:?}"),
+        }
+    }
+    lock.release().await;
+    for stream in ["a", "b", "c"] {
+        assert_eq!(stream_len(&store, stream).await, 0, "{stream} half-saved");
+    }
+    // The store still works.
+    store
+        .append("b", ExpectedVersion::NoStream, vec![event(2)], None)
+        .await
+        .expect("append after the failures");
+}
+
+/// By default appends are grouped, with two batches in flight at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_default_store_groups_appends_that_arrive_together() {
+    let Some(db) = postgres_support::test_db("a_default_store_groups_appends").await else {
+        return;
+    };
+    let store = db.store.clone();
+    let mut lock = AllLock::hold(&db).await;
+    let before = store.statements_sent();
+    // Two appends take the two slots and wait on the lock; ten more queue behind them.
+    let first = [
+        spawn_append(&store, "first-0", ExpectedVersion::NoStream, None),
+        spawn_append(&store, "first-1", ExpectedVersion::NoStream, None),
+    ];
+    lock.wait_until_blocking_n(2).await;
+    let queued: Vec<_> = (0..10)
+        .map(|i| {
+            spawn_append(
+                &store,
+                &format!("queued-{i}"),
+                ExpectedVersion::NoStream,
+                None,
+            )
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lock.release().await;
+    for task in first.into_iter().chain(queued) {
+        let events = task.await.expect("task").expect("append").into_events();
+        assert_eq!(events[0].stream_version, 1);
+    }
+    assert_eq!(
+        store.statements_sent() - before,
+        3,
+        "two lone appends, then one statement for the ten that queued"
+    );
+    let all = store.read_all(1, 100).await.expect("read_all");
+    assert_eq!(all.len(), 12);
+}
+
+/// The schema's "all" advisory lock, held exclusively on a connection of the test's own.
+struct AllLock {
+    conn: PgConnection,
+    admin: PgConnection,
+    key: i64,
+    pid: i32,
+}
+
+impl AllLock {
+    async fn hold(db: &postgres_support::TestDb) -> AllLock {
+        let mut conn = postgres_support::admin_connection(db).await;
+        let key: i64 = sqlx::query_scalar("SELECT all_lock_key()")
+            .fetch_one(&mut conn)
+            .await
+            .expect("lock key");
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(key)
+            .execute(&mut conn)
+            .await
+            .expect("take the lock");
+        let pid = backend_pid(&mut conn).await;
+        let admin = postgres_support::admin_connection(db).await;
+        AllLock {
+            conn,
+            admin,
+            key,
+            pid,
+        }
+    }
+
+    async fn wait_until_blocking(&mut self) {
+        self.wait_until_blocking_n(1).await;
+    }
+
+    async fn wait_until_blocking_n(&mut self, n: i64) {
+        wait_for_blocked_n(&mut self.admin, self.pid, n).await;
+    }
+
+    /// Terminates every backend waiting on the lock.
+    async fn kill_blocked(&mut self) {
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE $1 = ANY(pg_blocking_pids(pid))",
+        )
+        .bind(self.pid)
+        .execute(&mut self.admin)
+        .await
+        .expect("terminate");
+    }
+
+    async fn release(&mut self) {
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(self.key)
+            .execute(&mut self.conn)
+            .await
+            .expect("release the lock");
+    }
+}
+
+async fn backend_pid(conn: &mut PgConnection) -> i32 {
+    sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(conn)
+        .await
+        .expect("pid")
+}
+
+async fn wait_for_blocked(admin: &mut PgConnection, blocker_pid: i32) {
+    wait_for_blocked_n(admin, blocker_pid, 1).await;
+}
+
+/// Waits until at least `n` backends wait on `blocker_pid`.
+async fn wait_for_blocked_n(admin: &mut PgConnection, blocker_pid: i32, n: i64) {
+    for _ in 0..400 {
+        let blocked: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+        )
+        .bind(blocker_pid)
+        .fetch_one(&mut *admin)
+        .await
+        .expect("poll");
+        if blocked >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no append ever waited on the test's lock");
+}
+
+async fn stream_len(store: &PostgresStore, stream: &str) -> usize {
+    store.read_stream(stream, 1, 100).await.expect("read").len()
+}
+
+fn event(n: u64) -> NewEvent {
+    NewEvent::new("Noted", 1, json!({ "n": n }), Metadata::default())
+}
+
+fn spawn_append(
+    store: &Arc<PostgresStore>,
+    stream: &str,
+    expected: ExpectedVersion,
+    command_id: Option<Uuid>,
+) -> JoinHandle<Result<AppendOutcome, StoreError>> {
+    let store = store.clone();
+    let stream = stream.to_string();
+    tokio::spawn(async move {
+        store
+            .append(&stream, expected, vec![event(1)], command_id)
+            .await
+    })
+}
