@@ -6,7 +6,8 @@
 //! statements run at once, and each takes every queued append it can (up to [`MAX_BATCH`],
 //! at most one per stream and per command id) into one [`GROUP_SQL`] statement: one round
 //! trip and one commit for all of them. A lone appender never waits for company: with a free
-//! slot its append goes out at once, in its own task, exactly as without grouping.
+//! slot and nobody else queued, its append goes out at once, from its own task and with the
+//! single-append statement, exactly as without grouping.
 //!
 //! Each append in a batch is judged on its own inside the statement (duplicate command id,
 //! expected version), so one append's conflict does not fail its neighbours. Only a race
@@ -19,8 +20,8 @@
 //! connection died during the commit, the outcome is as unknown as it is for a lone append.
 //!
 //! Batches are sent from spawned tasks, so a caller that gives up (its future dropped)
-//! never cancels its neighbours' appends; a caller whose batch holds only its own append
-//! sends it itself, with no task hop.
+//! never cancels its neighbours' appends (its own may still be written, as an ungrouped
+//! append may be once its statement is sent).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -104,6 +105,15 @@ pub(super) enum Reply {
     Failed(StoreError),
 }
 
+/// What [`GroupCommit::submit`] gives back.
+pub(super) enum Turn {
+    /// The append went out in a batch.
+    Verdict(Reply),
+    /// Nobody else is waiting: send the append alone while holding this slot. Dropping the
+    /// slot (also when the caller gives up mid-way) lets the queue move on.
+    Alone(Slot),
+}
+
 struct Queued {
     request: Request,
     ticket: u64,
@@ -133,7 +143,7 @@ impl std::fmt::Debug for Queue {
 
 /// A held slot: dropping it frees the slot and starts a flusher for anything queued
 /// meanwhile, so no append is left waiting with no one to send it.
-struct Slot {
+pub(super) struct Slot {
     permit: Option<OwnedSemaphorePermit>,
     store: PostgresStore,
 }
@@ -158,8 +168,10 @@ impl GroupCommit {
         }
     }
 
-    /// Queues `request` and waits for its verdict.
-    pub(super) async fn submit(&self, store: &PostgresStore, request: Request) -> Reply {
+    /// Queues `request` and waits for its verdict, or, when it is the only append waiting
+    /// and a slot is free, hands the slot back: the caller sends it alone, with the cheaper
+    /// single-append statement, and drops the slot when done.
+    pub(super) async fn submit(&self, store: &PostgresStore, request: Request) -> Turn {
         let (reply, verdict) = oneshot::channel();
         let ticket = {
             let mut queue = self.lock();
@@ -176,22 +188,26 @@ impl GroupCommit {
             let batch = self.take_batch();
             match batch.as_slice() {
                 [] => drop(slot),
-                // Only our own append: send it from here, no task hop. If we are dropped
-                // mid-way only our own append is abandoned, and `slot` still kicks.
-                [only] if only.ticket == ticket => {
-                    run(store, batch).await;
-                    drop(slot);
-                }
+                [only] if only.ticket == ticket => return Turn::Alone(slot),
                 _ => {
                     tokio::spawn(flush(slot, batch));
                 }
             }
         }
-        verdict.await.unwrap_or_else(|_| {
+        Turn::Verdict(verdict.await.unwrap_or_else(|_| {
             Reply::Failed(StoreError::Backend(
                 "the batch carrying this append was abandoned".into(),
             ))
-        })
+        }))
+    }
+
+    /// A slot to send an append alone, if nothing is queued and a slot is free: the common
+    /// case without load, which then costs no queueing and no copy of the event.
+    pub(super) fn try_alone(&self, store: &PostgresStore) -> Option<Slot> {
+        if !self.lock().waiting.is_empty() {
+            return None;
+        }
+        self.try_slot(store)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {

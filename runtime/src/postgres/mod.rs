@@ -416,17 +416,30 @@ impl PostgresStore {
                     .group_append(stream_id, expected_sql, one, command_id)
                     .await
                 {
-                    Ok(Some(group::Reply::Conflict(actual))) => {
-                        return Err(StoreError::Conflict {
-                            stream_id: stream_id.to_string(),
-                            expected,
-                            actual,
-                        });
+                    Ok(Some(group::Turn::Alone(slot))) => {
+                        let appended = self
+                            .append_one(stream_id, expected_sql, one, command_id)
+                            .await;
+                        drop(slot);
+                        appended
                     }
-                    Ok(Some(group::Reply::Failed(e))) => return Err(e),
-                    Ok(Some(group::Reply::Appended(appended))) => Ok(Some(appended)),
-                    Ok(Some(group::Reply::Duplicate)) => Ok(None),
-                    Ok(Some(group::Reply::Alone) | None) => {
+                    Ok(Some(group::Turn::Verdict(reply))) => match reply {
+                        group::Reply::Conflict(actual) => {
+                            return Err(StoreError::Conflict {
+                                stream_id: stream_id.to_string(),
+                                expected,
+                                actual,
+                            });
+                        }
+                        group::Reply::Failed(e) => return Err(e),
+                        group::Reply::Appended(appended) => Ok(Some(appended)),
+                        group::Reply::Duplicate => Ok(None),
+                        group::Reply::Alone => {
+                            self.append_one(stream_id, expected_sql, one, command_id)
+                                .await
+                        }
+                    },
+                    Ok(None) => {
                         self.append_one(stream_id, expected_sql, one, command_id)
                             .await
                     }
@@ -541,10 +554,13 @@ impl PostgresStore {
         expected: i64,
         event: &NewEvent,
         command_id: Option<Uuid>,
-    ) -> Result<Option<group::Reply>, sqlx::Error> {
+    ) -> Result<Option<group::Turn>, sqlx::Error> {
         let Some(group) = &self.group else {
             return Ok(None);
         };
+        if let Some(slot) = group.try_alone(self) {
+            return Ok(Some(group::Turn::Alone(slot)));
+        }
         let request = group::Request {
             stream_id: stream_id.to_string(),
             expected,
