@@ -27,8 +27,8 @@ pub use middleware::{CommandInfo, Middleware, OutcomeSummary, Rejection};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use store::{
-    AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, Snapshot,
-    StoreError,
+    AppendOutcome, EventPayload, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
+    Snapshot, StoreError,
 };
 pub use testing::AggregateTestExt;
 pub use upcast::UpcastError;

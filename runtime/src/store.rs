@@ -126,6 +126,27 @@ impl AppendOutcome {
     }
 }
 
+/// What rehydrating an aggregate needs of a stored event, and no more: reading only this
+/// spares the store and the client the ids, metadata and timestamps of every event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventPayload {
+    pub stream_version: u64,
+    pub event_type: String,
+    pub event_version: u32,
+    pub data: Value,
+}
+
+impl From<RecordedEvent> for EventPayload {
+    fn from(e: RecordedEvent) -> Self {
+        EventPayload {
+            stream_version: e.stream_version,
+            event_type: e.event_type,
+            event_version: e.event_version,
+            data: e.data,
+        }
+    }
+}
+
 /// An aggregate's state at a stream version, to skip replaying older events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -186,6 +207,21 @@ pub trait EventStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
 
+    /// [`EventStore::read_stream`], but only what rehydration needs of each event (the
+    /// engine loads aggregates with it): a store can read and decode less. The default
+    /// reads whole events and keeps that part.
+    fn read_stream_payloads(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<EventPayload>, StoreError>> + Send {
+        async move {
+            let events = self.read_stream(stream_id, from_version, limit).await?;
+            Ok(events.into_iter().map(EventPayload::from).collect())
+        }
+    }
+
     /// Up to `limit` events with `position >= from_position`, in position order; as for
     /// [`EventStore::read_stream`], a short page means there is nothing more (yet).
     fn read_all(
@@ -241,6 +277,15 @@ impl<S: EventStore> EventStore for std::sync::Arc<S> {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send {
         (**self).read_stream(stream_id, from_version, limit)
+    }
+
+    fn read_stream_payloads(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<EventPayload>, StoreError>> + Send {
+        (**self).read_stream_payloads(stream_id, from_version, limit)
     }
 
     fn read_all(

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use eskema::Aggregate;
 
 use eskema::{
-    AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, Snapshot,
-    StoreError,
+    AppendOutcome, EventPayload, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
+    Snapshot, StoreError,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -29,6 +29,7 @@ macro_rules! conformance_cases {
     ($m:ident) => {
         $m!(appends_and_reads_in_order);
         $m!(read_stream_from_version);
+        $m!(payloads_are_the_stream_read_short);
         $m!(expected_version_conflicts);
         $m!(concurrent_appenders_one_wins_per_version);
         $m!(command_ids_are_idempotent);
@@ -140,6 +141,50 @@ pub async fn read_stream_from_version<S: EventStore>(store: Arc<S>) {
             .is_empty()
     );
     assert_eq!(store.stream_version(&missing).await.expect("version"), 0);
+}
+
+/// `read_stream_payloads` pages exactly as `read_stream` does and carries the same
+/// versions, types, versions of the event schema and data.
+pub async fn payloads_are_the_stream_read_short<S: EventStore>(store: Arc<S>) {
+    let s = stream();
+    let mut batch = events(1, 7);
+    batch[2] = NewEvent::new(
+        "Renamed",
+        3,
+        json!({ "a": [1, 2], "ü": "✓" }),
+        Metadata::default(),
+    );
+    append_ok(&*store, &s, ExpectedVersion::NoStream, batch).await;
+    for (from, limit) in [(1, 100), (3, 2), (0, 3), (7, 5), (8, 5), (2, 0)] {
+        let full: Vec<EventPayload> = store
+            .read_stream(&s, from, limit)
+            .await
+            .expect("read")
+            .into_iter()
+            .map(EventPayload::from)
+            .collect();
+        let short = store
+            .read_stream_payloads(&s, from, limit)
+            .await
+            .expect("read payloads");
+        assert_eq!(short, full, "from {from}, limit {limit}");
+    }
+    let third = &store.read_stream_payloads(&s, 3, 1).await.expect("read")[0];
+    assert_eq!(
+        (
+            third.stream_version,
+            third.event_type.as_str(),
+            third.event_version
+        ),
+        (3, "Renamed", 3)
+    );
+    assert!(
+        store
+            .read_stream_payloads(&stream(), 1, 10)
+            .await
+            .expect("missing stream")
+            .is_empty()
+    );
 }
 
 pub async fn expected_version_conflicts<S: EventStore>(store: Arc<S>) {
