@@ -147,6 +147,52 @@ async fn a_batch_that_loses_a_race_falls_back_to_single_appends() {
     assert_eq!(stored_b, b, "the rolled-back batch left nothing behind");
 }
 
+/// One payload the server refuses (Postgres `jsonb` has no `\u0000`) fails its own append
+/// only, not the batch it arrived in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bad_payload_fails_only_its_own_append() {
+    let Some(db) = postgres_support::test_db_options("a_bad_payload_fails_only_its_own", |o| {
+        o.group_commit(1)
+    })
+    .await
+    else {
+        return;
+    };
+    let store = db.store.clone();
+    let mut lock = AllLock::hold(&db).await;
+    let a = spawn_append(&store, "a", ExpectedVersion::NoStream, None);
+    lock.wait_until_blocking().await;
+    let good = spawn_append(&store, "good", ExpectedVersion::NoStream, None);
+    let bad = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let event = NewEvent::new(
+                "Noted",
+                1,
+                json!({ "text": "nul\u{0}" }),
+                Metadata::default(),
+            );
+            store
+                .append("bad", ExpectedVersion::NoStream, vec![event], None)
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lock.release().await;
+    a.await.expect("task").expect("a appends");
+    let good = good
+        .await
+        .expect("task")
+        .expect("the good neighbour appends");
+    assert_eq!(good.events()[0].stream_version, 1);
+    match bad.await.expect("task") {
+        Err(StoreError::Backend(message)) => assert!(message.contains("Unicode"), "{message}"),
+        other => panic!("expected the payload refused, got {other:?}"),
+    }
+    assert_eq!(stream_len(&store, "good").await, 1);
+    assert_eq!(stream_len(&store, "bad").await, 0);
+}
+
 /// A batch whose connection dies fails every append in it, and none of them is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_batch_whose_connection_dies_fails_every_append_in_it() {

@@ -10,13 +10,14 @@
 //! single-append statement, exactly as without grouping.
 //!
 //! Each append in a batch is judged on its own inside the statement (duplicate command id,
-//! expected version), so one append's conflict does not fail its neighbours. Only a race
-//! with an append outside the batch can fail the statement as a whole (the unique index on
-//! `(stream_id, stream_version)` or on the command id, or a deadlock between two batches,
-//! though rows are sorted by stream id to make that unlikely). The statement then rolled
-//! back entirely and every member is told to append on its own ([`Reply::Alone`]), which
-//! reports the race exactly as an ungrouped append would. Any other failure (connection
-//! lost) is every member's failure: nothing of the batch was written, or, if the
+//! expected version), so one append's conflict does not fail its neighbours. What can still
+//! fail the statement as a whole: a race with an append outside the batch (the unique index
+//! on `(stream_id, stream_version)` or on the command id, or a deadlock between two
+//! batches, though rows are sorted by stream id to make that unlikely), or one payload the
+//! server refuses (a `\u0000` in `jsonb`). The statement then rolled back entirely and
+//! every member is told to append on its own ([`Reply::Alone`]), which reports the race or
+//! the bad payload exactly as an ungrouped append would, to its own caller only. A lost
+//! connection is every member's failure: nothing of the batch was written, or, if the
 //! connection died during the commit, the outcome is as unknown as it is for a lone append.
 //!
 //! Batches are sent from spawned tasks, so a caller that gives up (its future dropped)
@@ -294,10 +295,14 @@ async fn run(store: &PostgresStore, mut batch: Vec<Queued>) {
     let verdicts = match send(store, &batch).await {
         Ok(verdicts) => verdicts,
         Err(e) => {
+            // The server refused the statement: it rolled back, so each append can safely be
+            // tried alone, where only a bad one (a race lost, a payload Postgres refuses)
+            // fails. A lost connection is everyone's failure: whether the commit happened
+            // is unknown, and trying again could write twice.
             let alone = matches!(
                 &e,
                 sqlx::Error::Database(db)
-                    if matches!(db.code().as_deref(), Some("23505" | "40P01" | "40001"))
+                    if !db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57"))
             );
             let error = map_err(e);
             batch
