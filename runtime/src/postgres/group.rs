@@ -33,8 +33,8 @@ use sqlx::Row;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use uuid::Uuid;
 
-use super::{Appended, PostgresStore, map_err, to_u64};
-use crate::store::StoreError;
+use super::{Appended, EventColumns, PostgresStore, map_err, to_u64};
+use crate::store::{NewEvent, StoreError};
 
 /// The most appends one statement carries.
 pub(super) const MAX_BATCH: usize = 64;
@@ -85,13 +85,9 @@ pub(super) struct Request {
     /// -1 any, 0 no stream, n exactly n (as in `APPEND_SQL`).
     pub expected: i64,
     pub command_id: Option<Uuid>,
-    pub event_id: Uuid,
-    pub event_type: String,
-    pub event_version: i32,
-    pub data: Value,
+    pub event: NewEvent,
+    /// The event's metadata as JSON.
     pub metadata: Value,
-    pub causation_id: Option<Uuid>,
-    pub correlation_id: Option<Uuid>,
 }
 
 /// What became of one append of a batch.
@@ -328,37 +324,20 @@ async fn send(store: &PostgresStore, batch: &[Queued]) -> Result<Vec<Reply>, sql
     let mut streams = Vec::with_capacity(n);
     let mut expected = Vec::with_capacity(n);
     let mut commands = Vec::with_capacity(n);
-    let mut ids = Vec::with_capacity(n);
-    let mut types = Vec::with_capacity(n);
-    let mut versions = Vec::with_capacity(n);
-    let mut data = Vec::with_capacity(n);
-    let mut metadata = Vec::with_capacity(n);
-    let mut causation = Vec::with_capacity(n);
-    let mut correlation = Vec::with_capacity(n);
+    let mut columns = EventColumns::with_capacity(n);
     for Queued { request: r, .. } in batch {
         streams.push(r.stream_id.as_str());
         expected.push(r.expected);
         commands.push(r.command_id);
-        ids.push(r.event_id);
-        types.push(r.event_type.as_str());
-        versions.push(r.event_version);
-        data.push(&r.data);
-        metadata.push(&r.metadata);
-        causation.push(r.causation_id);
-        correlation.push(r.correlation_id);
+        columns.push(&r.event, &r.metadata)?;
     }
     store.count(1);
-    let rows = sqlx::query(GROUP_SQL)
+    let query = sqlx::query(GROUP_SQL)
         .bind(&streams[..])
         .bind(&expected[..])
-        .bind(&commands[..])
-        .bind(&ids[..])
-        .bind(&types[..])
-        .bind(&versions[..])
-        .bind(&data[..])
-        .bind(&metadata[..])
-        .bind(&causation[..])
-        .bind(&correlation[..])
+        .bind(&commands[..]);
+    let rows = columns
+        .bind(query)
         .bind(store.all_lock_key)
         .fetch_all(&store.pool)
         .await?;

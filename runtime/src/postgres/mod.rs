@@ -561,17 +561,14 @@ impl PostgresStore {
         if let Some(slot) = group.try_alone(self) {
             return Ok(Some(group::Turn::Alone(slot)));
         }
+        // Refused here, before queueing, so it cannot fail a batch.
+        event_version(event)?;
         let request = group::Request {
             stream_id: stream_id.to_string(),
             expected,
             command_id,
-            event_id: event.event_id,
-            event_type: event.event_type.clone(),
-            event_version: event_version(event)?,
-            data: event.data.clone(),
+            event: event.clone(),
             metadata: metadata_json(&event.metadata)?,
-            causation_id: event.metadata.causation_id,
-            correlation_id: event.metadata.correlation_id,
         };
         Ok(Some(group.submit(self, request).await))
     }
@@ -616,35 +613,21 @@ impl PostgresStore {
         events: &[NewEvent],
         command_id: Option<Uuid>,
     ) -> Result<Option<Appended>, sqlx::Error> {
-        let n = events.len();
-        let mut ids = Vec::with_capacity(n);
-        let mut types = Vec::with_capacity(n);
-        let mut versions = Vec::with_capacity(n);
-        let mut data = Vec::with_capacity(n);
-        let mut metadata = Vec::with_capacity(n);
-        let mut causation = Vec::with_capacity(n);
-        let mut correlation = Vec::with_capacity(n);
-        for e in events {
-            ids.push(e.event_id);
-            types.push(e.event_type.as_str());
-            versions.push(event_version(e)?);
-            data.push(&e.data);
-            metadata.push(metadata_json(&e.metadata)?);
-            causation.push(e.metadata.causation_id);
-            correlation.push(e.metadata.correlation_id);
+        let metadata = events
+            .iter()
+            .map(|e| metadata_json(&e.metadata))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut columns = EventColumns::with_capacity(events.len());
+        for (event, metadata) in events.iter().zip(&metadata) {
+            columns.push(event, metadata)?;
         }
         self.count(1);
-        let row = sqlx::query(APPEND_SQL)
+        let query = sqlx::query(APPEND_SQL)
             .bind(stream_id)
             .bind(expected)
-            .bind(command_id)
-            .bind(&ids[..])
-            .bind(&types[..])
-            .bind(&versions[..])
-            .bind(&data[..])
-            .bind(&metadata[..])
-            .bind(&causation[..])
-            .bind(&correlation[..])
+            .bind(command_id);
+        let row = columns
+            .bind(query)
             .bind(self.all_lock_key)
             .fetch_one(&self.pool)
             .await?;
@@ -872,6 +855,58 @@ impl EventStore for PostgresStore {
 
 /// What an append wrote: first stream version, positions in version order, commit time.
 type Appended = (u64, Vec<u64>, DateTime<Utc>);
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// The per-event columns of appended events as parallel arrays, for `unnest`: `$4..$10` of
+/// [`APPEND_SQL`] and of the group statement alike.
+struct EventColumns<'a> {
+    ids: Vec<Uuid>,
+    types: Vec<&'a str>,
+    versions: Vec<i32>,
+    data: Vec<&'a Value>,
+    metadata: Vec<&'a Value>,
+    causation: Vec<Option<Uuid>>,
+    correlation: Vec<Option<Uuid>>,
+}
+
+impl<'a> EventColumns<'a> {
+    fn with_capacity(n: usize) -> Self {
+        EventColumns {
+            ids: Vec::with_capacity(n),
+            types: Vec::with_capacity(n),
+            versions: Vec::with_capacity(n),
+            data: Vec::with_capacity(n),
+            metadata: Vec::with_capacity(n),
+            causation: Vec::with_capacity(n),
+            correlation: Vec::with_capacity(n),
+        }
+    }
+
+    /// `metadata`: the event's metadata as JSON (see [`metadata_json`]).
+    fn push(&mut self, event: &'a NewEvent, metadata: &'a Value) -> Result<(), sqlx::Error> {
+        self.ids.push(event.event_id);
+        self.types.push(event.event_type.as_str());
+        self.versions.push(event_version(event)?);
+        self.data.push(&event.data);
+        self.metadata.push(metadata);
+        self.causation.push(event.metadata.causation_id);
+        self.correlation.push(event.metadata.correlation_id);
+        Ok(())
+    }
+
+    /// Binds the seven arrays, in column order, as the query's next parameters.
+    fn bind<'q>(&'q self, query: PgQuery<'q>) -> PgQuery<'q> {
+        query
+            .bind(&self.ids[..])
+            .bind(&self.types[..])
+            .bind(&self.versions[..])
+            .bind(&self.data[..])
+            .bind(&self.metadata[..])
+            .bind(&self.causation[..])
+            .bind(&self.correlation[..])
+    }
+}
 
 fn metadata_json(metadata: &Metadata) -> Result<Value, sqlx::Error> {
     serde_json::to_value(metadata).map_err(|e| sqlx::Error::Encode(Box::new(e)))
