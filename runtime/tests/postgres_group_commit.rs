@@ -19,11 +19,7 @@ use uuid::Uuid;
 /// appends that land, and two appends to one stream never share a batch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_append_of_a_batch_is_judged_on_its_own() {
-    let Some(db) = postgres_support::test_db_options("each_append_of_a_batch_is_judged", |o| {
-        o.group_commit(1)
-    })
-    .await
-    else {
+    let Some(db) = one_slot_store("each_append_of_a_batch_is_judged").await else {
         return;
     };
     let store = db.store.clone();
@@ -43,11 +39,9 @@ async fn each_append_of_a_batch_is_judged_on_its_own() {
         .await
         .expect("late at version 1");
 
-    let mut lock = AllLock::hold(&db).await;
     let before = store.statements_sent();
-    // Takes the only slot and waits on the lock; the others queue behind it.
-    let a = spawn_append(&store, "a", ExpectedVersion::NoStream, None);
-    lock.wait_until_blocking().await;
+    // `a` takes the only slot and waits on the lock; the others queue behind it.
+    let (mut lock, a) = AllLock::stall(&db).await;
     let b1 = spawn_append(&store, "b", ExpectedVersion::Any, None);
     let b2 = spawn_append(&store, "b", ExpectedVersion::Any, None);
     let conflict = spawn_append(&store, "late", ExpectedVersion::Exactly(5), None);
@@ -90,9 +84,7 @@ async fn each_append_of_a_batch_is_judged_on_its_own() {
 /// appends is then sent alone: nothing lost, nothing written twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_batch_that_loses_a_race_falls_back_to_single_appends() {
-    let Some(db) =
-        postgres_support::test_db_options("a_batch_that_loses_a_race", |o| o.group_commit(1)).await
-    else {
+    let Some(db) = one_slot_store("a_batch_that_loses_a_race").await else {
         return;
     };
     let store = db.store.clone();
@@ -112,10 +104,8 @@ async fn a_batch_that_loses_a_race_falls_back_to_single_appends() {
     .expect("outside row");
     let writer_pid = backend_pid(&mut writer).await;
 
-    let mut lock = AllLock::hold(&db).await;
     let before = store.statements_sent();
-    let a = spawn_append(&store, "a", ExpectedVersion::NoStream, None);
-    lock.wait_until_blocking().await;
+    let (mut lock, a) = AllLock::stall(&db).await;
     let b = spawn_append(&store, "b", ExpectedVersion::NoStream, None);
     let raced = spawn_append(&store, "raced", ExpectedVersion::Any, None);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -151,17 +141,11 @@ async fn a_batch_that_loses_a_race_falls_back_to_single_appends() {
 /// only, not the batch it arrived in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_bad_payload_fails_only_its_own_append() {
-    let Some(db) = postgres_support::test_db_options("a_bad_payload_fails_only_its_own", |o| {
-        o.group_commit(1)
-    })
-    .await
-    else {
+    let Some(db) = one_slot_store("a_bad_payload_fails_only_its_own").await else {
         return;
     };
     let store = db.store.clone();
-    let mut lock = AllLock::hold(&db).await;
-    let a = spawn_append(&store, "a", ExpectedVersion::NoStream, None);
-    lock.wait_until_blocking().await;
+    let (mut lock, a) = AllLock::stall(&db).await;
     let good = spawn_append(&store, "good", ExpectedVersion::NoStream, None);
     let bad = {
         let store = store.clone();
@@ -196,16 +180,11 @@ async fn a_bad_payload_fails_only_its_own_append() {
 /// A batch whose connection dies fails every append in it, and none of them is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_batch_whose_connection_dies_fails_every_append_in_it() {
-    let Some(db) =
-        postgres_support::test_db_options("a_batch_whose_connection_dies", |o| o.group_commit(1))
-            .await
-    else {
+    let Some(db) = one_slot_store("a_batch_whose_connection_dies").await else {
         return;
     };
     let store = db.store.clone();
-    let mut lock = AllLock::hold(&db).await;
-    let a = spawn_append(&store, "a", ExpectedVersion::NoStream, None);
-    lock.wait_until_blocking().await;
+    let (mut lock, a) = AllLock::stall(&db).await;
     let b = spawn_append(&store, "b", ExpectedVersion::NoStream, None);
     let c = spawn_append(&store, "c", ExpectedVersion::NoStream, None);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -279,7 +258,23 @@ struct AllLock {
     pid: i32,
 }
 
+/// A store with one batch slot, in a schema of its own.
+async fn one_slot_store(test: &str) -> Option<postgres_support::TestDb> {
+    postgres_support::test_db_options(test, |o| o.group_commit(1)).await
+}
+
 impl AllLock {
+    /// Holds the lock and starts an append to stream `a`, which takes the store's (only)
+    /// batch slot and waits on the lock.
+    async fn stall(
+        db: &postgres_support::TestDb,
+    ) -> (AllLock, JoinHandle<Result<AppendOutcome, StoreError>>) {
+        let mut lock = AllLock::hold(db).await;
+        let a = spawn_append(&db.store, "a", ExpectedVersion::NoStream, None);
+        lock.wait_until_blocking().await;
+        (lock, a)
+    }
+
     async fn hold(db: &postgres_support::TestDb) -> AllLock {
         let mut conn = postgres_support::admin_connection(db).await;
         let key: i64 = sqlx::query_scalar("SELECT all_lock_key()")
