@@ -228,8 +228,13 @@ async fn long_streams_upcast_and_reload_in_pages() {
             adds: total
         }
     );
-    // No snapshot (lookup: 1 statement), then two full pages and a half one.
-    assert_eq!(store.statements_sent() - before, 1 + 3);
+    // No snapshot (lookup: 1 statement), then two full pages and a half one, and perhaps
+    // the page after it, fetched ahead before the half page ended the load.
+    let sent = store.statements_sent() - before;
+    assert!(
+        (1 + 3..=1 + 3 + eskema::engine::PAGES_AHEAD as u64 - 1).contains(&sent),
+        "{sent} statements"
+    );
 
     // total -> total + 1 crosses no multiple of 100: no snapshot yet.
     let out = engine
