@@ -319,8 +319,9 @@ impl<S: EventStore> Engine<S> {
     /// While a full page is decoded and applied, the next one is already being fetched
     /// (a stream's versions are contiguous, so where it starts is known), which hides the
     /// round trip and the server's work behind the decoding. On a multi-threaded runtime
-    /// the fetch is a task of its own, so the next page's rows are also decoded on another
-    /// core meanwhile; on a current-thread runtime it is joined with the applying instead.
+    /// the next [`PAGES_AHEAD`] pages are fetched on tasks of their own, so their rows are
+    /// also decoded on another core meanwhile; on a current-thread runtime the next page's
+    /// fetch is joined with the applying instead.
     async fn catch_up<A: Aggregate>(
         &self,
         stream_id: &str,

@@ -97,7 +97,8 @@ pub(super) enum Reply {
     Duplicate,
     /// The stream was at this version, not the expected one: nothing written.
     Conflict(u64),
-    /// The batch lost a race with an append outside it and rolled back: append alone.
+    /// The server refused the batch's statement (a race lost to an append outside it, a
+    /// payload it cannot store) and it rolled back: append alone.
     Alone,
     Failed(StoreError),
 }

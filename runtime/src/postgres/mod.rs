@@ -411,45 +411,40 @@ impl PostgresStore {
                 .map_err(|_| StoreError::Backend(format!("expected version {v} out of range")))?,
         };
         let appended = match events {
-            [one] if self.group.is_some() => {
-                match self
-                    .group_append(stream_id, expected_sql, one, command_id)
-                    .await
-                {
-                    Ok(Some(group::Turn::Alone(slot))) => {
-                        let appended = self
-                            .append_one(stream_id, expected_sql, one, command_id)
-                            .await;
-                        drop(slot);
-                        appended
+            [one] => match self
+                .group_append(stream_id, expected_sql, one, command_id)
+                .await
+            {
+                Ok(Some(group::Turn::Alone(slot))) => {
+                    let appended = self
+                        .append_one(stream_id, expected_sql, one, command_id)
+                        .await;
+                    drop(slot);
+                    appended
+                }
+                Ok(Some(group::Turn::Verdict(reply))) => match reply {
+                    group::Reply::Conflict(actual) => {
+                        return Err(StoreError::Conflict {
+                            stream_id: stream_id.to_string(),
+                            expected,
+                            actual,
+                        });
                     }
-                    Ok(Some(group::Turn::Verdict(reply))) => match reply {
-                        group::Reply::Conflict(actual) => {
-                            return Err(StoreError::Conflict {
-                                stream_id: stream_id.to_string(),
-                                expected,
-                                actual,
-                            });
-                        }
-                        group::Reply::Failed(e) => return Err(e),
-                        group::Reply::Appended(appended) => Ok(Some(appended)),
-                        group::Reply::Duplicate => Ok(None),
-                        group::Reply::Alone => {
-                            self.append_one(stream_id, expected_sql, one, command_id)
-                                .await
-                        }
-                    },
-                    Ok(None) => {
+                    group::Reply::Failed(e) => return Err(e),
+                    group::Reply::Appended(appended) => Ok(Some(appended)),
+                    group::Reply::Duplicate => Ok(None),
+                    group::Reply::Alone => {
                         self.append_one(stream_id, expected_sql, one, command_id)
                             .await
                     }
-                    Err(e) => Err(e),
+                },
+                // Grouping is off.
+                Ok(None) => {
+                    self.append_one(stream_id, expected_sql, one, command_id)
+                        .await
                 }
-            }
-            [one] => {
-                self.append_one(stream_id, expected_sql, one, command_id)
-                    .await
-            }
+                Err(e) => Err(e),
+            },
             _ => {
                 self.append_batch(stream_id, expected_sql, events, command_id)
                     .await
