@@ -12,7 +12,7 @@
 //!
 //! # One round trip per append
 //!
-//! An append is one plain SQL statement ([`APPEND_SQL`], CTEs, prepared once per connection
+//! An append is one plain SQL statement (`APPEND_SQL`, CTEs, prepared once per connection
 //! by sqlx) with the batch as arrays: one implicit transaction and one network round trip.
 //! It takes the shared advisory lock, checks the command id (only when one is given),
 //! reads the stream's head version off the unique `(stream_id, stream_version)` index,
