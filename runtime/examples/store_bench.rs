@@ -526,6 +526,18 @@ impl Bench {
 
     /// (E1) one-event commands through `Engine::execute` over 1,000 aggregates whose states
     /// are cached (each got one command before the clock starts), `tasks` at a time.
+    /// [`Bench::raw_spread`], its rate pushed to `rates`; returns the client CPU it used.
+    async fn raw_spread_timed(
+        &self,
+        tasks: usize,
+        inserts: usize,
+        rates: &mut Vec<f64>,
+    ) -> Result<f64, BoxError> {
+        let cpu = cpu_seconds();
+        rates.push(self.raw_spread(tasks, inserts).await?);
+        Ok(cpu_seconds() - cpu)
+    }
+
     async fn engine_spread(&self, tasks: usize, commands: usize) -> Result<Row, BoxError> {
         let mut ours = Vec::new();
         let mut raw = Vec::new();
@@ -556,9 +568,7 @@ impl Bench {
             let raw_first = round % 2 == 1;
             let mut raw_cpu = 0.0;
             if raw_first {
-                let cpu = cpu_seconds();
-                raw.push(self.raw_spread(tasks, commands).await?);
-                raw_cpu = cpu_seconds() - cpu;
+                raw_cpu = self.raw_spread_timed(tasks, commands, &mut raw).await?;
             }
             let before = self.store.statements_sent();
             let cpu = cpu_seconds();
@@ -571,9 +581,7 @@ impl Bench {
             let ours_cpu = cpu_seconds() - cpu;
             trips.push((self.store.statements_sent() - before) as f64 / commands as f64);
             if !raw_first {
-                let cpu = cpu_seconds();
-                raw.push(self.raw_spread(tasks, commands).await?);
-                raw_cpu = cpu_seconds() - cpu;
+                raw_cpu = self.raw_spread_timed(tasks, commands, &mut raw).await?;
             }
             if std::env::var_os("SHOW_CPU").is_some() {
                 eprintln!(

@@ -542,6 +542,30 @@ impl PostgresStore {
         }
     }
 
+    /// One page of a stream: `sql` takes the stream id, the first version and the limit,
+    /// and `decode` turns each row into what the caller reads.
+    async fn stream_page<T>(
+        &self,
+        sql: &str,
+        stream_id: &str,
+        from_version: u64,
+        limit: usize,
+        decode: fn(&PgRow) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.count(1);
+        let rows = sqlx::query(sql)
+            .bind(stream_id)
+            .bind(to_i64(from_version))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(decode).collect()
+    }
+
     /// One event through the group commit: `None` when grouping is off.
     async fn group_append(
         &self,
@@ -678,21 +702,12 @@ impl EventStore for PostgresStore {
         from_version: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        self.count(1);
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 \
              ORDER BY stream_version LIMIT $3"
-        ))
-        .bind(stream_id)
-        .bind(to_i64(from_version))
-        .bind(to_i64(limit as u64))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(decode_event).collect()
+        );
+        self.stream_page(&sql, stream_id, from_version, limit, decode_event)
+            .await
     }
 
     /// Four columns instead of nine: no ids, metadata or timestamps to send and decode.
@@ -702,31 +717,15 @@ impl EventStore for PostgresStore {
         from_version: u64,
         limit: usize,
     ) -> Result<Vec<EventPayload>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        self.count(1);
-        let rows = sqlx::query(
+        self.stream_page(
             "SELECT stream_version, event_type, event_version, data FROM events \
              WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3",
+            stream_id,
+            from_version,
+            limit,
+            decode_payload,
         )
-        .bind(stream_id)
-        .bind(to_i64(from_version))
-        .bind(to_i64(limit as u64))
-        .fetch_all(&self.pool)
         .await
-        .map_err(map_err)?;
-        rows.iter()
-            .map(|row| {
-                let event_version: i32 = row.try_get(2).map_err(map_err)?;
-                Ok(EventPayload {
-                    stream_version: to_u64(row.try_get(0).map_err(map_err)?),
-                    event_type: row.try_get(1).map_err(map_err)?,
-                    event_version: u32::try_from(event_version).unwrap_or(0),
-                    data: row.try_get(3).map_err(map_err)?,
-                })
-            })
-            .collect()
     }
 
     async fn read_all(
@@ -926,6 +925,17 @@ fn decode_event(row: &PgRow) -> Result<RecordedEvent, StoreError> {
         data: row.try_get(6).map_err(map_err)?,
         metadata,
         created_at: row.try_get(8).map_err(map_err)?,
+    })
+}
+
+/// The columns of [`EventStore::read_stream_payloads`], by index.
+fn decode_payload(row: &PgRow) -> Result<EventPayload, StoreError> {
+    let event_version: i32 = row.try_get(2).map_err(map_err)?;
+    Ok(EventPayload {
+        stream_version: to_u64(row.try_get(0).map_err(map_err)?),
+        event_type: row.try_get(1).map_err(map_err)?,
+        event_version: u32::try_from(event_version).unwrap_or(0),
+        data: row.try_get(3).map_err(map_err)?,
     })
 }
 
