@@ -192,17 +192,20 @@ FROM chk";
 /// insert), the same `$n` meanings, but `$4..$10` are scalars; `CASE` fixes the order of
 /// the checks. It returns no row for a command id already recorded, else the one appended
 /// row.
+///
+/// No CTEs: the lock is a filter of the one-row `head` subquery, so `nextval` (evaluated
+/// only for a row that passed every filter) still runs under the lock. With the lock as a
+/// CTE joined to `head`, pgbench measured this statement at 79% of a raw insert's rate;
+/// in this form, 82% (median of 6 alternating 5 s runs each, one connection).
 const APPEND_ONE_SQL: &str = "\
-WITH lk AS (SELECT pg_advisory_xact_lock_shared($11) AS locked),
-head AS (
-    SELECT coalesce(max(e.stream_version), 0) AS v FROM events e WHERE e.stream_id = $1
-)
 INSERT INTO events (position, event_id, stream_id, stream_version, event_type, event_version,
                     data, metadata, causation_id, correlation_id, command_id, command_events)
 SELECT nextval('event_position_seq'), $4, $1, head.v + 1, $5, $6, $7, $8, $9, $10,
        $3, CASE WHEN $3::uuid IS NOT NULL THEN 1 END
-FROM lk, head
-WHERE CASE
+FROM (SELECT coalesce(max(e.stream_version), 0) AS v FROM events e WHERE e.stream_id = $1)
+     AS head
+WHERE pg_advisory_xact_lock_shared($11) IS NOT NULL
+  AND CASE
           WHEN $3::uuid IS NOT NULL
                AND (EXISTS (SELECT FROM events e WHERE e.command_id = $3)
                     OR EXISTS (SELECT FROM commands c WHERE c.command_id = $3)) THEN false
