@@ -215,12 +215,79 @@ fn event(n: u64) -> NewEvent {
     )
 }
 
-/// last/first of one stream: the median of the per-round ratios, as for [`baseline`]. A
-/// ratio of the two medians could pair a first chunk and a last chunk from different
-/// rounds, one of them slowed by a checkpoint the other never saw.
-fn growth(firsts: &[f64], lasts: &[f64]) -> f64 {
-    let ratios: Vec<f64> = lasts.iter().zip(firsts).map(|(l, f)| l / f).collect();
-    median(&ratios)
+/// The least rounds of the one-stream rows: a chunk of 500 operations lasts a fifth of a
+/// second, and on this shared machine single chunks swing by 15%; the median of 9 paired
+/// ratios is steadier than that of 5. A round costs about 2 s.
+const ONE_STREAM_ROUNDS: usize = 9;
+
+/// One round of 3,000 operations on one stream, timed one by one.
+#[derive(Default)]
+struct OneStream {
+    took: Vec<Duration>,
+}
+
+impl OneStream {
+    fn took(&mut self, elapsed: Duration) {
+        self.took.push(elapsed);
+    }
+
+    /// Adds this round's first and last 500 to `growth`. `SHOW_CHUNKS=1` prints the rate of
+    /// every 500 operations on stderr.
+    fn finish(self, growth: &mut Growth) {
+        let chunks: Vec<&[Duration]> = self.took.chunks(500).collect();
+        let rate_of = |chunk: &[Duration]| rate(chunk.len(), chunk.iter().sum());
+        let (first, last) = (chunks[0], chunks[chunks.len() - 1]);
+        growth.firsts.push(rate_of(first));
+        growth.lasts.push(rate_of(last));
+        growth
+            .latency
+            .push(median_duration(first) / median_duration(last));
+        if std::env::var_os("SHOW_CHUNKS").is_some() {
+            let rates: Vec<String> = chunks
+                .iter()
+                .map(|c| format!("{:.0}", rate_of(c)))
+                .collect();
+            eprintln!("rates per 500: {}", rates.join(" "));
+        }
+    }
+}
+
+/// The one-stream rows' per-round figures.
+#[derive(Default)]
+struct Growth {
+    /// Rates of the first and of the last 500 operations, one per round.
+    firsts: Vec<f64>,
+    lasts: Vec<f64>,
+    /// Median latency of the first 500 / of the last 500, one per round: above 1 when the
+    /// last are faster, as for the rates.
+    latency: Vec<f64>,
+}
+
+/// "last/first = r (median latency: r)": each the median of the per-round ratios, as for
+/// [`baseline`] (a ratio of two medians could pair chunks from different rounds). The rate
+/// ratio is the benchmark's target; the median-latency ratio is the same question (does a
+/// command cost more on a long stream?) asked so that a burst of load from a neighbour,
+/// which slows some operations of one chunk, barely moves it.
+impl std::fmt::Display for Growth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rates: Vec<f64> = self
+            .lasts
+            .iter()
+            .zip(&self.firsts)
+            .map(|(l, r)| l / r)
+            .collect();
+        write!(
+            f,
+            "last/first = {:.2} (median latency: {:.2})",
+            median(&rates),
+            median(&self.latency)
+        )
+    }
+}
+
+fn median_duration(xs: &[Duration]) -> f64 {
+    let secs: Vec<f64> = xs.iter().map(Duration::as_secs_f64).collect();
+    median(&secs)
 }
 
 fn median(xs: &[f64]) -> f64 {
@@ -428,24 +495,19 @@ impl Bench {
 
     /// (2) 3,000 appends on one stream: the last 500 against the first 500.
     async fn one_stream(&self) -> Result<Row, BoxError> {
-        let mut firsts = Vec::new();
-        let mut lasts = Vec::new();
+        let mut growth = Growth::default();
         let mut raw_rates = Vec::new();
-        for _ in 0..self.rounds {
+        for _ in 0..self.rounds.max(ONE_STREAM_ROUNDS) {
             let stream = format!("hot-{}", Uuid::now_v7().simple());
-            let mut chunk_rates = Vec::new();
-            let mut started = Instant::now();
+            let mut round = OneStream::default();
             for v in 0..3000u64 {
+                let started = Instant::now();
                 self.store
                     .append(&stream, ExpectedVersion::Exactly(v), vec![event(v)], None)
                     .await?;
-                if (v + 1) % 500 == 0 {
-                    chunk_rates.push(rate(500, started.elapsed()));
-                    started = Instant::now();
-                }
+                round.took(started.elapsed());
             }
-            firsts.push(chunk_rates[0]);
-            lasts.push(chunk_rates[5]);
+            round.finish(&mut growth);
             let raw_stream = format!("raw-{stream}");
             let started = Instant::now();
             for v in 0..3000u64 {
@@ -453,13 +515,13 @@ impl Bench {
             }
             raw_rates.push(rate(3000, started.elapsed()));
         }
-        let (first, growth) = (median(&firsts), growth(&firsts, &lasts));
+        let first = median(&growth.firsts);
         Ok(Row {
             workload: "3,000 appends on ONE stream: last 500".into(),
-            ours: median(&lasts),
-            raw: Some(baseline(&lasts, &raw_rates)),
+            ours: median(&growth.lasts),
+            raw: Some(baseline(&growth.lasts, &raw_rates)),
             round_trips: Some(1.0),
-            note: format!("first 500: {first:.0}/s; last/first = {growth:.2}"),
+            note: format!("first 500: {first:.0}/s; {growth}"),
         })
     }
 
@@ -621,25 +683,20 @@ impl Bench {
     /// (E2) 3,000 commands on ONE aggregate through the engine: the last 500 against the
     /// first 500.
     async fn engine_one_aggregate(&self) -> Result<Row, BoxError> {
-        let mut firsts = Vec::new();
-        let mut lasts = Vec::new();
+        let mut growth = Growth::default();
         let mut raw_rates = Vec::new();
         let mut trips = Vec::new();
-        for _ in 0..self.rounds {
+        for _ in 0..self.rounds.max(ONE_STREAM_ROUNDS) {
             let id = format!("hot-{}", Uuid::now_v7().simple());
-            let mut chunk_rates = Vec::new();
+            let mut round = OneStream::default();
             let before = self.store.statements_sent();
-            let mut started = Instant::now();
-            for n in 0..3000 {
+            for _ in 0..3000 {
+                let started = Instant::now();
                 dispatch(&self.engine, &id).await?;
-                if (n + 1) % 500 == 0 {
-                    chunk_rates.push(rate(500, started.elapsed()));
-                    started = Instant::now();
-                }
+                round.took(started.elapsed());
             }
             trips.push((self.store.statements_sent() - before) as f64 / 3000.0);
-            firsts.push(chunk_rates[0]);
-            lasts.push(chunk_rates[5]);
+            round.finish(&mut growth);
             let raw_stream = format!("raw-engine-{id}");
             let started = Instant::now();
             for v in 0..3000u64 {
@@ -647,13 +704,13 @@ impl Bench {
             }
             raw_rates.push(rate(3000, started.elapsed()));
         }
-        let (first, growth) = (median(&firsts), growth(&firsts, &lasts));
+        let first = median(&growth.firsts);
         Ok(Row {
             workload: "ENGINE: 3,000 commands on ONE aggregate: last 500".into(),
-            ours: median(&lasts),
-            raw: Some(baseline(&lasts, &raw_rates)),
+            ours: median(&growth.lasts),
+            raw: Some(baseline(&growth.lasts, &raw_rates)),
             round_trips: Some(median(&trips)),
-            note: format!("first 500: {first:.0}/s; last/first = {growth:.2}"),
+            note: format!("first 500: {first:.0}/s; {growth}"),
         })
     }
 
