@@ -3,12 +3,13 @@
 //!
 //! ```text
 //! cargo run --release -p eskema --features postgres --example store_bench
-//! DATABASE_URL=postgres://... ROUNDS=3 cargo run --release ...
+//! DATABASE_URL=postgres://... ROUNDS=9 cargo run --release ...
 //! ```
 //!
 //! Figures are medians over `ROUNDS` rounds (default 5); `ONLY=engine-16,batches` runs the
 //! named workloads only (names in `run`); `SHOW_CPU=1` prints this process's CPU time per
-//! command for the engine rows and their raw baseline. Everything runs in a fresh schema
+//! command for the engine rows and their raw baseline; `SHOW_CHUNKS=1` prints the rate of
+//! every 500 operations of the one-stream rows (at least 9 rounds each). Everything runs in a fresh schema
 //! that is dropped at the end. To add a workload, write an `async fn` returning a [`Row`]
 //! and push it in `main` (engine-level dispatch rows go the same way).
 
