@@ -210,6 +210,82 @@ async fn a_batch_whose_connection_dies_fails_every_append_in_it() {
         .expect("append after the failures");
 }
 
+/// Every append statement draws its positions only under the "all" lock: a position drawn
+/// before it could commit after a reader holding the lock had moved past it (see
+/// `postgres_gap_free.rs`). While the test holds the lock exclusively, each statement
+/// (single append, batch, group) waits on it without having touched the sequence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_append_statement_draws_positions_only_under_the_all_lock() {
+    let Some(db) = one_slot_store("positions_under_the_all_lock").await else {
+        return;
+    };
+    let store = db.store.clone();
+
+    // A lone one-event append (the single-append statement) and a two-event append (the
+    // batch statement).
+    let batches = [
+        ("single", vec![event(1)]),
+        ("batch", vec![event(1), event(2)]),
+    ];
+    for (stream, events) in batches {
+        let mut lock = AllLock::hold(&db).await;
+        let drawn = positions_drawn(&mut lock.admin).await;
+        let append = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .append(stream, ExpectedVersion::NoStream, events, None)
+                    .await
+            })
+        };
+        lock.wait_until_blocking().await;
+        assert_eq!(
+            positions_drawn(&mut lock.admin).await,
+            drawn,
+            "the {stream} statement drew a position before taking the lock"
+        );
+        lock.release().await;
+        append.await.expect("task").expect("append");
+        assert!(positions_drawn(&mut lock.admin).await > drawn);
+    }
+
+    // The group statement: `a` holds the only slot and waits on the lock while `b` and `c`
+    // queue; killing `a` sends {b, c} out together, and that statement waits too.
+    let (mut lock, a) = AllLock::stall(&db).await;
+    let b = spawn_append(&store, "b", ExpectedVersion::NoStream, None);
+    let c = spawn_append(&store, "c", ExpectedVersion::NoStream, None);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let drawn = positions_drawn(&mut lock.admin).await;
+    lock.kill_blocked().await;
+    assert!(a.await.expect("task").is_err(), "a's connection was killed");
+    lock.wait_until_blocking().await;
+    assert_eq!(
+        positions_drawn(&mut lock.admin).await,
+        drawn,
+        "the group statement drew positions before taking the lock"
+    );
+    let before = store.statements_sent();
+    lock.release().await;
+    for task in [b, c] {
+        task.await.expect("task").expect("append");
+    }
+    assert_eq!(
+        store.statements_sent() - before,
+        0,
+        "b and c were one statement, already sent"
+    );
+}
+
+/// The last position the store's sequence handed out (0 before the first).
+async fn positions_drawn(admin: &mut PgConnection) -> i64 {
+    sqlx::query_scalar(
+        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM event_position_seq",
+    )
+    .fetch_one(admin)
+    .await
+    .expect("sequence")
+}
+
 /// By default appends are grouped, with two batches in flight at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_default_store_groups_appends_that_arrive_together() {
@@ -304,16 +380,24 @@ impl AllLock {
         wait_for_blocked_n(&mut self.admin, self.pid, n).await;
     }
 
-    /// Terminates every backend waiting on the lock.
+    /// Terminates every backend waiting on the lock now. The waiters are listed first and
+    /// killed after: killed in the same query, a statement that starts waiting while the
+    /// query runs (the batch a killed append's slot lets out) could be killed with them.
     async fn kill_blocked(&mut self) {
-        sqlx::query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE $1 = ANY(pg_blocking_pids(pid))",
+        let waiting: Vec<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
         )
         .bind(self.pid)
-        .execute(&mut self.admin)
+        .fetch_all(&mut self.admin)
         .await
-        .expect("terminate");
+        .expect("list the waiters");
+        for pid in waiting {
+            sqlx::query("SELECT pg_terminate_backend($1)")
+                .bind(pid)
+                .execute(&mut self.admin)
+                .await
+                .expect("terminate");
+        }
     }
 
     async fn release(&mut self) {
