@@ -1273,6 +1273,36 @@ aggregates:
     );
 }
 
+/// The hint names the event no other command emits, not merely the first one.
+#[test]
+fn missing_emits_suggests_the_unclaimed_event() {
+    expect(
+        &[(
+            "shop.yaml",
+            r#"context: shop
+aggregates:
+  Order:
+    identity: order_id
+    commands:
+      PlaceOrder:
+        fields: { order_id: String }
+        emits: [OrderPlaced]
+      CancelOrder:
+        fields: { order_id: String }
+    events:
+      OrderPlaced:
+        fields: { order_id: String }
+      OrderCancelled:
+        fields: { order_id: String }
+"#,
+        )],
+        "shop.yaml",
+        (9, 7),
+        r#"command `CancelOrder` has no `emits`"#,
+        Some(r#"emits: [OrderCancelled]"#),
+    );
+}
+
 #[test]
 fn snapshot_every_zero() {
     expect(

@@ -11,6 +11,25 @@ use crate::diag::Sink;
 use crate::model::{self, IdentityType, TypeRef};
 use crate::raw::{Loc, RawAggregate};
 
+/// The event to suggest for a command without `emits`: the aggregate's first event that no
+/// other command lists (the one most likely meant), else its first event.
+fn unclaimed_event<'a>(raw: &RawAggregate, event_names: &[&'a str]) -> Option<&'a str> {
+    let claimed = |event: &str| {
+        raw.commands
+            .iter()
+            .flat_map(|c| c.emits.iter().flatten())
+            .any(|e| {
+                let name = e.text.rsplit_once('.').map_or(e.text.as_str(), |(_, n)| n);
+                name == event
+            })
+    };
+    event_names
+        .iter()
+        .copied()
+        .find(|e| !claimed(e))
+        .or_else(|| event_names.first().copied())
+}
+
 pub(crate) fn check_aggregate(raw: &RawAggregate, cx: &Cx, sink: &mut Sink) -> model::Aggregate {
     let agg = &raw.name.text;
     let state = check_fields(
@@ -101,7 +120,7 @@ pub(crate) fn check_aggregate(raw: &RawAggregate, cx: &Cx, sink: &mut Sink) -> m
                 )
                 .hint(format!(
                     "list the events it may cause: `emits: [{}]`",
-                    event_names.first().copied().unwrap_or("SomethingHappened")
+                    unclaimed_event(raw, &event_names).unwrap_or("SomethingHappened")
                 ));
             }
             Some(list) if list.is_empty() => {
