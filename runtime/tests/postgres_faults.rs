@@ -1,6 +1,7 @@
 //! Faults: an unreachable server, a connection killed in the middle of a batch append, and
 //! two stores sharing one database.
 
+mod postgres_locks;
 mod postgres_support;
 
 use std::time::Duration;
@@ -69,23 +70,7 @@ async fn connection_killed_mid_batch_leaves_nothing_half_saved() {
 
     // A blocker holds the batch's last event id in an open transaction: the append inserts
     // 1,999 rows and then waits on the unique index, mid-batch.
-    let mut blocker = postgres_support::admin_connection(&db).await;
-    sqlx::query("BEGIN")
-        .execute(&mut blocker)
-        .await
-        .expect("begin");
-    sqlx::query(
-        "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, \
-         event_version, data, metadata) VALUES (-1, $1, 'blocker', 1, 'B', 1, '{}', '{}')",
-    )
-    .bind(last_id)
-    .execute(&mut blocker)
-    .await
-    .expect("blocker row");
-    let blocker_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut blocker)
-        .await
-        .expect("pid");
+    let mut blocker = postgres_locks::uncommitted_event(&db, last_id, "blocker").await;
 
     let appending = {
         let store = store.clone();
@@ -98,7 +83,7 @@ async fn connection_killed_mid_batch_leaves_nothing_half_saved() {
     };
 
     let mut admin = postgres_support::admin_connection(&db).await;
-    let victim = wait_for_blocked(&mut admin, blocker_pid).await;
+    let victim = postgres_locks::wait_for_blocked(&mut admin, blocker.pid, 1).await[0];
     // It really is mid-batch: its stream update and first rows exist, uncommitted.
     let (state, waiting): (String, Option<String>) =
         sqlx::query_as("SELECT state, wait_event_type FROM pg_stat_activity WHERE pid = $1")
@@ -126,7 +111,7 @@ async fn connection_killed_mid_batch_leaves_nothing_half_saved() {
         "the caller is told the append failed: {result:?}"
     );
     sqlx::query("ROLLBACK")
-        .execute(&mut blocker)
+        .execute(&mut blocker.conn)
         .await
         .expect("rollback");
 
@@ -202,22 +187,4 @@ fn event(n: u64) -> NewEvent {
         json!({ "n": n, "pad": "x".repeat(200) }),
         Metadata::default(),
     )
-}
-
-/// The backend waiting on `blocker_pid`'s lock.
-async fn wait_for_blocked(admin: &mut sqlx::PgConnection, blocker_pid: i32) -> i32 {
-    for _ in 0..200 {
-        let pid: Option<i32> = sqlx::query_scalar(
-            "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)) LIMIT 1",
-        )
-        .bind(blocker_pid)
-        .fetch_optional(&mut *admin)
-        .await
-        .expect("poll");
-        if let Some(pid) = pid {
-            return pid;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the append never blocked on the test's lock");
 }

@@ -2,6 +2,7 @@
 //! not committed holds back every reader of "all", so the later, already committed append
 //! is never delivered ahead of it.
 
+mod postgres_locks;
 mod postgres_support;
 
 use std::time::Duration;
@@ -19,23 +20,7 @@ async fn reader_waits_for_an_in_flight_append_with_smaller_positions() {
     let blocked_id = slow_batch[1].event_id;
 
     // Stall the first append after it took its positions (on its second row's event id).
-    let mut blocker = postgres_support::admin_connection(&db).await;
-    sqlx::query("BEGIN")
-        .execute(&mut blocker)
-        .await
-        .expect("begin");
-    sqlx::query(
-        "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, \
-         event_version, data, metadata) VALUES (-1, $1, 'blocker', 1, 'B', 1, '{}', '{}')",
-    )
-    .bind(blocked_id)
-    .execute(&mut blocker)
-    .await
-    .expect("blocker row");
-    let blocker_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut blocker)
-        .await
-        .expect("pid");
+    let mut blocker = postgres_locks::uncommitted_event(&db, blocked_id, "blocker").await;
 
     let slow = {
         let store = store.clone();
@@ -46,7 +31,7 @@ async fn reader_waits_for_an_in_flight_append_with_smaller_positions() {
         })
     };
     let mut admin = postgres_support::admin_connection(&db).await;
-    wait_for_blocked(&mut admin, blocker_pid).await;
+    postgres_locks::wait_for_blocked(&mut admin, blocker.pid, 1).await;
 
     // A later append commits first, with larger positions.
     let fast = store
@@ -75,7 +60,7 @@ async fn reader_waits_for_an_in_flight_append_with_smaller_positions() {
     );
 
     sqlx::query("ROLLBACK")
-        .execute(&mut blocker)
+        .execute(&mut blocker.conn)
         .await
         .expect("release");
     let slow = slow
@@ -98,21 +83,4 @@ async fn reader_waits_for_an_in_flight_append_with_smaller_positions() {
 
 fn event(n: u64) -> NewEvent {
     NewEvent::new("Noted", 1, json!({ "n": n }), Metadata::default())
-}
-
-async fn wait_for_blocked(admin: &mut sqlx::PgConnection, blocker_pid: i32) {
-    for _ in 0..200 {
-        let blocked: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)))",
-        )
-        .bind(blocker_pid)
-        .fetch_one(&mut *admin)
-        .await
-        .expect("poll");
-        if blocked {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the append never blocked on the test's lock");
 }

@@ -2,7 +2,10 @@
 //! stalls the one append that holds the store's only batch slot (`group_commit(1)`), so the
 //! appends started meanwhile are known to queue and go out together once it is released.
 
+mod postgres_locks;
 mod postgres_support;
+
+use postgres_locks::{backend_pid, wait_for_blocked, waiting_on};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,20 +92,7 @@ async fn a_batch_that_loses_a_race_falls_back_to_single_appends() {
     };
     let store = db.store.clone();
     // Another writer holds version 1 of `raced`, not yet committed.
-    let mut writer = postgres_support::admin_connection(&db).await;
-    sqlx::query("BEGIN")
-        .execute(&mut writer)
-        .await
-        .expect("begin");
-    sqlx::query(
-        "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, \
-         event_version, data, metadata) VALUES (-1, $1, 'raced', 1, 'Other', 1, '{}', '{}')",
-    )
-    .bind(Uuid::now_v7())
-    .execute(&mut writer)
-    .await
-    .expect("outside row");
-    let writer_pid = backend_pid(&mut writer).await;
+    let mut writer = postgres_locks::uncommitted_event(&db, Uuid::now_v7(), "raced").await;
 
     let before = store.statements_sent();
     let (mut lock, a) = AllLock::stall(&db).await;
@@ -112,9 +102,9 @@ async fn a_batch_that_loses_a_race_falls_back_to_single_appends() {
     lock.release().await;
     // The batch {b, raced} now waits on the outside writer's version 1 of `raced`.
     let mut admin = postgres_support::admin_connection(&db).await;
-    wait_for_blocked(&mut admin, writer_pid).await;
+    wait_for_blocked(&mut admin, writer.pid, 1).await;
     sqlx::query("COMMIT")
-        .execute(&mut writer)
+        .execute(&mut writer.conn)
         .await
         .expect("commit");
 
@@ -376,22 +366,15 @@ impl AllLock {
         self.wait_until_blocking_n(1).await;
     }
 
-    async fn wait_until_blocking_n(&mut self, n: i64) {
-        wait_for_blocked_n(&mut self.admin, self.pid, n).await;
+    async fn wait_until_blocking_n(&mut self, n: usize) {
+        wait_for_blocked(&mut self.admin, self.pid, n).await;
     }
 
     /// Terminates every backend waiting on the lock now. The waiters are listed first and
     /// killed after: killed in the same query, a statement that starts waiting while the
     /// query runs (the batch a killed append's slot lets out) could be killed with them.
     async fn kill_blocked(&mut self) {
-        let waiting: Vec<i32> = sqlx::query_scalar(
-            "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-        )
-        .bind(self.pid)
-        .fetch_all(&mut self.admin)
-        .await
-        .expect("list the waiters");
-        for pid in waiting {
+        for pid in waiting_on(&mut self.admin, self.pid).await {
             sqlx::query("SELECT pg_terminate_backend($1)")
                 .bind(pid)
                 .execute(&mut self.admin)
@@ -407,35 +390,6 @@ impl AllLock {
             .await
             .expect("release the lock");
     }
-}
-
-async fn backend_pid(conn: &mut PgConnection) -> i32 {
-    sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(conn)
-        .await
-        .expect("pid")
-}
-
-async fn wait_for_blocked(admin: &mut PgConnection, blocker_pid: i32) {
-    wait_for_blocked_n(admin, blocker_pid, 1).await;
-}
-
-/// Waits until at least `n` backends wait on `blocker_pid`.
-async fn wait_for_blocked_n(admin: &mut PgConnection, blocker_pid: i32, n: i64) {
-    for _ in 0..400 {
-        let blocked: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-        )
-        .bind(blocker_pid)
-        .fetch_one(&mut *admin)
-        .await
-        .expect("poll");
-        if blocked >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("no append ever waited on the test's lock");
 }
 
 async fn stream_len(store: &PostgresStore, stream: &str) -> usize {
