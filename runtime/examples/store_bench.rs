@@ -9,7 +9,9 @@
 //! Figures are medians over `ROUNDS` rounds (default 5); `ONLY=engine-16,batches` runs the
 //! named workloads only (names in `run`); `SHOW_CPU=1` prints this process's CPU time per
 //! command for the engine rows and their raw baseline; `SHOW_CHUNKS=1` prints the rate of
-//! every 500 operations of the one-stream rows (at least 9 rounds each). Everything runs in a fresh schema
+//! every 500 operations of the one-stream rows (at least 9 rounds each). A second table
+//! (`latency`) gives per-operation latency quartiles of a raw insert, two store appends and
+//! an engine command run in turn, so noise lands on all four alike. Everything runs in a fresh schema
 //! that is dropped at the end. To add a workload, write an `async fn` returning a [`Row`]
 //! and push it in `main` (engine-level dispatch rows go the same way).
 
@@ -340,6 +342,18 @@ fn cpu_seconds() -> f64 {
 /// checkpoint or a neighbour's burst moves one round's ratio less than it did at 1,000.
 const SEQUENTIAL_OPS: usize = 3000;
 
+/// Operations of each kind in the latency table: 10 per stream.
+const LATENCY_OPS: usize = 10_000;
+
+/// One line of the latency table.
+struct LatencyRow {
+    name: &'static str,
+    /// The 25th, 50th and 75th percentile, in microseconds.
+    quartiles: [f64; 3],
+    /// The raw insert's median over this one's: a rate ratio, as in the main table.
+    vs_raw: f64,
+}
+
 fn rate(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(1e-9)
 }
@@ -395,6 +409,67 @@ async fn raw_insert(
 }
 
 impl Bench {
+    /// (L) per-operation latency, interleaved: one raw insert, one store append with a
+    /// caller's command id (duplicate probes), one without, and one engine command (an id
+    /// the engine made: no probes), in turn, 10,000 of each over 1,000 streams. Each kind
+    /// sees the same machine at the same moments, so drift and bursts of load do not land
+    /// on one side, as they can on the rows that run one workload after another.
+    async fn latency(&self) -> Result<Vec<LatencyRow>, BoxError> {
+        let tag = Uuid::now_v7().simple().to_string();
+        for i in 0..1000 {
+            dispatch(&self.engine, &format!("lat-engine-{tag}-{i}")).await?;
+        }
+        let mut took: [Vec<Duration>; 4] = Default::default();
+        for i in 0..LATENCY_OPS {
+            let k = i % 1000;
+            let v = (i / 1000) as u64;
+            let t = Instant::now();
+            raw_insert(
+                &self.raw,
+                &format!("lat-raw-{tag}-{k}"),
+                v as i64 + 1,
+                &engine_event(),
+            )
+            .await?;
+            took[0].push(t.elapsed());
+            let e = engine_event();
+            let (id, expected) = (e.metadata.command_id, ExpectedVersion::Exactly(v));
+            let t = Instant::now();
+            self.store
+                .append(&format!("lat-id-{tag}-{k}"), expected, vec![e], id)
+                .await?;
+            took[1].push(t.elapsed());
+            let t = Instant::now();
+            self.store
+                .append(&format!("lat-{tag}-{k}"), expected, vec![event(v)], None)
+                .await?;
+            took[2].push(t.elapsed());
+            let t = Instant::now();
+            dispatch(&self.engine, &format!("lat-engine-{tag}-{k}")).await?;
+            took[3].push(t.elapsed());
+        }
+        let names = [
+            "raw single-row INSERT",
+            "store: 1-event append, caller's command id",
+            "store: 1-event append, no command id",
+            "ENGINE: 1-event command, cached (id made by the engine)",
+        ];
+        let raw_median = median_duration(&took[0]);
+        Ok(names
+            .into_iter()
+            .zip(took)
+            .map(|(name, mut took)| {
+                took.sort();
+                let at = |q: usize| took[took.len() * q / 4].as_secs_f64() * 1e6;
+                LatencyRow {
+                    name,
+                    quartiles: [at(1), at(2), at(3)],
+                    vs_raw: raw_median / median_duration(&took),
+                }
+            })
+            .collect())
+    }
+
     /// (1) one-event appends over 1,000 streams, `tasks` at a time.
     async fn spread(
         &self,
@@ -920,7 +995,7 @@ async fn main() -> Result<(), BoxError> {
     let cleanup = sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
         .execute(&bench.raw)
         .await;
-    let rows = result?;
+    let (rows, latency) = result?;
     cleanup?;
 
     println!(
@@ -956,10 +1031,26 @@ async fn main() -> Result<(), BoxError> {
             r.note
         );
     }
+    if !latency.is_empty() {
+        println!("\nlatency, one connection, the four kinds interleaved ({LATENCY_OPS} of each)\n");
+        println!(
+            "| {:<56} | {:>7} | {:>10} | {:>7} | vs raw |",
+            "operation", "p25 µs", "median µs", "p75 µs"
+        );
+        println!("|{:-<58}|{:->9}|{:->12}|{:->9}|{:->8}|", "", "", "", "", "");
+        for r in latency {
+            let [p25, p50, p75] = r.quartiles;
+            println!(
+                "| {:<56} | {p25:>7.0} | {p50:>10.0} | {p75:>7.0} | {:>5.0}% |",
+                r.name,
+                100.0 * r.vs_raw
+            );
+        }
+    }
     Ok(())
 }
 
-async fn run(bench: &Bench) -> Result<Vec<Row>, BoxError> {
+async fn run(bench: &Bench) -> Result<(Vec<Row>, Vec<LatencyRow>), BoxError> {
     // `ONLY=engine-16,batches` runs just those workloads (names below); default: all.
     let only = std::env::var("ONLY").ok();
     let want = |name: &str| {
@@ -997,5 +1088,10 @@ async fn run(bench: &Bench) -> Result<Vec<Row>, BoxError> {
     if want("rehydrate") {
         rows.push(bench.engine_rehydrate().await?);
     }
-    Ok(rows)
+    let latency = if want("latency") {
+        bench.latency().await?
+    } else {
+        Vec::new()
+    };
+    Ok((rows, latency))
 }

@@ -558,11 +558,18 @@ impl<S: EventStore> Engine<S> {
             if !working.cached {
                 attempts += 1;
             }
-            match self
-                .store
-                .append(stream_id, expected, new_events, Some(command_id))
-                .await
-            {
+            // An id made for this dispatch cannot be a retry (attempts before this one
+            // conflicted and wrote nothing): the store may skip looking it up.
+            let appended = if supplied {
+                self.store
+                    .append(stream_id, expected, new_events, Some(command_id))
+                    .await
+            } else {
+                self.store
+                    .append_new_command(stream_id, expected, new_events, command_id)
+                    .await
+            };
+            match appended {
                 Ok(AppendOutcome::Appended(recorded)) => {
                     let before = working.version;
                     let mut state = working.state;

@@ -196,6 +196,22 @@ pub trait EventStore: Send + Sync + 'static {
         command_id: Option<Uuid>,
     ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send;
 
+    /// [`EventStore::append`] for a command whose id was made for this dispatch (the engine
+    /// does this when the caller gave none): the id is recorded as usual, but it cannot have
+    /// been appended before, so a store may skip looking it up. That lookup is most of what
+    /// an idempotent append costs beyond a plain insert; a store still refuses a second
+    /// record of the id rather than write it twice. Call it only with such an id: an id
+    /// that could be a retry must go through `append`. The default is `append`.
+    fn append_new_command(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        command_id: Uuid,
+    ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        self.append(stream_id, expected, events, Some(command_id))
+    }
+
     /// Up to `limit` events of a stream with `stream_version >= from_version`, in order.
     ///
     /// Fewer than `limit` (with `limit > 0`) means the stream has no more events: readers
@@ -268,6 +284,16 @@ impl<S: EventStore> EventStore for std::sync::Arc<S> {
         command_id: Option<Uuid>,
     ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send {
         (**self).append(stream_id, expected, events, command_id)
+    }
+
+    fn append_new_command(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        command_id: Uuid,
+    ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        (**self).append_new_command(stream_id, expected, events, command_id)
     }
 
     fn read_stream(

@@ -151,11 +151,14 @@ async fn the_same_command_id_twice_appends_once_and_answers_the_first_result() {
 #[tokio::test]
 async fn command_ids_are_looked_up_only_when_the_caller_supplied_one() {
     let engine = Engine::new(CountingStore::new(MemoryStore::new()));
-    engine
+    let calls = &engine.store().calls;
+    let opened = engine
         .execute::<Account>(open("a1", "Ann", 10).into(), CommandContext::default())
         .await
         .expect("open");
-    assert_eq!(Calls::get(&engine.store().calls.find_command), 0);
+    assert_eq!(Calls::get(&calls.find_command), 0);
+    // The id the engine made went through the append that may skip its lookup.
+    assert_eq!(Calls::get(&calls.append_new_command), 1);
     engine
         .execute::<Account>(
             deposit("a1", 1).into(),
@@ -163,7 +166,25 @@ async fn command_ids_are_looked_up_only_when_the_caller_supplied_one() {
         )
         .await
         .expect("deposit");
-    assert_eq!(Calls::get(&engine.store().calls.find_command), 1);
+    assert_eq!(Calls::get(&calls.find_command), 1);
+    assert_eq!(
+        Calls::get(&calls.append_new_command),
+        1,
+        "a supplied id may be a retry"
+    );
+    assert_eq!(Calls::get(&calls.append), 2);
+    // The made id was recorded all the same: sent again, it is answered as a duplicate.
+    let made = opened.recorded[0].metadata.command_id.expect("command id");
+    let again = engine
+        .execute::<Account>(
+            open("a1", "Ann", 10).into(),
+            CommandContext::with_command_id(made),
+        )
+        .await
+        .expect("duplicate");
+    assert!(again.duplicate);
+    assert_eq!(again.recorded, opened.recorded);
+    assert_eq!(Calls::get(&calls.append), 2);
 }
 
 fn raw(event_type: &str, version: u32, data: eskema::serde_json::Value) -> NewEvent {

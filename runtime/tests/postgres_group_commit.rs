@@ -211,21 +211,34 @@ async fn every_append_statement_draws_positions_only_under_the_all_lock() {
     };
     let store = db.store.clone();
 
-    // A lone one-event append (the single-append statement) and a two-event append (the
-    // batch statement).
+    // A lone one-event append (the single-append statement), the same for a command id
+    // made for this dispatch (the statement without duplicate probes), and a two-event
+    // append (the batch statement).
     let batches = [
-        ("single", vec![event(1)]),
-        ("batch", vec![event(1), event(2)]),
+        ("single", vec![event(1)], false),
+        ("new-command", vec![event(1)], true),
+        ("batch", vec![event(1), event(2)], false),
     ];
-    for (stream, events) in batches {
+    for (stream, events, new_command) in batches {
         let mut lock = AllLock::hold(&db).await;
         let drawn = positions_drawn(&mut lock.admin).await;
         let append = {
             let store = store.clone();
             tokio::spawn(async move {
-                store
-                    .append(stream, ExpectedVersion::NoStream, events, None)
-                    .await
+                if new_command {
+                    store
+                        .append_new_command(
+                            stream,
+                            ExpectedVersion::NoStream,
+                            events,
+                            Uuid::now_v7(),
+                        )
+                        .await
+                } else {
+                    store
+                        .append(stream, ExpectedVersion::NoStream, events, None)
+                        .await
+                }
             })
         };
         lock.wait_until_blocking().await;

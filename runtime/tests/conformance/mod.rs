@@ -33,6 +33,7 @@ macro_rules! conformance_cases {
         $m!(expected_version_conflicts);
         $m!(concurrent_appenders_one_wins_per_version);
         $m!(command_ids_are_idempotent);
+        $m!(new_command_ids_are_recorded);
         $m!(concurrent_duplicate_commands_append_once);
         $m!(read_stream_in_pages);
         $m!(read_all_in_pages_strictly_increasing);
@@ -322,6 +323,48 @@ pub async fn command_ids_are_idempotent<S: EventStore>(store: Arc<S>) {
     assert_eq!(store.stream_version(&s).await.expect("version"), 2);
     assert_eq!(store.find_command(cid).await.expect("find"), Some(first));
     assert_eq!(read_all_from(&*store, 1).await.len(), 2);
+}
+
+/// `append_new_command` (an id made for this dispatch) records the id like `append`: a
+/// later `append` of it is a duplicate; a conflict records nothing; and an id reused by
+/// mistake is still never recorded twice.
+pub async fn new_command_ids_are_recorded<S: EventStore>(store: Arc<S>) {
+    for count in [1, 3] {
+        let s = stream();
+        let cid = Uuid::now_v7();
+        let refused = store
+            .append_new_command(&s, ExpectedVersion::Exactly(4), events(1, count), cid)
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Conflict { actual: 0, .. })),
+            "{refused:?}"
+        );
+        assert_eq!(store.find_command(cid).await.expect("find"), None);
+        let first = match store
+            .append_new_command(&s, ExpectedVersion::NoStream, events(1, count), cid)
+            .await
+        {
+            Ok(AppendOutcome::Appended(r)) => r,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(first.len() as u64, count);
+        assert_eq!(
+            store.find_command(cid).await.expect("find"),
+            Some(first.clone())
+        );
+        let again = store
+            .append(&s, ExpectedVersion::Any, events(10, 1), Some(cid))
+            .await
+            .expect("duplicate");
+        assert_eq!(again, AppendOutcome::Duplicate(first.clone()));
+        // Misuse: the same id "new" again, with the right expected version.
+        let reused = store
+            .append_new_command(&s, ExpectedVersion::Exactly(count), events(20, count), cid)
+            .await
+            .expect("a reused id is answered");
+        assert_eq!(reused, AppendOutcome::Duplicate(first));
+        assert_eq!(store.stream_version(&s).await.expect("version"), count);
+    }
 }
 
 pub async fn concurrent_duplicate_commands_append_once<S: EventStore>(store: Arc<S>) {

@@ -376,7 +376,10 @@ pub fn withdraw(account_id: &str, amount: i64) -> Withdraw {
 /// Calls per store method, to prove which round trips the engine makes.
 #[derive(Debug, Default)]
 pub struct Calls {
+    /// Every append, `append_new_command` included.
     pub append: AtomicUsize,
+    /// Appends through `append_new_command`.
+    pub append_new_command: AtomicUsize,
     pub read_stream: AtomicUsize,
     pub read_all: AtomicUsize,
     pub stream_version: AtomicUsize,
@@ -436,6 +439,20 @@ impl<S: EventStore> EventStore for CountingStore<S> {
         bump(&self.calls.append);
         self.inner
             .append(stream_id, expected, events, command_id)
+            .await
+    }
+
+    async fn append_new_command(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        command_id: Uuid,
+    ) -> Result<AppendOutcome, StoreError> {
+        bump(&self.calls.append);
+        bump(&self.calls.append_new_command);
+        self.inner
+            .append_new_command(stream_id, expected, events, command_id)
             .await
     }
 
