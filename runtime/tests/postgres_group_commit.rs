@@ -211,9 +211,9 @@ async fn every_append_statement_draws_positions_only_under_the_all_lock() {
     };
     let store = db.store.clone();
 
-    // A lone one-event append (the single-append statement), the same for a command id
-    // made for this dispatch (the statement without duplicate probes), and a two-event
-    // append (the batch statement).
+    // A lone one-event append with a caller's command id (the single-append statement),
+    // one with an id made for this dispatch (the statement without duplicate probes), and
+    // a two-event append (the batch statement).
     let batches = [
         ("single", vec![event(1)], false),
         ("new-command", vec![event(1)], true),
@@ -224,20 +224,12 @@ async fn every_append_statement_draws_positions_only_under_the_all_lock() {
         let drawn = positions_drawn(&mut lock.admin).await;
         let append = {
             let store = store.clone();
+            let (expected, id) = (ExpectedVersion::NoStream, Uuid::now_v7());
             tokio::spawn(async move {
                 if new_command {
-                    store
-                        .append_new_command(
-                            stream,
-                            ExpectedVersion::NoStream,
-                            events,
-                            Uuid::now_v7(),
-                        )
-                        .await
+                    store.append_new_command(stream, expected, events, id).await
                 } else {
-                    store
-                        .append(stream, ExpectedVersion::NoStream, events, None)
-                        .await
+                    store.append(stream, expected, events, Some(id)).await
                 }
             })
         };
