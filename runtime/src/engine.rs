@@ -478,6 +478,11 @@ impl<S: EventStore> Engine<S> {
 
     /// The pipeline proper. `supplied`: the command id came from outside, so it may be a
     /// retry of a command already appended (a fresh v7 id cannot be).
+    ///
+    /// A supplied id is not looked up before deciding, which would cost every command a
+    /// round trip for the rare retry. A retry is answered where its first append shows:
+    /// the append itself checks the id before the version, and a refusal or a no-op looks
+    /// the id up before it is returned.
     async fn run<A: Aggregate>(
         &self,
         command: &A::Command,
@@ -488,9 +493,6 @@ impl<S: EventStore> Engine<S> {
         command.validate().map_err(DispatchError::Validation)?;
         let stream_id = info.stream_id.as_str();
         let command_id = info.command_id;
-        if supplied && let Some(previous) = self.find_command::<A>(command_id).await? {
-            return duplicate_outcome::<A>(stream_id.to_string(), previous);
-        }
         let metadata = Metadata {
             command_id: Some(command_id),
             correlation_id: Some(ctx.correlation_id.unwrap_or(command_id)),
@@ -524,19 +526,18 @@ impl<S: EventStore> Engine<S> {
                     // A concurrent twin with the same id may have won meanwhile, and its
                     // events caused the refusal: answer as a duplicate.
                     if supplied && let Some(previous) = self.find_command::<A>(command_id).await? {
-                        return duplicate_outcome::<A>(stream_id.to_string(), previous);
+                        return duplicate_outcome::<A>(stream_id, previous, working.version);
                     }
                     return Err(DispatchError::Domain(error));
                 }
             };
-            if events.is_empty() {
+            // A no-op under a supplied id goes on to an empty append, which records the id
+            // (a retry is then answered with this no-op, even once the command would have
+            // an effect) or answers it as a duplicate of the first call. Without an id
+            // nothing can retry it: it only has to rest on the stream as stored.
+            if events.is_empty() && !supplied {
                 if working.cached && self.catch_up(stream_id, &mut working).await? > 0 {
                     continue;
-                }
-                // As for a refusal: a twin with the same id may have won, and its events
-                // made this a no-op; the caller gets the first call's events.
-                if supplied && let Some(previous) = self.find_command::<A>(command_id).await? {
-                    return duplicate_outcome::<A>(stream_id.to_string(), previous);
                 }
                 return Ok(Outcome {
                     stream_id: stream_id.to_string(),
@@ -589,7 +590,7 @@ impl<S: EventStore> Engine<S> {
                     });
                 }
                 Ok(AppendOutcome::Duplicate(previous)) => {
-                    return duplicate_outcome::<A>(stream_id.to_string(), previous);
+                    return duplicate_outcome::<A>(stream_id, previous, working.version);
                 }
                 Err(StoreError::Conflict { actual, .. }) => {
                     if working.cached {
@@ -705,17 +706,22 @@ fn storable<A: Aggregate>(
     ))
 }
 
+/// The first call's events as this call's outcome. A first call that appended nothing
+/// left no version behind: `known` (the version this call saw) stands in for it.
 fn duplicate_outcome<A: Aggregate>(
-    stream_id: String,
+    stream_id: &str,
     previous: Vec<RecordedEvent>,
+    known: u64,
 ) -> Result<Outcome<A::Event>, DispatchError<A::Error>> {
     let events = previous
         .iter()
         .map(|r| A::Event::from_stored(&r.event_type, r.event_version, r.data.clone()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(DispatchError::Upcast)?;
-    let stream_id = previous.first().map_or(stream_id, |r| r.stream_id.clone());
-    let version = previous.last().map_or(0, |r| r.stream_version);
+    let stream_id = previous
+        .first()
+        .map_or_else(|| stream_id.to_string(), |r| r.stream_id.clone());
+    let version = previous.last().map_or(known, |r| r.stream_version);
     Ok(Outcome {
         stream_id,
         version,

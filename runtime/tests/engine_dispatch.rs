@@ -149,7 +149,7 @@ async fn the_same_command_id_twice_appends_once_and_answers_the_first_result() {
 }
 
 #[tokio::test]
-async fn command_ids_are_looked_up_only_when_the_caller_supplied_one() {
+async fn a_command_id_is_never_looked_up_before_deciding() {
     let engine = Engine::new(CountingStore::new(MemoryStore::new()));
     let calls = &engine.store().calls;
     let opened = engine
@@ -166,7 +166,11 @@ async fn command_ids_are_looked_up_only_when_the_caller_supplied_one() {
         )
         .await
         .expect("deposit");
-    assert_eq!(Calls::get(&calls.find_command), 1);
+    assert_eq!(
+        Calls::get(&calls.find_command),
+        0,
+        "a supplied id is checked by the append itself"
+    );
     assert_eq!(
         Calls::get(&calls.append_new_command),
         1,
@@ -184,7 +188,39 @@ async fn command_ids_are_looked_up_only_when_the_caller_supplied_one() {
         .expect("duplicate");
     assert!(again.duplicate);
     assert_eq!(again.recorded, opened.recorded);
-    assert_eq!(Calls::get(&calls.append), 2);
+    assert_eq!(engine.store().inner.len(), 2);
+}
+
+#[tokio::test]
+async fn a_no_op_under_a_supplied_id_is_recorded_so_its_retry_stays_a_no_op() {
+    let engine = engine();
+    engine
+        .execute::<Account>(open("a1", "Ann", 10).into(), CommandContext::default())
+        .await
+        .expect("open");
+    let ctx = CommandContext::with_command_id(Uuid::now_v7());
+    let first = engine
+        .execute::<Account>(change_owner("a1", "Ann").into(), ctx.clone())
+        .await
+        .expect("no-op");
+    assert!(first.events.is_empty());
+    assert!(!first.duplicate);
+    assert_eq!(first.version, 1);
+    engine
+        .execute::<Account>(change_owner("a1", "Bob").into(), CommandContext::default())
+        .await
+        .expect("change");
+    // Now the same command would change the owner back; as a retry it must not.
+    let retry = engine
+        .execute::<Account>(change_owner("a1", "Ann").into(), ctx)
+        .await
+        .expect("retry");
+    assert!(retry.duplicate);
+    assert!(retry.events.is_empty() && retry.recorded.is_empty());
+    assert_eq!(retry.version, 2, "the version this call saw");
+    assert_eq!(engine.store().len(), 2);
+    let state = engine.load::<Account>("a1").await.expect("load").state;
+    assert_eq!(state.owner, "Bob");
 }
 
 fn raw(event_type: &str, version: u32, data: eskema::serde_json::Value) -> NewEvent {

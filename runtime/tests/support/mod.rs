@@ -1,5 +1,6 @@
 //! A hand-written test domain, shaped like generated code: a bank account with open,
-//! deposit and withdraw, an insufficient-funds error, an event at version 2 with a v1 -> v2
+//! deposit, withdraw and change of owner (a no-op when the owner is the same), an
+//! insufficient-funds error, an event at version 2 with a v1 -> v2
 //! upcast, and an event renamed from an older type name. Plus a store wrapper that counts
 //! calls, to prove what the engine does and does not read.
 
@@ -48,12 +49,27 @@ pub struct Withdraw {
     pub amount: i64,
 }
 
+/// Decides no events when the account already has this owner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(crate = "eskema::serde")]
+pub struct ChangeOwner {
+    pub account_id: String,
+    pub owner: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(crate = "eskema::serde")]
 pub enum AccountCommand {
     OpenAccount(OpenAccount),
     Deposit(Deposit),
     Withdraw(Withdraw),
+    ChangeOwner(ChangeOwner),
+}
+
+impl From<ChangeOwner> for AccountCommand {
+    fn from(c: ChangeOwner) -> Self {
+        AccountCommand::ChangeOwner(c)
+    }
 }
 
 impl From<OpenAccount> for AccountCommand {
@@ -114,6 +130,7 @@ impl Validate for AccountCommand {
                 validate_account_id(&c.account_id, prefix, errors);
                 validate_amount(c.amount, prefix, errors);
             }
+            AccountCommand::ChangeOwner(c) => validate_account_id(&c.account_id, prefix, errors),
         }
     }
 }
@@ -124,6 +141,7 @@ impl AggregateCommand for AccountCommand {
             AccountCommand::OpenAccount(_) => "OpenAccount",
             AccountCommand::Deposit(_) => "Deposit",
             AccountCommand::Withdraw(_) => "Withdraw",
+            AccountCommand::ChangeOwner(_) => "ChangeOwner",
         }
     }
 
@@ -132,6 +150,7 @@ impl AggregateCommand for AccountCommand {
             AccountCommand::OpenAccount(c) => c.account_id.clone(),
             AccountCommand::Deposit(c) => c.account_id.clone(),
             AccountCommand::Withdraw(c) => c.account_id.clone(),
+            AccountCommand::ChangeOwner(c) => c.account_id.clone(),
         }
     }
 }
@@ -185,10 +204,27 @@ impl MoneyWithdrawn {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(crate = "eskema::serde")]
+pub struct OwnerChanged {
+    pub owner: String,
+}
+
+impl OwnerChanged {
+    pub const EVENT_TYPE: &'static str = "OwnerChanged";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(crate = "eskema::serde")]
 pub enum AccountEvent {
     AccountOpened(AccountOpened),
     MoneyDeposited(MoneyDeposited),
     MoneyWithdrawn(MoneyWithdrawn),
+    OwnerChanged(OwnerChanged),
+}
+
+impl From<OwnerChanged> for AccountEvent {
+    fn from(e: OwnerChanged) -> Self {
+        AccountEvent::OwnerChanged(e)
+    }
 }
 
 impl From<AccountOpened> for AccountEvent {
@@ -226,6 +262,7 @@ impl DomainEvent for AccountEvent {
             AccountEvent::AccountOpened(_) => AccountOpened::EVENT_TYPE,
             AccountEvent::MoneyDeposited(_) => MoneyDeposited::EVENT_TYPE,
             AccountEvent::MoneyWithdrawn(_) => MoneyWithdrawn::EVENT_TYPE,
+            AccountEvent::OwnerChanged(_) => OwnerChanged::EVENT_TYPE,
         }
     }
 
@@ -241,6 +278,7 @@ impl DomainEvent for AccountEvent {
             AccountEvent::AccountOpened(e) => eskema::engine::to_json(e),
             AccountEvent::MoneyDeposited(e) => eskema::engine::to_json(e),
             AccountEvent::MoneyWithdrawn(e) => eskema::engine::to_json(e),
+            AccountEvent::OwnerChanged(e) => eskema::engine::to_json(e),
         }
     }
 
@@ -258,6 +296,9 @@ impl DomainEvent for AccountEvent {
         {
             check_version(event_type, version, 1)?;
             decode_event(event_type, version, data).map(AccountEvent::MoneyWithdrawn)
+        } else if event_type == OwnerChanged::EVENT_TYPE {
+            check_version(event_type, version, 1)?;
+            decode_event(event_type, version, data).map(AccountEvent::OwnerChanged)
         } else {
             Err(UpcastError::UnknownEventType {
                 event_type: event_type.to_string(),
@@ -334,6 +375,20 @@ impl Aggregate for Account {
                     .into(),
                 ])
             }
+            AccountCommand::ChangeOwner(c) => {
+                if !self.opened {
+                    return Err(AccountError::NotOpened);
+                }
+                if self.owner == c.owner {
+                    return Ok(vec![]);
+                }
+                Ok(vec![
+                    OwnerChanged {
+                        owner: c.owner.clone(),
+                    }
+                    .into(),
+                ])
+            }
         }
     }
 
@@ -347,6 +402,7 @@ impl Aggregate for Account {
             }
             AccountEvent::MoneyDeposited(e) => self.balance = e.balance,
             AccountEvent::MoneyWithdrawn(e) => self.balance = e.balance,
+            AccountEvent::OwnerChanged(e) => self.owner = e.owner.clone(),
         }
     }
 }
@@ -363,6 +419,13 @@ pub fn deposit(account_id: &str, amount: i64) -> Deposit {
     Deposit {
         account_id: account_id.to_string(),
         amount,
+    }
+}
+
+pub fn change_owner(account_id: &str, owner: &str) -> ChangeOwner {
+    ChangeOwner {
+        account_id: account_id.to_string(),
+        owner: owner.to_string(),
     }
 }
 
