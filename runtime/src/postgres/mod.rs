@@ -236,9 +236,9 @@ const APPEND_ONE_SQL: &str = append_one_sql!(
 /// no earlier append can hold it. The id is still recorded on the event, under the unique
 /// `events_command_id_key`, which refuses a second record were the id ever reused. In
 /// `store_bench`'s latency table (7 runs, one connection, commit included) an append with
-/// the probes took 18-23 µs longer at the median than one without, out of about 390 µs;
-/// with them, the engine's one-task row ran at 77-91% of raw (median 82%, 12 runs), and
-/// without, at 83-89% (median 87%, 7 runs).
+/// the probes took 37-43 µs longer at the median than one with this statement, out of
+/// 400-490 µs; with the probes, the engine's one-task row ran at 77-91% of raw (median
+/// 82%, 12 runs), and without, at 82-89% (14 runs).
 const APPEND_NEW_SQL: &str = append_one_sql!("");
 
 /// SQLSTATE raised by `version_conflict()`; its DETAIL is the actual version.
