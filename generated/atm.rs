@@ -348,10 +348,6 @@ pub mod atm {
     }
     /// The events `InitiateWithdrawal` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum InitiateWithdrawalEmits {
         /// A [`WithdrawalInitiated`] event.
         WithdrawalInitiated(WithdrawalInitiated),
@@ -406,10 +402,6 @@ pub mod atm {
     }
     /// The events `DispenseCash` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum DispenseCashEmits {
         /// A [`CashDispensed`] event.
         CashDispensed(CashDispensed),

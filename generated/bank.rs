@@ -322,10 +322,6 @@ pub mod bank {
     }
     /// The events `OpenBankAccount` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum OpenBankAccountEmits {
         /// A [`BankAccountOpened`] event.
         BankAccountOpened(BankAccountOpened),
@@ -346,10 +342,6 @@ pub mod bank {
     }
     /// The events `DepositMoney` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum DepositMoneyEmits {
         /// A [`MoneyDeposited`] event.
         MoneyDeposited(MoneyDeposited),
@@ -370,10 +362,6 @@ pub mod bank {
     }
     /// The events `WithdrawMoney` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum WithdrawMoneyEmits {
         /// A [`MoneyWithdrawn`] event.
         MoneyWithdrawn(MoneyWithdrawn),

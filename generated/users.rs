@@ -143,10 +143,6 @@ pub mod users {
     }
     /// The events `RegisterUser` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum RegisterUserEmits {
         /// A [`UserRegistered`] event.
         UserRegistered(UserRegistered),
@@ -166,10 +162,6 @@ pub mod users {
     /// Every command of aggregate `User`; serialized as `{"<Command>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum UserCommand {
         /// A [`RegisterUser`] command.
         RegisterUser(RegisterUser),
@@ -204,10 +196,6 @@ pub mod users {
     /// Every event of aggregate `User`; serialized as `{"<Event>": {..}}`. Stored events are decoded by `from_stored`, which also accepts `renamed_from` names and upcasts old versions.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum UserEvent {
         /// A [`UserRegistered`] event.
         UserRegistered(UserRegistered),
@@ -482,10 +470,6 @@ pub mod users {
     }
     /// The events `CreateUser` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum CreateUserEmits {
         /// A [`UserCreated`] event.
         UserCreated(UserCreated),
@@ -505,10 +489,6 @@ pub mod users {
     /// Every command of aggregate `UserProfile`; serialized as `{"<Command>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum UserProfileCommand {
         /// A [`CreateUser`] command.
         CreateUser(CreateUser),
@@ -543,10 +523,6 @@ pub mod users {
     /// Every event of aggregate `UserProfile`; serialized as `{"<Event>": {..}}`. Stored events are decoded by `from_stored`, which also accepts `renamed_from` names and upcasts old versions.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum UserProfileEvent {
         /// A [`UserCreated`] event.
         UserCreated(UserCreated),

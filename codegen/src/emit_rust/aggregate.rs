@@ -10,7 +10,6 @@ use super::{
 use crate::model::{Aggregate, IdentityType, TypeRef, names};
 
 pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
-    let allow_large = super::allow_large_variants();
     let agg = ident(&a.name);
     let agg_name = &a.name;
     let ctx_name = &cx.ctx.name;
@@ -66,6 +65,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
             c.name
         ));
         let vs: Vec<_> = c.emits.iter().map(|e| ident(e)).collect();
+        let allow_emits = super::allow_large_variants(vs.len());
         let variants = vs.iter().map(|v| {
             let d = doc_lines(&format!("A [`{v}`] event."));
             quote!(#d #v(#v),)
@@ -81,7 +81,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         quote! {
             #doc
             #[derive(Debug, Clone, PartialEq)]
-            #allow_large
+            #allow_emits
         pub enum #id { #(#variants)* }
             #(#froms)*
             impl From<#id> for #ev_enum {
@@ -95,6 +95,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     // ---- command enum
     let cmd_ids: Vec<_> = a.commands.iter().map(|c| ident(&c.name)).collect();
     let cmd_names: Vec<&String> = a.commands.iter().map(|c| &c.name).collect();
+    let allow_commands = super::allow_large_variants(cmd_ids.len());
     let cmd_variants = cmd_ids.iter().map(|v| {
         let d = doc_lines(&format!("A [`{v}`] command."));
         quote!(#d #v(#v),)
@@ -156,6 +157,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
 
     // ---- event enum
     let ev_ids: Vec<_> = a.events.iter().map(|e| ident(&e.name)).collect();
+    let allow_events = super::allow_large_variants(ev_ids.len());
     let ev_variants = ev_ids.iter().map(|v| {
         let d = doc_lines(&format!("A [`{v}`] event."));
         quote!(#d #v(#v),)
@@ -330,7 +332,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         #cmd_enum_doc
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
-        #allow_large
+        #allow_commands
         pub enum #cmd_enum { #(#cmd_variants)* }
         #(#cmd_froms)*
         impl ::eskema::Validate for #cmd_enum {
@@ -347,7 +349,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         #ev_enum_doc
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
-        #allow_large
+        #allow_events
         pub enum #ev_enum { #(#ev_variants)* }
         #(#ev_froms)*
         impl ::eskema::DomainEvent for #ev_enum {

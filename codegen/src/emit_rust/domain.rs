@@ -9,7 +9,6 @@ use super::{doc_lines, ident, upper_camel};
 use crate::model::Domain;
 
 pub(crate) fn emit(domain: &Domain) -> TokenStream {
-    let allow_large = super::allow_large_variants();
     let includes = domain.contexts.iter().map(|c| {
         let file = format!("/{}.rs", c.name);
         quote!(include!(concat!(env!("OUT_DIR"), #file));)
@@ -19,6 +18,7 @@ pub(crate) fn emit(domain: &Domain) -> TokenStream {
         .iter()
         .map(|c| (c, ident(&upper_camel(&c.name)), ident(&c.name)))
         .collect();
+    let allow_large = super::allow_large_variants(ctxs.len());
 
     // Which contexts have a command of each bare name: a unique one may be used unqualified.
     let mut owners: BTreeMap<&str, Vec<&str>> = BTreeMap::new();

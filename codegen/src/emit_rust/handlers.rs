@@ -51,7 +51,7 @@ fn subs(cx: &Cx, refs: &[&EventRef]) -> Vec<Sub> {
 
 /// The received-events enum shared by handlers and process managers, with `decode`.
 fn event_enum(enum_id: &proc_macro2::Ident, owner: &str, subs: &[Sub]) -> TokenStream {
-    let allow_large = super::allow_large_variants();
+    let allow_large = super::allow_large_variants(subs.len());
     let variants = subs.iter().map(|s| {
         let (v, p) = (&s.variant, &s.path);
         let d = doc_lines(&format!("A `{}` event.", s.name));
@@ -169,7 +169,6 @@ pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
 }
 
 pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
-    let allow_large = super::allow_large_variants();
     // Each event once, in starts / continues / stops order.
     let mut refs: Vec<&EventRef> = Vec::new();
     for r in p.starts_on.iter().chain(&p.continues_on).chain(&p.stops_on) {
@@ -213,6 +212,7 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
             (ident(&variant), cx.item_path(&c.context, &c.name), c)
         })
         .collect();
+    let allow_large = super::allow_large_variants(cmds.len());
     let cmd_variants = cmds.iter().map(|(v, path, c)| {
         let d = doc_lines(&format!("Dispatch `{}.{}`.", c.context, c.name));
         quote!(#d #v(#path),)

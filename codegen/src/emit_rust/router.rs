@@ -43,10 +43,10 @@ fn all_commands<'c>(cx: &Cx<'c>) -> Vec<(&'c Aggregate, &'c Command)> {
 }
 
 fn commands(cx: &Cx) -> TokenStream {
-    let allow_large = super::allow_large_variants();
     let ctx = cx.ctx;
     let ctx_name = &ctx.name;
     let cmds = all_commands(cx);
+    let allow_large = super::allow_large_variants(cmds.len());
     let ctx_doc = doc_lines(&format!(
         "Every command of context `{ctx_name}`: what [`dispatch`] takes."
     ));
@@ -117,7 +117,6 @@ fn commands(cx: &Cx) -> TokenStream {
 }
 
 fn events(cx: &Cx) -> TokenStream {
-    let allow_large = super::allow_large_variants();
     let ctx = cx.ctx;
     let ctx_name = &ctx.name;
     let target = format!("{ctx_name}::Event");
@@ -126,6 +125,7 @@ fn events(cx: &Cx) -> TokenStream {
         .iter()
         .flat_map(|a| a.events.iter().map(move |e| (a, e)))
         .collect();
+    let allow_large = super::allow_large_variants(evs.len());
     let ev_variants = evs.iter().map(|(a, e)| {
         let v = ident(&e.name);
         let d = doc_lines(&format!(

@@ -481,10 +481,6 @@ pub mod atm {
     }
     /// The events `InitiateWithdrawal` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum InitiateWithdrawalEmits {
         /// A [`WithdrawalInitiated`] event.
         WithdrawalInitiated(WithdrawalInitiated),
@@ -505,10 +501,6 @@ pub mod atm {
     }
     /// The events `ConfirmAuthorization` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum ConfirmAuthorizationEmits {
         /// A [`AuthorizationConfirmed`] event.
         AuthorizationConfirmed(AuthorizationConfirmed),

@@ -272,10 +272,6 @@ pub mod bank {
     }
     /// The events `OpenBankAccount` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum OpenBankAccountEmits {
         /// A [`BankAccountOpened`] event.
         BankAccountOpened(BankAccountOpened),
@@ -296,10 +292,6 @@ pub mod bank {
     }
     /// The events `WithdrawMoney` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum WithdrawMoneyEmits {
         /// A [`MoneyWithdrawn`] event.
         MoneyWithdrawn(MoneyWithdrawn),
@@ -625,10 +617,6 @@ pub mod bank {
     }
     /// The events `RegisterUser` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum RegisterUserEmits {
         /// A [`UserRegistered`] event.
         UserRegistered(UserRegistered),
@@ -648,10 +636,6 @@ pub mod bank {
     /// Every command of aggregate `User`; serialized as `{"<Command>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum UserCommand {
         /// A [`RegisterUser`] command.
         RegisterUser(RegisterUser),
@@ -686,10 +670,6 @@ pub mod bank {
     /// Every event of aggregate `User`; serialized as `{"<Event>": {..}}`. Stored events are decoded by `from_stored`, which also accepts `renamed_from` names and upcasts old versions.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
     pub enum UserEvent {
         /// A [`UserRegistered`] event.
         UserRegistered(UserRegistered),
