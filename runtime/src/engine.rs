@@ -1,7 +1,8 @@
-//! The command pipeline: middleware `before` -> validate -> (only for a caller-supplied
-//! command id) look the id up -> load (cache, or snapshot + newer events, upcast) ->
-//! execute -> append with the expected version (re-read and retry on conflict) -> apply,
-//! cache, snapshot -> middleware `after` -> return. Every failure appends nothing.
+//! The command pipeline: middleware `before` -> validate -> load (cache, or snapshot +
+//! newer events, upcast) -> execute -> append with the expected version and the command id
+//! (re-read and retry on conflict; a caller-supplied id that was appended before is
+//! answered with the first result) -> apply, cache, snapshot -> middleware `after` ->
+//! return. Every failure appends nothing.
 
 use std::collections::VecDeque;
 use std::sync::Arc;

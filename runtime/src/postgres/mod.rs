@@ -48,7 +48,9 @@
 //! A command id is recorded on the first event its append writes (`command_id`, plus
 //! `command_events`, how many events it wrote), under a partial unique index: no extra row
 //! per command. The append first checks whether the id is already recorded (then it is a
-//! duplicate, answered with the first append's events); a twin racing from another process
+//! duplicate, answered with the first append's events), except for an id the engine made
+//! for this very dispatch (`append_new_command`), which no earlier append can hold; a twin
+//! racing from another process
 //! waits on the unique index until the first commits and then fails on it, which is also
 //! reported as a duplicate. If the first rolls back, the second goes ahead. A command that
 //! appended nothing has no event to carry its id and gets a row in `commands`.
@@ -748,7 +750,7 @@ impl EventStore for PostgresStore {
             .await
     }
 
-    /// A one-event append skips the duplicate probes ([`APPEND_NEW_SQL`]); a grouped or
+    /// A one-event append skips the duplicate probes (`APPEND_NEW_SQL`); a grouped or
     /// bigger one runs the same statement as [`EventStore::append`].
     async fn append_new_command(
         &self,
