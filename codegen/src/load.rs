@@ -2,7 +2,7 @@
 //!
 //! Everything here is about shape: is this a mapping, is that key known, is this a list of
 //! names. Meaning (do names resolve, do rules fit types) is the checker's. Both report into
-//! the same [`Sink`] and never stop at the first problem: a bad item is reported and skipped.
+//! the same `Sink` and never stop at the first problem: a bad item is reported and skipped.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,8 @@
 //!
 //! Stages: load every file ([`crate::load`]), settle context names, build a symbol table of
 //! every context (so `other.Name` resolves in any order), resolve declared types and look
-//! for recursion, then check each context item by item ([`aggregates`], [`upcast`],
-//! [`flows`]) while building its model. A bad item is reported and skipped; the run goes
+//! for recursion, then check each context item by item (`aggregates`, `upcast`,
+//! `flows`) while building its model. A bad item is reported and skipped; the run goes
 //! on, so one pass shows every error. The model is returned only when there is no error.
 
 mod aggregates;
