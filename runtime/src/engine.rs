@@ -482,8 +482,9 @@ impl<S: EventStore> Engine<S> {
     ///
     /// A supplied id is not looked up before deciding, which would cost every command a
     /// round trip for the rare retry. A retry is answered where its first append shows:
-    /// the append itself checks the id before the version, and a refusal or a no-op looks
-    /// the id up before it is returned.
+    /// the append itself checks the id before the version, a refusal looks the id up
+    /// before it is returned, and a no-op is appended empty, which records the id or
+    /// answers the retry.
     async fn run<A: Aggregate>(
         &self,
         command: &A::Command,
