@@ -50,10 +50,10 @@
 //! per command. The append first checks whether the id is already recorded (then it is a
 //! duplicate, answered with the first append's events), except for an id the engine made
 //! for this very dispatch (`append_new_command`), which no earlier append can hold; a twin
-//! racing from another process
-//! waits on the unique index until the first commits and then fails on it, which is also
-//! reported as a duplicate. If the first rolls back, the second goes ahead. A command that
-//! appended nothing has no event to carry its id and gets a row in `commands`.
+//! racing from another process waits on the unique index until the first commits and then
+//! fails on it, which is also reported as a duplicate. If the first rolls back, the second
+//! goes ahead. A command that appended nothing has no event to carry its id and gets a row
+//! in `commands`.
 //!
 //! One narrow case is not covered: two twins of one command id running at the same instant
 //! where one decides to append nothing and the other appends events record in different
