@@ -243,6 +243,25 @@ const APPEND_ONE_SQL: &str = append_one_sql!(
 /// 82%, 12 runs), and without, at 82-89% (14 runs).
 const APPEND_NEW_SQL: &str = append_one_sql!("");
 
+/// The command id an append records, and whether the append looks it up first.
+#[derive(Debug, Clone, Copy)]
+enum CommandRecord {
+    None,
+    /// A caller's id: it may be a retry, so it is looked up before the version is checked.
+    Given(Uuid),
+    /// An id made for this dispatch ([`EventStore::append_new_command`]): only recorded.
+    New(Uuid),
+}
+
+impl CommandRecord {
+    fn id(self) -> Option<Uuid> {
+        match self {
+            CommandRecord::None => None,
+            CommandRecord::Given(id) | CommandRecord::New(id) => Some(id),
+        }
+    }
+}
+
 /// SQLSTATE raised by `version_conflict()`; its DETAIL is the actual version.
 const CONFLICT_STATE: &str = "ES409";
 
@@ -437,32 +456,32 @@ impl PostgresStore {
         stream_id: &str,
         expected: ExpectedVersion,
         events: &[NewEvent],
-        command_id: Option<Uuid>,
-        new_command: bool,
+        command: CommandRecord,
     ) -> Result<AppendOutcome, StoreError> {
         for _ in 0..ANY_RETRIES {
             if let Some(outcome) = self
-                .append_once(stream_id, expected, events, command_id, new_command)
+                .append_once(stream_id, expected, events, command)
                 .await?
             {
                 return Ok(outcome);
             }
         }
+        let command_id = command.id();
         Err(StoreError::Backend(format!(
             "append to `{stream_id}` (command id {command_id:?}) kept losing races after \
              {ANY_RETRIES} attempts"
         )))
     }
 
-    /// One attempt; `new_command`: see [`EventStore::append_new_command`].
+    /// One attempt.
     async fn append_once(
         &self,
         stream_id: &str,
         expected: ExpectedVersion,
         events: &[NewEvent],
-        command_id: Option<Uuid>,
-        new_command: bool,
+        command: CommandRecord,
     ) -> Result<Option<AppendOutcome>, StoreError> {
+        let command_id = command.id();
         let expected_sql: i64 = match expected {
             ExpectedVersion::Any => -1,
             ExpectedVersion::NoStream => 0,
@@ -475,9 +494,7 @@ impl PostgresStore {
                 .await
             {
                 Ok(Some(group::Turn::Alone(slot))) => {
-                    let appended = self
-                        .append_one(stream_id, expected_sql, one, command_id, new_command)
-                        .await;
+                    let appended = self.append_one(stream_id, expected_sql, one, command).await;
                     drop(slot);
                     appended
                 }
@@ -493,15 +510,11 @@ impl PostgresStore {
                     group::Reply::Appended(appended) => Ok(Some(appended)),
                     group::Reply::Duplicate => Ok(None),
                     group::Reply::Alone => {
-                        self.append_one(stream_id, expected_sql, one, command_id, new_command)
-                            .await
+                        self.append_one(stream_id, expected_sql, one, command).await
                     }
                 },
                 // Grouping is off.
-                Ok(None) => {
-                    self.append_one(stream_id, expected_sql, one, command_id, new_command)
-                        .await
-                }
+                Ok(None) => self.append_one(stream_id, expected_sql, one, command).await,
                 Err(e) => Err(e),
             },
             _ => {
@@ -651,28 +664,26 @@ impl PostgresStore {
         Ok(Some(group.submit(self, request).await))
     }
 
-    /// One event through [`APPEND_ONE_SQL`]: `None` for a duplicate command id, else the
-    /// first version, the positions and the commit time.
+    /// One event through [`APPEND_ONE_SQL`], or [`APPEND_NEW_SQL`] when there is no id to
+    /// look up: `None` for a duplicate command id, else the first version, the positions
+    /// and the commit time.
     async fn append_one(
         &self,
         stream_id: &str,
         expected: i64,
         event: &NewEvent,
-        command_id: Option<Uuid>,
-        new_command: bool,
+        command: CommandRecord,
     ) -> Result<Option<Appended>, sqlx::Error> {
         let metadata = metadata_json(&event.metadata)?;
         self.count(1);
-        // Without a command id there is nothing to look up either.
-        let sql = if new_command || command_id.is_none() {
-            APPEND_NEW_SQL
-        } else {
-            APPEND_ONE_SQL
+        let sql = match command {
+            CommandRecord::Given(_) => APPEND_ONE_SQL,
+            CommandRecord::New(_) | CommandRecord::None => APPEND_NEW_SQL,
         };
         let row = sqlx::query(sql)
             .bind(stream_id)
             .bind(expected)
-            .bind(command_id)
+            .bind(command.id())
             .bind(event.event_id)
             .bind(event.event_type.as_str())
             .bind(event_version(event)?)
@@ -746,7 +757,8 @@ impl EventStore for PostgresStore {
         events: Vec<NewEvent>,
         command_id: Option<Uuid>,
     ) -> Result<AppendOutcome, StoreError> {
-        self.append_retrying(stream_id, expected, &events, command_id, false)
+        let command = command_id.map_or(CommandRecord::None, CommandRecord::Given);
+        self.append_retrying(stream_id, expected, &events, command)
             .await
     }
 
@@ -759,7 +771,7 @@ impl EventStore for PostgresStore {
         events: Vec<NewEvent>,
         command_id: Uuid,
     ) -> Result<AppendOutcome, StoreError> {
-        self.append_retrying(stream_id, expected, &events, Some(command_id), true)
+        self.append_retrying(stream_id, expected, &events, CommandRecord::New(command_id))
             .await
     }
 
