@@ -15,10 +15,7 @@ fn counting_engine(mem: &MemoryStore) -> Engine<CountingStore<MemoryStore>> {
 #[tokio::test]
 async fn a_cached_aggregate_costs_one_append_and_no_read() {
     let engine = counting_engine(&MemoryStore::new());
-    engine
-        .execute::<Account>(open("a1", "Ann", 10).into(), CommandContext::default())
-        .await
-        .expect("open");
+    open_a1(&engine).await;
     let calls = &engine.store().calls;
     assert!(calls.reads() > 0, "the first command loads the stream");
     assert_eq!(engine.cached_aggregates(), 1);
@@ -47,10 +44,7 @@ async fn a_cached_aggregate_costs_one_append_and_no_read() {
 #[tokio::test]
 async fn without_the_cache_every_command_reloads() {
     let engine = counting_engine(&MemoryStore::new()).with_cache(CacheConfig::disabled());
-    engine
-        .execute::<Account>(open("a1", "Ann", 10).into(), CommandContext::default())
-        .await
-        .expect("open");
+    open_a1(&engine).await;
     let before = Calls::get(&engine.store().calls.read_stream);
     engine
         .execute::<Account>(deposit("a1", 5).into(), CommandContext::default())
@@ -170,10 +164,7 @@ async fn the_cache_is_bounded_by_count_and_idle_time() {
 #[tokio::test]
 async fn a_failed_command_leaves_the_cached_state_as_it_was() {
     let engine = counting_engine(&MemoryStore::new());
-    engine
-        .execute::<Account>(open("a1", "Ann", 10).into(), CommandContext::default())
-        .await
-        .expect("open");
+    open_a1(&engine).await;
     for cmd in [
         AccountCommand::from(withdraw("a1", 11)),
         AccountCommand::from(deposit("a1", 0)),

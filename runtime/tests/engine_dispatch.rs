@@ -85,10 +85,7 @@ async fn a_domain_error_appends_nothing() {
     assert_eq!(err, DispatchError::Domain(AccountError::NotOpened));
     assert!(engine.store().is_empty());
 
-    engine
-        .execute::<Account>(open("a1", "Ann", 10).into(), CommandContext::default())
-        .await
-        .expect("open");
+    open_a1(&engine).await;
     let err = engine
         .execute::<Account>(withdraw("a1", 11).into(), CommandContext::default())
         .await
@@ -152,10 +149,7 @@ async fn the_same_command_id_twice_appends_once_and_answers_the_first_result() {
 async fn a_command_id_is_never_looked_up_before_deciding() {
     let engine = Engine::new(CountingStore::new(MemoryStore::new()));
     let calls = &engine.store().calls;
-    let opened = engine
-        .execute::<Account>(open("a1", "Ann", 10).into(), CommandContext::default())
-        .await
-        .expect("open");
+    let opened = open_a1(&engine).await;
     assert_eq!(Calls::get(&calls.find_command), 0);
     // The id the engine made went through the append that may skip its lookup.
     assert_eq!(Calls::get(&calls.append_new_command), 1);
@@ -194,10 +188,7 @@ async fn a_command_id_is_never_looked_up_before_deciding() {
 #[tokio::test]
 async fn a_no_op_under_a_supplied_id_is_recorded_so_its_retry_stays_a_no_op() {
     let engine = engine();
-    engine
-        .execute::<Account>(open("a1", "Ann", 10).into(), CommandContext::default())
-        .await
-        .expect("open");
+    open_a1(&engine).await;
     let ctx = CommandContext::with_command_id(Uuid::now_v7());
     let first = engine
         .execute::<Account>(change_owner("a1", "Ann").into(), ctx.clone())

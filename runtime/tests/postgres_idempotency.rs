@@ -16,10 +16,7 @@ async fn a_no_op_under_a_supplied_id_stays_a_no_op_when_retried() {
         return;
     };
     let engine = Engine::new((*db.store).clone());
-    engine
-        .execute::<Account>(open("a1", "Ann", 10).into(), CommandContext::default())
-        .await
-        .expect("open");
+    open_a1(&engine).await;
     let ctx = CommandContext::with_command_id(Uuid::now_v7());
     let first = engine
         .execute::<Account>(change_owner("a1", "Ann").into(), ctx.clone())
@@ -68,10 +65,7 @@ async fn a_retried_command_is_answered_by_its_append() {
         return;
     };
     let engine = Engine::new((*db.store).clone());
-    engine
-        .execute::<Account>(open("a1", "Ann", 10).into(), CommandContext::default())
-        .await
-        .expect("open");
+    open_a1(&engine).await;
     let ctx = CommandContext::with_command_id(Uuid::now_v7());
     let first = engine
         .execute::<Account>(deposit("a1", 5).into(), ctx.clone())

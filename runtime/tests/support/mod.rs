@@ -11,8 +11,9 @@ use eskema::serde_json::Value;
 use eskema::upcast::{add, as_object};
 use eskema::uuid::Uuid;
 use eskema::{
-    Aggregate, AggregateCommand, AppendOutcome, DomainEvent, EventStore, ExpectedVersion, NewEvent,
-    RecordedEvent, Snapshot, StoreError, UpcastError, Validate, ValidationErrors,
+    Aggregate, AggregateCommand, AppendOutcome, CommandContext, DomainEvent, Engine, EventStore,
+    ExpectedVersion, NewEvent, Outcome, RecordedEvent, Snapshot, StoreError, UpcastError, Validate,
+    ValidationErrors,
 };
 
 /// Snapshot every this many events.
@@ -405,6 +406,14 @@ impl Aggregate for Account {
             AccountEvent::OwnerChanged(e) => self.owner = e.owner.clone(),
         }
     }
+}
+
+/// Opens account `a1` for Ann with 10 (version 1), where most engine tests start.
+pub async fn open_a1<S: EventStore>(engine: &Engine<S>) -> Outcome<AccountEvent> {
+    engine
+        .execute::<Account>(open("a1", "Ann", 10).into(), CommandContext::default())
+        .await
+        .expect("open")
 }
 
 pub fn open(account_id: &str, owner: &str, initial: i64) -> OpenAccount {
