@@ -2,6 +2,8 @@
 # Times `cargo build` of the code generated for a synthetic domain of N aggregates
 # (default 100): a throwaway crate in a temp dir with build.rs, the schema, and the
 # scaffolded logic stubs. Usage: scripts/bench-build.sh [N]
+# Cargo's incremental compilation (on by default for debug builds) is kept as the user's
+# environment sets it; CARGO_INCREMENTAL=0 times the build without it (as CI builds).
 set -euo pipefail
 n="${1:-100}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -37,4 +39,6 @@ cargo clean --quiet --manifest-path "$dir/Cargo.toml" -p bench-build
 start=$(date +%s.%N)
 cargo build --quiet --manifest-path "$dir/Cargo.toml"
 end=$(date +%s.%N)
-printf '| %s aggregates | cargo build (debug) of the user crate: build script (check + emit) and the generated code + stubs: %.1f s |\n' "$n" "$(echo "$end - $start" | bc)"
+incremental="on"
+[ "${CARGO_INCREMENTAL:-1}" = "0" ] && incremental="off"
+printf '| %s aggregates | cargo build (debug, incremental %s) of the user crate: build script (check + emit) and the generated code + stubs: %.1f s |\n' "$n" "$incremental" "$(echo "$end - $start" | bc)"

@@ -6,11 +6,17 @@
 //! `cargo build` of the generated code (see `scripts/bench-build.sh`).
 //! `ESKEMA_BENCH_OUT=DIR` writes the generated files there (to compare output across
 //! changes of the emitter); `ESKEMA_BENCH_ROUNDS` sets the number of rounds (default 5).
+//!
+//! A second table splits emit into its stages on one thread (build the tokens with
+//! `quote`, parse them with `syn`, print with `prettyplease`): the sum is the CPU time the
+//! parallel emit spreads over the cores, and the tokens row is a floor no formatting
+//! choice can lower.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use eskema_codegen::check::check_sources;
+use eskema_codegen::emit_rust::{StageTimes, stage_times};
 use eskema_codegen::render_files;
 
 /// One context file with `n` aggregates.
@@ -59,7 +65,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
-    let (mut checks, mut emits) = (Vec::new(), Vec::new());
+    let (mut checks, mut emits, mut stages) = (Vec::new(), Vec::new(), Vec::new());
     let mut out_bytes = 0;
     let mut out_lines = 0;
     for _ in 0..rounds {
@@ -72,6 +78,7 @@ fn main() {
         let t = Instant::now();
         let files = render_files(&checked);
         emits.push(t.elapsed());
+        stages.push(stage_times(&checked.domain));
         out_bytes = files.iter().map(|(_, c)| c.len()).sum::<usize>();
         out_lines = files.iter().map(|(_, c)| c.lines().count()).sum::<usize>();
         if let Some(dir) = std::env::var_os("ESKEMA_BENCH_OUT") {
@@ -95,4 +102,23 @@ fn main() {
         out_bytes as f64 / (1024.0 * 1024.0),
         out_lines,
     );
+    let stage = |f: fn(&StageTimes) -> Duration| median(stages.iter().map(f).collect());
+    let (tokens, parse, print) = (stage(|s| s.tokens), stage(|s| s.parse), stage(|s| s.print));
+    let sum = (tokens + parse + print).as_secs_f64();
+    println!();
+    println!("emit's stages on one thread (medians)");
+    println!("| stage | time | share |");
+    println!("|---|---|---|");
+    for (name, d) in [
+        ("build tokens (quote)", tokens),
+        ("parse (syn) and free tokens and tree", parse),
+        ("print (prettyplease)", print),
+    ] {
+        println!(
+            "| {name} | {:.0} ms | {:.0}% |",
+            d.as_secs_f64() * 1e3,
+            d.as_secs_f64() / sum * 100.0
+        );
+    }
+    println!("| all, one thread | {:.0} ms | 100% |", sum * 1e3);
 }

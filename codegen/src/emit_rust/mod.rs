@@ -79,6 +79,49 @@ pub fn emit_files(domain: &Domain) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Where the emitter's time goes, for the generator benchmark: every piece of every file
+/// built, parsed and printed on the calling thread, each stage timed on its own. Parsing
+/// consumes the tokens, so freeing them counts to `parse`, as does freeing the syntax tree;
+/// `bytes` is the printed text's size.
+///
+/// Not part of the API: the benchmark uses it to show which stage bounds the emitter.
+#[doc(hidden)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StageTimes {
+    pub tokens: std::time::Duration,
+    pub parse: std::time::Duration,
+    pub print: std::time::Duration,
+    pub bytes: usize,
+}
+
+#[doc(hidden)]
+pub fn stage_times(domain: &Domain) -> StageTimes {
+    use std::time::Instant;
+    let mut pieces = Vec::new();
+    for c in &domain.contexts {
+        context_pieces(c, &mut pieces);
+    }
+    pieces.push(Piece::Domain);
+    let mut times = StageTimes::default();
+    for piece in pieces {
+        let t = Instant::now();
+        let tokens = piece_tokens(domain, piece);
+        times.tokens += t.elapsed();
+        let t = Instant::now();
+        let Ok(file) = syn::parse2::<syn::File>(tokens) else {
+            continue;
+        };
+        times.parse += t.elapsed();
+        let t = Instant::now();
+        times.bytes += prettyplease::unparse(&file).len();
+        times.print += t.elapsed();
+        let t = Instant::now();
+        drop(file);
+        times.parse += t.elapsed();
+    }
+    times
+}
+
 /// A generated file.
 enum File<'d> {
     Context(&'d Context),
