@@ -3,7 +3,7 @@
 # (default 100): a throwaway crate in a temp dir with build.rs, the schema, and the
 # scaffolded logic stubs. Usage: scripts/bench-build.sh [N]
 # Cargo's incremental compilation (on by default for debug builds) is kept as the user's
-# environment sets it; CARGO_INCREMENTAL=0 times the build without it (as CI builds).
+# environment sets it; CARGO_INCREMENTAL=0 times the build without it.
 set -euo pipefail
 n="${1:-100}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
