@@ -182,6 +182,30 @@ struct Reader<'s> {
     sink: &'s mut Sink,
 }
 
+/// Keys users write for those of `on_failure`, with the hint they get.
+const FAILURE_ALIASES: &[(&str, &str)] = &[
+    ("retries", RETRIES_HINT),
+    ("retry", RETRIES_HINT),
+    ("max_retries", RETRIES_HINT),
+    ("max_attempts", "did you mean `attempts`?"),
+    ("tries", "did you mean `attempts`?"),
+    ("delay", "did you mean `backoff`?"),
+    ("delays", "did you mean `backoff`?"),
+    (
+        "backoff_ms",
+        "did you mean `backoff`? (write durations: `backoff: [100ms, 1s]`)",
+    ),
+    ("wait", "did you mean `backoff`?"),
+    ("on_exhausted", "did you mean `then`?"),
+    ("exhausted", "did you mean `then`?"),
+    ("action", "did you mean `then`?"),
+    ("after", "did you mean `then`?"),
+    ("else", "did you mean `then`?"),
+];
+
+const RETRIES_HINT: &str =
+    "did you mean `attempts`? It counts the first attempt too: 2 retries are `attempts: 3`";
+
 const RULE_NAMES: &[&str] = &[
     "required", "email", "min", "max", "length", "pattern", "one_of", "custom",
 ];
@@ -217,6 +241,18 @@ impl Reader<'_> {
 
     /// A mapping with a fixed set of keys: unknown keys are errors with a did-you-mean.
     fn mapping<'a>(&mut self, node: &'a Node, what: &str, allowed: &[&str]) -> Option<Entries<'a>> {
+        self.mapping_with(node, what, allowed, &[])
+    }
+
+    /// [`Self::mapping`], where an unknown key found in `aliases` (a word users commonly
+    /// write for one of the keys) gets that alias's hint instead of a spelling suggestion.
+    fn mapping_with<'a>(
+        &mut self,
+        node: &'a Node,
+        what: &str,
+        allowed: &[&str],
+        aliases: &[(&str, &str)],
+    ) -> Option<Entries<'a>> {
         let Value::Map(entries) = &node.value else {
             self.expected(
                 node,
@@ -230,8 +266,13 @@ impl Reader<'_> {
             if allowed.contains(&k.text.as_str()) {
                 map.insert(k.text.as_str(), (k, v));
             } else {
-                let hint = did_you_mean(&k.text, allowed.iter().copied())
-                    .map(|s| format!("did you mean `{s}`?"))
+                let alias = aliases.iter().find(|(a, _)| *a == k.text);
+                let hint = alias
+                    .map(|(_, hint)| hint.to_string())
+                    .or_else(|| {
+                        did_you_mean(&k.text, allowed.iter().copied())
+                            .map(|s| format!("did you mean `{s}`?"))
+                    })
                     .unwrap_or_else(|| format!("the keys of {what} are {}", list(allowed)));
                 self.sink
                     .error(
@@ -758,7 +799,15 @@ impl Reader<'_> {
         let e = self.mapping(
             node,
             &what,
-            &["doc", "subscribes", "consistency", "start_from"],
+            &[
+                "doc",
+                "subscribes",
+                "kind",
+                "consistency",
+                "start_from",
+                "partitions",
+                "on_failure",
+            ],
         )?;
         let subscribes = match e.get("subscribes") {
             Some((_, v)) => self.name_list(v, "`subscribes`"),
@@ -786,6 +835,37 @@ impl Reader<'_> {
             start_from: e
                 .get("start_from")
                 .and_then(|(_, v)| self.name(v, "`start_from`")),
+            kind: e.get("kind").and_then(|(_, v)| self.name(v, "`kind`")),
+            partitions: e.get("partitions").map(|(_, v)| v.clone()),
+            on_failure: e.get("on_failure").and_then(|(_, v)| self.on_failure(v)),
+        })
+    }
+
+    /// `on_failure: { attempts, backoff, then }`: the shape only; the checker checks values.
+    fn on_failure(&mut self, node: &Node) -> Option<RawFailure> {
+        let e = self.mapping_with(
+            node,
+            "`on_failure`",
+            &["attempts", "backoff", "then"],
+            FAILURE_ALIASES,
+        )?;
+        let backoff = e.get("backoff").and_then(|(_, v)| match &v.value {
+            Value::Seq(items) => Some(items.clone()),
+            Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
+                Some(vec![v.clone()])
+            }
+            Value::Null | Value::Map(_) => {
+                self.expected(v, "`backoff`", "a duration or a list of durations");
+                if let Some(d) = self.sink.diagnostics.last_mut() {
+                    d.hint("write `backoff: [100ms, 1s, 5s]`, `backoff: 2s`, or `backoff: []` for no delay");
+                }
+                None
+            }
+        });
+        Some(RawFailure {
+            attempts: e.get("attempts").map(|(_, v)| v.clone()),
+            backoff,
+            then: e.get("then").and_then(|(_, v)| self.name(v, "`then`")),
         })
     }
 
@@ -802,6 +882,7 @@ impl Reader<'_> {
                 "stops_on",
                 "dispatches",
                 "state",
+                "on_failure",
             ],
         )?;
         let identity = e
@@ -826,6 +907,7 @@ impl Reader<'_> {
             stops_on: list("stops_on"),
             dispatches: list("dispatches"),
             state: Vec::new(),
+            on_failure: None,
         };
         let doc = e.get("doc").and_then(|(_, v)| self.text(v, "`doc`"));
         let state = e
@@ -844,7 +926,13 @@ impl Reader<'_> {
                 )
                 .hint("list the events that start an instance: `starts_on: [OrderPlaced]`");
         }
-        Some(RawProcessManager { doc, state, ..pm })
+        let on_failure = e.get("on_failure").and_then(|(_, v)| self.on_failure(v));
+        Some(RawProcessManager {
+            doc,
+            state,
+            on_failure,
+            ..pm
+        })
     }
 }
 

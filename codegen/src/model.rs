@@ -283,13 +283,64 @@ pub struct CommandRef {
     pub name: String,
 }
 
+/// `kind:` of a handler: what it does with events, and so what delivery it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HandlerKind {
+    /// Side effects (mail, HTTP, queues): at-least-once, each event with its global position
+    /// as an idempotency key.
+    #[default]
+    Effect,
+    /// A read model written in the store's transaction that also advances the checkpoint:
+    /// exactly-once, events handed over in batches.
+    Projection,
+}
+
+/// What happens when all attempts at an event are used up (`on_failure: { then: .. }`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Exhausted {
+    /// The subscriber stops, in every process, until it is resumed.
+    #[default]
+    Stop,
+    /// The event is recorded as skipped and the subscriber goes on.
+    Skip,
+    /// The event goes to the dead-letter table (listable, replayable) and the subscriber
+    /// goes on.
+    Park,
+}
+
+/// `on_failure:` of a handler or process manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailurePolicy {
+    /// Attempts at one event in all, the first included; at least 1.
+    pub attempts: u32,
+    /// Delay before the second, third, ... attempt, in milliseconds; the last one repeats
+    /// when there are more attempts than delays. May be empty (no delay).
+    pub backoff_ms: Vec<u64>,
+    pub then: Exhausted,
+}
+
+impl Default for FailurePolicy {
+    /// Three attempts, 100 ms then 1 s apart, then stop.
+    fn default() -> Self {
+        FailurePolicy {
+            attempts: 3,
+            backoff_ms: vec![100, 1_000],
+            then: Exhausted::Stop,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Handler {
     pub name: String,
     pub doc: Option<String>,
     pub subscribes: Vec<EventRef>,
+    pub kind: HandlerKind,
     pub consistency: Consistency,
     pub start_from: StartFrom,
+    /// `partitions: N`, at least 1: the handler is split by a hash of the stream id.
+    pub partitions: u32,
+    pub on_failure: FailurePolicy,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -303,6 +354,7 @@ pub struct ProcessManager {
     pub stops_on: Vec<EventRef>,
     pub dispatches: Vec<CommandRef>,
     pub state: Vec<Field>,
+    pub on_failure: FailurePolicy,
 }
 
 /// Names of the items the Rust emitter derives from schema names. The checker uses the same

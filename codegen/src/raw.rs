@@ -317,8 +317,25 @@ pub struct RawHandler {
     pub name: Name,
     pub doc: Option<String>,
     pub subscribes: Vec<Name>,
+    /// `kind:` as written (`effect` or `projection`; checked by the checker).
+    pub kind: Option<Name>,
     pub consistency: Option<Name>,
     pub start_from: Option<Name>,
+    /// `partitions:` as written, any scalar (the checker wants a whole number 1..=256).
+    pub partitions: Option<Node>,
+    pub on_failure: Option<RawFailure>,
+}
+
+/// `on_failure: { attempts, backoff, then }` of a handler or process manager, as written.
+#[derive(Debug, Clone)]
+pub struct RawFailure {
+    /// As written, any scalar (the checker wants a whole number 1..=1000).
+    pub attempts: Option<Node>,
+    /// The delays as written, one node per item; a single scalar (`backoff: 1s`) is one
+    /// item. `None` when the key is missing, or its value is not a scalar or list (reported
+    /// by the loader).
+    pub backoff: Option<Vec<Node>>,
+    pub then: Option<Name>,
 }
 
 #[derive(Debug, Clone)]
@@ -331,4 +348,5 @@ pub struct RawProcessManager {
     pub stops_on: Vec<Name>,
     pub dispatches: Vec<Name>,
     pub state: Vec<RawField>,
+    pub on_failure: Option<RawFailure>,
 }

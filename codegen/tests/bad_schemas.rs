@@ -2766,3 +2766,306 @@ aggregates:
         None,
     );
 }
+
+/// One aggregate and its event, for the handler and process manager cases below (15 lines;
+/// what follows starts at line 16).
+const SHOP: &str = r#"context: shop
+aggregates:
+  Order:
+    identity: order_id
+    commands:
+      PlaceOrder:
+        fields:
+          order_id: String
+          quantity: i64
+        emits: [OrderPlaced]
+    events:
+      OrderPlaced:
+        fields:
+          order_id: String
+          quantity: i64
+"#;
+
+#[test]
+fn handler_unknown_kind() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    kind: projecton\n"
+            ),
+        )],
+        "shop.yaml",
+        (19, 11),
+        "`kind` must be `effect` or `projection`, found `projecton`",
+        Some("did you mean `projection`?"),
+    );
+}
+
+#[test]
+fn handler_zero_partitions() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    partitions: 0\n"
+            ),
+        )],
+        "shop.yaml",
+        (19, 17),
+        "`partitions` must be a whole number from 1 to 256, found `0`",
+        Some("split by a hash of the stream id; write e.g. `partitions: 4`"),
+    );
+}
+
+#[test]
+fn handler_too_many_partitions() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    partitions: 300\n"
+            ),
+        )],
+        "shop.yaml",
+        (19, 17),
+        "`partitions` must be a whole number from 1 to 256, found `300`",
+        Some("1 to 256 partitions"),
+    );
+}
+
+#[test]
+fn handler_partitions_not_a_number() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    partitions: two\n"
+            ),
+        )],
+        "shop.yaml",
+        (19, 17),
+        r#"`partitions` must be a whole number from 1 to 256, found "two""#,
+        Some("write e.g. `partitions: 4`"),
+    );
+}
+
+#[test]
+fn handler_fractional_partitions() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    partitions: 4.0\n"
+            ),
+        )],
+        "shop.yaml",
+        (19, 17),
+        "`partitions` must be a whole number from 1 to 256, found `4.0`",
+        None,
+    );
+}
+
+#[test]
+fn on_failure_unknown_key() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    on_failure:\n      retries: 3\n"
+            ),
+        )],
+        "shop.yaml",
+        (20, 7),
+        "unknown key `retries` in `on_failure`",
+        Some("did you mean `attempts`? It counts the first attempt too"),
+    );
+}
+
+#[test]
+fn on_failure_misspelt_key() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    on_failure: {{ backof: 1s }}\n"
+            ),
+        )],
+        "shop.yaml",
+        (19, 19),
+        "unknown key `backof` in `on_failure`",
+        Some("did you mean `backoff`?"),
+    );
+}
+
+#[test]
+fn on_failure_zero_attempts() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    on_failure:\n      attempts: 0\n"
+            ),
+        )],
+        "shop.yaml",
+        (20, 17),
+        "`attempts` must be a whole number from 1 to 1000, found `0`",
+        Some("the first included: `attempts: 1` never retries"),
+    );
+}
+
+#[test]
+fn on_failure_backoff_bare_number() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    on_failure:\n      backoff: [100ms, 5]\n"
+            ),
+        )],
+        "shop.yaml",
+        (20, 24),
+        "a `backoff` delay must be a duration, found `5` (a number needs a unit)",
+        Some("write a duration such as `500ms`, `2s` or `1m`"),
+    );
+}
+
+#[test]
+fn on_failure_backoff_fraction() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    on_failure:\n      backoff: [1.5s]\n"
+            ),
+        )],
+        "shop.yaml",
+        (20, 17),
+        r#"a `backoff` delay must be a duration, found "1.5s""#,
+        Some("write a duration such as `500ms`, `2s` or `1m`"),
+    );
+}
+
+#[test]
+fn on_failure_backoff_in_hours() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    on_failure:\n      backoff: 2h\n"
+            ),
+        )],
+        "shop.yaml",
+        (20, 16),
+        r#"a `backoff` delay must be a duration, found "2h""#,
+        Some("write a duration such as `500ms`, `2s` or `1m`"),
+    );
+}
+
+#[test]
+fn on_failure_backoff_longer_than_an_hour() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    on_failure:\n      backoff: [1s, 61m]\n"
+            ),
+        )],
+        "shop.yaml",
+        (20, 21),
+        r#"the `backoff` delay "61m" is longer than 1 hour"#,
+        Some("the longest delay is `60m`"),
+    );
+}
+
+#[test]
+fn on_failure_backoff_mapping() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    on_failure:\n      backoff: {{ first: 1s }}\n"
+            ),
+        )],
+        "shop.yaml",
+        (20, 16),
+        "`backoff` must be a duration or a list of durations, found a mapping",
+        Some("`backoff: []` for no delay"),
+    );
+}
+
+#[test]
+fn on_failure_unknown_then() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    on_failure:\n      then: parc\n"
+            ),
+        )],
+        "shop.yaml",
+        (20, 13),
+        "`then` must be `stop` or `skip` or `park`, found `parc`",
+        Some("did you mean `park`?"),
+    );
+}
+
+#[test]
+fn process_manager_on_failure_is_checked() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}process_managers:\n  Fulfilment:\n    identity: order_id\n    starts_on: [OrderPlaced]\n    on_failure: {{ attempts: 1001, backoff: fast }}\n"
+            ),
+        )],
+        "shop.yaml",
+        (20, 44),
+        r#"a `backoff` delay must be a duration, found "fast""#,
+        Some("write a duration such as `500ms`, `2s` or `1m`"),
+    );
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}process_managers:\n  Fulfilment:\n    identity: order_id\n    starts_on: [OrderPlaced]\n    on_failure: {{ attempts: 1001, backoff: fast }}\n"
+            ),
+        )],
+        "shop.yaml",
+        (20, 29),
+        "`attempts` must be a whole number from 1 to 1000, found `1001`",
+        None,
+    );
+}
+
+#[test]
+fn process_manager_has_no_partitions() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}process_managers:\n  Fulfilment:\n    identity: order_id\n    starts_on: [OrderPlaced]\n    partitions: 2\n"
+            ),
+        )],
+        "shop.yaml",
+        (20, 5),
+        "unknown key `partitions` in process manager `Fulfilment`",
+        Some("the keys of process manager `Fulfilment` are"),
+    );
+}
+
+#[test]
+fn process_manager_has_no_kind() {
+    expect(
+        &[(
+            "shop.yaml",
+            &format!(
+                "{SHOP}process_managers:\n  Fulfilment:\n    identity: order_id\n    starts_on: [OrderPlaced]\n    kind: projection\n"
+            ),
+        )],
+        "shop.yaml",
+        (20, 5),
+        "unknown key `kind` in process manager `Fulfilment`",
+        None,
+    );
+}

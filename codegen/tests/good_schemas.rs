@@ -226,8 +226,18 @@ fn handlers_and_process_managers_resolve_across_contexts() {
     let bank = context(&c, "bank");
     let h = &bank.handlers[0];
     assert_eq!(h.name, "AccountBalances");
+    assert_eq!(h.kind, HandlerKind::Projection);
     assert_eq!(h.consistency, Consistency::Strong);
     assert_eq!(h.start_from, StartFrom::Origin);
+    assert_eq!(h.partitions, 1, "default: one partition");
+    assert_eq!(
+        h.on_failure,
+        FailurePolicy {
+            attempts: 5,
+            backoff_ms: vec![100, 1_000],
+            then: Exhausted::Park
+        }
+    );
     assert_eq!(
         h.subscribes,
         vec![
@@ -245,6 +255,15 @@ fn handlers_and_process_managers_resolve_across_contexts() {
     );
     let pm = &bank.process_managers[0];
     assert_eq!(pm.identity, "withdrawal_id");
+    assert_eq!(
+        pm.on_failure,
+        FailurePolicy {
+            attempts: 3,
+            backoff_ms: vec![500],
+            then: Exhausted::Park
+        },
+        "a single duration is a list of one"
+    );
     assert_eq!(
         pm.starts_on,
         vec![EventRef {
@@ -326,4 +345,101 @@ types:
         }
     );
     assert_eq!(fields[2].default, Some(json!(["a", "b"])));
+}
+
+#[test]
+fn handler_kind_partitions_and_failure_policy() {
+    let yaml = r#"
+aggregates:
+  Order:
+    identity: order_id
+    commands:
+      PlaceOrder:
+        fields: { order_id: String }
+        emits: [OrderPlaced]
+    events:
+      OrderPlaced:
+        fields: { order_id: String }
+handlers:
+  Defaults:
+    subscribes: [OrderPlaced]
+  Mailer:
+    kind: effect
+    subscribes: [OrderPlaced]
+    partitions: 256
+    on_failure: { then: skip }
+  Totals:
+    kind: projection
+    subscribes: [OrderPlaced]
+    partitions: 8
+    on_failure:
+      attempts: 1
+      backoff: []
+  Slow:
+    subscribes: [OrderPlaced]
+    on_failure: { attempts: 1000, backoff: [0ms, 250ms, 2s, 1m, 60m], then: stop }
+process_managers:
+  Fulfilment:
+    identity: order_id
+    starts_on: [OrderPlaced]
+"#;
+    let c = eskema_codegen::check::check_sources(&[(PathBuf::from("shop.yaml"), yaml.to_string())])
+        .map_err(|r| r.to_string())
+        .expect("clean");
+    let shop = context(&c, "shop");
+    let h = |name: &str| {
+        shop.handlers
+            .iter()
+            .find(|h| h.name == name)
+            .unwrap_or_else(|| panic!("no handler {name}"))
+    };
+    let defaults = h("Defaults");
+    assert_eq!(defaults.kind, HandlerKind::Effect);
+    assert_eq!(defaults.partitions, 1);
+    assert_eq!(defaults.on_failure, FailurePolicy::default());
+    assert_eq!(
+        FailurePolicy::default(),
+        FailurePolicy {
+            attempts: 3,
+            backoff_ms: vec![100, 1_000],
+            then: Exhausted::Stop
+        }
+    );
+
+    let mailer = h("Mailer");
+    assert_eq!(mailer.kind, HandlerKind::Effect);
+    assert_eq!(mailer.partitions, 256);
+    assert_eq!(
+        mailer.on_failure,
+        FailurePolicy {
+            then: Exhausted::Skip,
+            ..FailurePolicy::default()
+        },
+        "missing keys take their defaults one by one"
+    );
+
+    let totals = h("Totals");
+    assert_eq!(totals.kind, HandlerKind::Projection);
+    assert_eq!(totals.partitions, 8);
+    assert_eq!(
+        totals.on_failure,
+        FailurePolicy {
+            attempts: 1,
+            backoff_ms: vec![],
+            then: Exhausted::Stop
+        }
+    );
+
+    assert_eq!(
+        h("Slow").on_failure,
+        FailurePolicy {
+            attempts: 1000,
+            backoff_ms: vec![0, 250, 2_000, 60_000, 3_600_000],
+            then: Exhausted::Stop
+        }
+    );
+    assert_eq!(
+        shop.process_managers[0].on_failure,
+        FailurePolicy::default()
+    );
 }

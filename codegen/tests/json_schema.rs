@@ -49,3 +49,46 @@ fn typical_typos_are_flagged() {
         assert!(!v.is_valid(&yaml(&bad)), "should be flagged:\n{bad}");
     }
 }
+
+#[test]
+fn handler_kind_partitions_and_on_failure() {
+    let v = validator();
+    let base = "handlers:\n  Totals:\n    subscribes: [OrderPlaced]\n    kind: KIND\n    partitions: PARTS\n    on_failure: { attempts: 5, backoff: BACKOFF, then: THEN }\nprocess_managers:\n  Fulfilment:\n    identity: order_id\n    starts_on: [OrderPlaced]\n    on_failure: PM\n";
+    let fill = |kind: &str, parts: &str, backoff: &str, then: &str, pm: &str| {
+        base.replace("KIND", kind)
+            .replace("PARTS", parts)
+            .replace("BACKOFF", backoff)
+            .replace("THEN", then)
+            .replace("PM", pm)
+    };
+    let pm = "{ attempts: 3, backoff: 500ms, then: park }";
+    for good in [
+        fill("projection", "1", "[100ms, 1s, 5s]", "park", pm),
+        fill("effect", "256", "1m", "skip", "{}"),
+        fill("effect", "4", "[]", "stop", "{ then: stop }"),
+    ] {
+        let errors: Vec<String> = v
+            .iter_errors(&yaml(&good))
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "should be valid:\n{good}\n{errors:#?}");
+    }
+    for bad in [
+        fill("projecton", "1", "1s", "park", pm),
+        fill("projection", "1", "1s", "parc", pm),
+        fill("projection", "0", "1s", "park", pm),
+        fill("projection", "257", "1s", "park", pm),
+        fill("projection", "two", "1s", "park", pm),
+        fill("projection", "1", "[5]", "park", pm),
+        fill("projection", "1", "[1.5s]", "park", pm),
+        fill("projection", "1", "2h", "park", pm),
+        fill("projection", "1", "1s", "park", "{ retries: 3 }"),
+        fill("projection", "1", "1s", "park", "{ attempts: 0 }"),
+        fill("projection", "1", "1s", "park", pm).replace(
+            "    starts_on: [OrderPlaced]\n",
+            "    starts_on: [OrderPlaced]\n    partitions: 2\n",
+        ),
+    ] {
+        assert!(!v.is_valid(&yaml(&bad)), "should be flagged:\n{bad}");
+    }
+}

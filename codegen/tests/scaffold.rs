@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use eskema_codegen::model::{
-    Aggregate, Command, CommandRef, Consistency, Context, Domain, Event, EventRef, Field, Handler,
-    IdentityType, ProcessManager, StartFrom, TypeRef,
+    Aggregate, Command, CommandRef, Consistency, Context, Domain, Event, EventRef, FailurePolicy,
+    Field, Handler, HandlerKind, IdentityType, ProcessManager, StartFrom, TypeRef,
 };
 use eskema_codegen::scaffold::{ScaffoldReport, scaffold};
 use expect_test::expect;
@@ -148,8 +148,11 @@ fn bank_domain() -> Domain {
             event_ref("bank", "BankAccount", "BankAccountOpened"),
             event_ref("bank", "BankAccount", "MoneyWithdrawn"),
         ],
+        kind: HandlerKind::Projection,
         consistency: Consistency::Strong,
         start_from: StartFrom::Origin,
+        partitions: 1,
+        on_failure: FailurePolicy::default(),
     });
     bank.process_managers.push(ProcessManager {
         name: "Withdrawal".into(),
@@ -171,6 +174,7 @@ fn bank_domain() -> Domain {
             },
         ],
         state: vec![field("amount", TypeRef::I64)],
+        on_failure: FailurePolicy::default(),
     });
     Domain {
         contexts: vec![atm, bank],
@@ -619,8 +623,11 @@ fn file_names_stay_unique_and_valid_across_contexts() {
         name: "AlphaLedger".into(),
         doc: None,
         subscribes: vec![event_ref("alpha", "Ledger", "Posted")],
+        kind: HandlerKind::Effect,
         consistency: Consistency::Eventual,
         start_from: StartFrom::Current,
+        partitions: 4,
+        on_failure: FailurePolicy::default(),
     });
     let domain = Domain {
         contexts: vec![a, b],

@@ -85,15 +85,3 @@ pub trait Router: Send + Sync + 'static {
     /// Decodes `json` as the command called `name`; `None` when no command has that name.
     fn decode(name: &str, json: Value) -> Option<Result<Self::Command, serde_json::Error>>;
 }
-
-/// Why an event handler or process manager could not handle an event. The subscription
-/// that delivered the event keeps its checkpoint before it and retries.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct HandlerError(pub String);
-
-impl HandlerError {
-    pub fn new(message: impl std::fmt::Display) -> Self {
-        HandlerError(message.to_string())
-    }
-}

@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use tracing::Instrument;
@@ -14,6 +15,7 @@ use uuid::Uuid;
 use crate::aggregate::{Aggregate, AggregateCommand, DomainEvent};
 use crate::cache::{AggregateCache, CacheConfig};
 use crate::middleware::{CommandInfo, Middleware, OutcomeSummary, Rejection};
+use crate::read::consistency::{Hub, Unconfirmed, WaitError};
 use crate::store::{
     AppendOutcome, EventPayload, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
     StoreError,
@@ -34,6 +36,9 @@ pub const READ_PAGE: usize = 5_000;
 /// one page past the end for nothing.
 pub const PAGES_AHEAD: usize = 2;
 
+/// See [`Engine::with_consistency_timeout`].
+const DEFAULT_CONSISTENCY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Ids and metadata a caller attaches to a command.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CommandContext {
@@ -46,6 +51,9 @@ pub struct CommandContext {
     pub causation_id: Option<Uuid>,
     /// Copied into every event's metadata.
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Return as soon as the events are committed, without waiting for the engine's
+    /// `consistency: strong` handlers (process managers dispatch this way).
+    pub eventual: bool,
 }
 
 impl CommandContext {
@@ -63,6 +71,9 @@ pub struct Outcome<E> {
     pub stream_id: String,
     /// The stream's version after the command.
     pub version: u64,
+    /// The global position of the command's last event (0 when it appended none): what
+    /// [`Engine::wait_for`] takes for read-your-writes elsewhere.
+    pub position: u64,
     /// The events the command produced, typed.
     pub events: Vec<E>,
     /// The same events as stored (ids, positions, metadata).
@@ -77,6 +88,7 @@ impl<E> Outcome<E> {
         Outcome {
             stream_id: self.stream_id,
             version: self.version,
+            position: self.position,
             events: self.events.into_iter().map(f).collect(),
             recorded: self.recorded,
             duplicate: self.duplicate,
@@ -84,7 +96,8 @@ impl<E> Outcome<E> {
     }
 }
 
-/// Why a dispatch failed. Nothing was appended in every case.
+/// Why a dispatch failed. Nothing was appended in every case but
+/// [`DispatchError::Unconfirmed`], where everything was.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DispatchError<E> {
     /// The command broke its validation rules; every violation is listed.
@@ -115,6 +128,11 @@ pub enum DispatchError<E> {
     /// `dispatch_json` got JSON that is not the command's shape.
     #[error("command `{name}` could not be decoded: {message}")]
     Decode { name: String, message: String },
+    /// The events ARE committed, but a `consistency: strong` handler that takes them did not
+    /// confirm them in time, or failed on them: which one, and how far it got, is inside.
+    /// Retrying the command with the same id is answered as a duplicate.
+    #[error("{0}")]
+    Unconfirmed(Box<Unconfirmed>),
 }
 
 impl<E> DispatchError<E> {
@@ -144,7 +162,14 @@ impl<E> DispatchError<E> {
                 DispatchError::UnknownCommand { name, known }
             }
             DispatchError::Decode { name, message } => DispatchError::Decode { name, message },
+            DispatchError::Unconfirmed(u) => DispatchError::Unconfirmed(u),
         }
+    }
+
+    /// Whether the command's events were committed despite the error (only
+    /// [`DispatchError::Unconfirmed`]).
+    pub fn is_committed(&self) -> bool {
+        matches!(self, DispatchError::Unconfirmed(_))
     }
 
     /// The violations, when this is a validation error.
@@ -171,6 +196,9 @@ pub struct Engine<S> {
     max_attempts: u32,
     cache: Arc<AggregateCache>,
     middleware: Arc<Vec<Arc<dyn Middleware>>>,
+    /// Subscribers attached by read sides: what strong consistency waits for.
+    hub: Arc<Hub>,
+    consistency_timeout: Duration,
 }
 
 impl<S> Clone for Engine<S> {
@@ -180,6 +208,8 @@ impl<S> Clone for Engine<S> {
             max_attempts: self.max_attempts,
             cache: Arc::clone(&self.cache),
             middleware: Arc::clone(&self.middleware),
+            hub: Arc::clone(&self.hub),
+            consistency_timeout: self.consistency_timeout,
         }
     }
 }
@@ -211,7 +241,37 @@ impl<S: EventStore> Engine<S> {
             max_attempts: 5,
             cache: Arc::new(AggregateCache::new(CacheConfig::default())),
             middleware: Arc::new(Vec::new()),
+            hub: Arc::new(Hub::default()),
+            consistency_timeout: DEFAULT_CONSISTENCY_TIMEOUT,
         }
+    }
+
+    /// How long a dispatch waits for the strong handlers that take its events before it
+    /// returns [`DispatchError::Unconfirmed`] (default 5 s).
+    pub fn with_consistency_timeout(mut self, timeout: Duration) -> Self {
+        self.consistency_timeout = timeout;
+        self
+    }
+
+    /// Waits until each handler or process manager named in `names` (`Name` or
+    /// `context.Name`, attached to this engine by a read side that runs or observes it) has
+    /// processed the event at `position` in all its partitions: read-your-writes for a
+    /// position a dispatch returned ([`Outcome::position`]), here or in another process.
+    pub async fn wait_for(
+        &self,
+        position: u64,
+        names: &[&str],
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
+        self.hub.wait_for(position, names, timeout).await
+    }
+
+    pub(crate) fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    pub(crate) fn store_arc(&self) -> Arc<S> {
+        Arc::clone(&self.store)
     }
 
     /// How many times a command may be appended on a freshly read state before a
@@ -405,6 +465,7 @@ impl<S: EventStore> Engine<S> {
         mut ctx: CommandContext,
     ) -> Result<Outcome<A::Event>, DispatchError<A::Error>> {
         let supplied_id = ctx.command_id;
+        let eventual = ctx.eventual;
         let command_id = *ctx.command_id.get_or_insert_with(Uuid::now_v7);
         let mut info = CommandInfo {
             context: A::CONTEXT,
@@ -461,10 +522,40 @@ impl<S: EventStore> Engine<S> {
                     }
                 }
             }
-            result
+            match result {
+                Ok(outcome) if !eventual && !outcome.recorded.is_empty() => {
+                    self.confirm(outcome).await
+                }
+                other => other,
+            }
         }
         .instrument(span)
         .await
+    }
+
+    /// Waits for the strong handlers that take the outcome's events.
+    async fn confirm<E, D>(&self, outcome: Outcome<E>) -> Result<Outcome<E>, DispatchError<D>> {
+        match self
+            .hub
+            .confirm(&outcome.recorded, self.consistency_timeout)
+            .await
+        {
+            Ok(()) => Ok(outcome),
+            Err(lagging) => {
+                tracing::warn!(
+                    position = outcome.position,
+                    lagging = lagging.len(),
+                    "strong handlers did not confirm a committed command"
+                );
+                Err(DispatchError::Unconfirmed(Box::new(Unconfirmed {
+                    stream_id: outcome.stream_id,
+                    version: outcome.version,
+                    position: outcome.position,
+                    recorded: outcome.recorded,
+                    lagging,
+                })))
+            }
+        }
     }
 
     fn before(&self, info: &mut CommandInfo, ctx: &mut CommandContext) -> Result<(), Rejection> {
@@ -544,6 +635,7 @@ impl<S: EventStore> Engine<S> {
                 return Ok(Outcome {
                     stream_id: stream_id.to_string(),
                     version: working.version,
+                    position: 0,
                     events,
                     recorded: Vec::new(),
                     duplicate: false,
@@ -586,6 +678,7 @@ impl<S: EventStore> Engine<S> {
                     return Ok(Outcome {
                         stream_id: stream_id.to_string(),
                         version,
+                        position: recorded.last().map_or(0, |r| r.position),
                         events,
                         recorded,
                         duplicate: false,
@@ -727,6 +820,7 @@ fn duplicate_outcome<A: Aggregate>(
     Ok(Outcome {
         stream_id,
         version,
+        position: previous.last().map_or(0, |r| r.position),
         events,
         recorded: previous,
         duplicate: true,

@@ -14,18 +14,20 @@ pub mod memory;
 pub mod middleware;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod read;
 pub mod store;
 pub mod testing;
 pub mod upcast;
 pub mod validate;
 
-pub use aggregate::{Aggregate, AggregateCommand, DomainEvent, HandlerError, Router};
+pub use aggregate::{Aggregate, AggregateCommand, DomainEvent, Router};
 pub use cache::CacheConfig;
 pub use engine::{CommandContext, DispatchError, Engine, Loaded, Outcome};
-pub use memory::MemoryStore;
+pub use memory::{MemoryStore, MemoryTx};
 pub use middleware::{CommandInfo, Middleware, OutcomeSummary, Rejection};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+pub use read::{HandlerError, ReadSide};
 pub use store::{
     AppendOutcome, EventPayload, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
     Snapshot, StoreError,

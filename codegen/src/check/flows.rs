@@ -6,8 +6,10 @@ use std::collections::{HashMap, HashSet};
 use super::{Cx, Rules, Symbols, check_fields, suggest};
 use crate::diag::Sink;
 use crate::model::names::snake;
-use crate::model::{self, CommandRef, Consistency, EventRef, StartFrom};
-use crate::raw::{Name, RawHandler, RawProcessManager};
+use crate::model::{
+    self, CommandRef, Consistency, EventRef, Exhausted, FailurePolicy, HandlerKind, StartFrom,
+};
+use crate::raw::{Name, Node, RawFailure, RawHandler, RawProcessManager, Value};
 
 fn split<'a>(name: &'a Name, cx: &'a Cx) -> (&'a str, &'a str) {
     match name.text.split_once('.') {
@@ -148,6 +150,159 @@ fn choice<T: Copy>(
     default
 }
 
+/// Most partitions a handler may be split into.
+const MAX_PARTITIONS: u32 = 256;
+/// Most attempts `on_failure` allows at one event.
+const MAX_ATTEMPTS: u32 = 1_000;
+/// Longest `backoff` delay: one hour, in milliseconds.
+const MAX_DELAY_MS: u64 = 3_600_000;
+
+const DURATION_HINT: &str = "write a duration such as `500ms`, `2s` or `1m`";
+
+/// Why a `backoff` delay is not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BadDuration {
+    /// Not a whole number followed by `ms`, `s` or `m`.
+    Malformed,
+    /// Longer than one hour.
+    TooLong,
+}
+
+/// A `backoff` delay in milliseconds: a whole number followed by `ms`, `s` or `m`
+/// (`250ms`, `2s`, `1m`), at most one hour.
+pub(crate) fn parse_duration(text: &str) -> Result<u64, BadDuration> {
+    let (digits, scale) = if let Some(d) = text.strip_suffix("ms") {
+        (d, 1)
+    } else if let Some(d) = text.strip_suffix('s') {
+        (d, 1_000)
+    } else if let Some(d) = text.strip_suffix('m') {
+        (d, 60_000)
+    } else {
+        return Err(BadDuration::Malformed);
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(BadDuration::Malformed);
+    }
+    // Only digits are left, so the parse fails only when the number overflows.
+    let ms = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or(BadDuration::TooLong)?;
+    if ms > MAX_DELAY_MS {
+        return Err(BadDuration::TooLong);
+    }
+    Ok(ms)
+}
+
+/// A scalar as it is quoted in messages (`4.0` stays `4.0`, not `4`).
+fn shown(node: &Node) -> String {
+    match &node.value {
+        Value::Float(f) => format!("`{f:?}`"),
+        _ => crate::load::show(node),
+    }
+}
+
+/// A whole number from 1 to `max`, or `default` when the key is missing (or wrong: then
+/// reported at the value).
+fn whole_in(
+    node: Option<&Node>,
+    key: &str,
+    max: u32,
+    default: u32,
+    hint: &str,
+    cx: &Cx,
+    sink: &mut Sink,
+) -> u32 {
+    let Some(node) = node else { return default };
+    if let Value::Int(n) = node.value
+        && (1..=i128::from(max)).contains(&n)
+    {
+        return n as u32;
+    }
+    sink.error(
+        cx.file,
+        node.loc,
+        format!(
+            "`{key}` must be a whole number from 1 to {max}, found {}",
+            shown(node)
+        ),
+    )
+    .hint(hint);
+    default
+}
+
+/// One `backoff` delay in milliseconds, or `None` (reported at the item).
+fn delay(node: &Node, cx: &Cx, sink: &mut Sink) -> Option<u64> {
+    let problem = match &node.value {
+        Value::Str(text) => match parse_duration(text) {
+            Ok(ms) => return Some(ms),
+            Err(e) => e,
+        },
+        _ => BadDuration::Malformed,
+    };
+    match problem {
+        BadDuration::Malformed => {
+            let unit = if matches!(node.value, Value::Int(_) | Value::Float(_)) {
+                " (a number needs a unit)"
+            } else {
+                ""
+            };
+            sink.error(
+                cx.file,
+                node.loc,
+                format!(
+                    "a `backoff` delay must be a duration, found {}{unit}",
+                    shown(node)
+                ),
+            )
+            .hint(DURATION_HINT);
+        }
+        BadDuration::TooLong => {
+            sink.error(
+                cx.file,
+                node.loc,
+                format!("the `backoff` delay {} is longer than 1 hour", shown(node)),
+            )
+            .hint("the longest delay is `60m`");
+        }
+    }
+    None
+}
+
+/// `on_failure:`; every missing key takes its value from [`FailurePolicy::default`].
+fn failure_policy(raw: Option<&RawFailure>, cx: &Cx, sink: &mut Sink) -> FailurePolicy {
+    let default = FailurePolicy::default();
+    let Some(raw) = raw else { return default };
+    FailurePolicy {
+        attempts: whole_in(
+            raw.attempts.as_ref(),
+            "attempts",
+            MAX_ATTEMPTS,
+            default.attempts,
+            "`attempts` counts every try at one event, the first included: `attempts: 1` never retries",
+            cx,
+            sink,
+        ),
+        backoff_ms: match &raw.backoff {
+            Some(items) => items.iter().filter_map(|n| delay(n, cx, sink)).collect(),
+            None => default.backoff_ms,
+        },
+        then: choice(
+            raw.then.as_ref(),
+            &[
+                ("stop", Exhausted::Stop),
+                ("skip", Exhausted::Skip),
+                ("park", Exhausted::Park),
+            ],
+            "then",
+            default.then,
+            cx,
+            sink,
+        ),
+    }
+}
+
 /// Events of one handler or process manager become enum variants named after the event
 /// alone and `on_<snake(event)>` methods, so two events with one name (from two contexts),
 /// or with one snake_case name (`UrlSet`, `URLSet`), clash. `seen` maps that snake_case name
@@ -204,6 +359,17 @@ pub(crate) fn check_handler(raw: &RawHandler, cx: &Cx, sink: &mut Sink) -> model
         name: raw.name.text.clone(),
         doc: raw.doc.clone(),
         subscribes,
+        kind: choice(
+            raw.kind.as_ref(),
+            &[
+                ("effect", HandlerKind::Effect),
+                ("projection", HandlerKind::Projection),
+            ],
+            "kind",
+            HandlerKind::Effect,
+            cx,
+            sink,
+        ),
         consistency: choice(
             raw.consistency.as_ref(),
             &[
@@ -226,6 +392,16 @@ pub(crate) fn check_handler(raw: &RawHandler, cx: &Cx, sink: &mut Sink) -> model
             cx,
             sink,
         ),
+        partitions: whole_in(
+            raw.partitions.as_ref(),
+            "partitions",
+            MAX_PARTITIONS,
+            1,
+            "a handler runs in 1 to 256 partitions, split by a hash of the stream id; write e.g. `partitions: 4`",
+            cx,
+            sink,
+        ),
+        on_failure: failure_policy(raw.on_failure.as_ref(), cx, sink),
     }
 }
 
@@ -337,6 +513,7 @@ pub(crate) fn check_process_manager(
         stops_on,
         dispatches,
         state,
+        on_failure: failure_policy(raw.on_failure.as_ref(), cx, sink),
     }
 }
 
@@ -371,6 +548,37 @@ pub(crate) fn warn_unused_events(contexts: &[model::Context], syms: &Symbols, si
                 )
                 .hint("add it to a command's `emits`, or remove it if it is a leftover");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BadDuration, parse_duration};
+
+    #[test]
+    fn durations_are_whole_numbers_with_a_unit() {
+        assert_eq!(parse_duration("0ms"), Ok(0));
+        assert_eq!(parse_duration("250ms"), Ok(250));
+        assert_eq!(parse_duration("2s"), Ok(2_000));
+        assert_eq!(parse_duration("1m"), Ok(60_000));
+        assert_eq!(parse_duration("60m"), Ok(3_600_000));
+        assert_eq!(parse_duration("3600s"), Ok(3_600_000));
+        assert_eq!(parse_duration("3600000ms"), Ok(3_600_000));
+        for bad in [
+            "", "5", "ms", "s", "1.5s", "2h", "fast", "-1s", "+1s", " 1s", "1 s", "1S", "1sec",
+            "1mss", "1e3ms", "½s",
+        ] {
+            assert_eq!(parse_duration(bad), Err(BadDuration::Malformed), "{bad:?}");
+        }
+        for long in [
+            "61m",
+            "3601s",
+            "3600001ms",
+            "99999999999999999999999s",
+            "18446744073709551615m",
+        ] {
+            assert_eq!(parse_duration(long), Err(BadDuration::TooLong), "{long:?}");
         }
     }
 }

@@ -254,8 +254,11 @@ pub fn bank() -> Context {
                 ev("bank", "BankAccount", "BankAccountOpened"),
                 ev("bank", "BankAccount", "MoneyWithdrawn"),
             ],
+            kind: HandlerKind::Projection,
             consistency: Consistency::Strong,
             start_from: StartFrom::Origin,
+            partitions: 1,
+            on_failure: FailurePolicy::default(),
         }],
         process_managers: vec![ProcessManager {
             name: "Withdrawal".into(),
@@ -280,6 +283,7 @@ pub fn bank() -> Context {
                 f("account_number", TypeRef::String),
                 f("amount", TypeRef::I64),
             ],
+            on_failure: FailurePolicy::default(),
         }],
     }
 }
@@ -492,8 +496,11 @@ pub fn atm() -> Context {
                 ev("atm", "Atm", "WithdrawalInitiated"),
                 ev("bank", "BankAccount", "MoneyWithdrawn"),
             ],
+            kind: HandlerKind::Effect,
             consistency: Consistency::Eventual,
             start_from: StartFrom::Current,
+            partitions: 4,
+            on_failure: FailurePolicy::default(),
         }],
         process_managers: vec![],
     }

@@ -16,6 +16,8 @@ use eskema::{
     ValidationErrors,
 };
 
+pub mod read;
+
 /// Snapshot every this many events.
 pub const SNAPSHOT_EVERY: u64 = 10;
 

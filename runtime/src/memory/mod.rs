@@ -15,6 +15,10 @@ use crate::store::{
     AppendOutcome, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Snapshot, StoreError,
 };
 
+mod read;
+
+pub use read::MemoryTx;
+
 /// An in-memory [`EventStore`]. Clones share one store, so several engines (standing in
 /// for several processes) can race on the same streams.
 ///
@@ -24,6 +28,8 @@ use crate::store::{
 pub struct MemoryStore {
     inner: Arc<RwLock<Inner>>,
     head: Arc<watch::Sender<u64>>,
+    /// Checkpoints, leases, parked events, process state and read-model documents.
+    read: Arc<std::sync::Mutex<read::ReadState>>,
 }
 
 #[derive(Default)]
@@ -44,6 +50,7 @@ impl Default for MemoryStore {
         MemoryStore {
             inner: Arc::default(),
             head: Arc::new(watch::Sender::new(0)),
+            read: Arc::default(),
         }
     }
 }

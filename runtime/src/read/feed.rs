@@ -1,0 +1,198 @@
+//! One reader per process for every subscriber it runs: ten handlers cost the store what one
+//! does.
+//!
+//! A head task learns the store's safe position (up to which every event is committed),
+//! woken by the store's append notifications and, as a fallback, by a timer. Subscribers
+//! ask the feed for the events after their checkpoint: pages are fetched once, kept in a
+//! small cache and shared, so subscribers that are level (the usual case once caught up)
+//! cost one read between them, and one that catches up reads only its own pages.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::read::store::ReadStore;
+use crate::store::{RecordedEvent, StoreError};
+
+/// Events after a position, shared between subscribers.
+#[derive(Debug, Clone)]
+pub(crate) struct Page {
+    events: Arc<[RecordedEvent]>,
+    start: usize,
+    end: u64,
+}
+
+impl Page {
+    pub(crate) fn events(&self) -> &[RecordedEvent] {
+        &self.events[self.start..]
+    }
+
+    /// Every event up to this position is in the page (or before it): a reader that has
+    /// handled the page is at `end`. Past the last event when positions after it were
+    /// rolled back (a sequence leaves gaps).
+    pub(crate) fn end(&self) -> u64 {
+        self.end
+    }
+}
+
+/// A fetched page and the position it covers up to.
+struct Fetched {
+    events: Arc<[RecordedEvent]>,
+    end: u64,
+}
+
+pub(crate) struct Feed<S> {
+    store: Arc<S>,
+    page_size: usize,
+    head: watch::Sender<u64>,
+    cache: Mutex<BTreeMap<u64, Fetched>>,
+    /// One fetch at a time: who waits finds the page cached.
+    fetching: tokio::sync::Mutex<()>,
+}
+
+/// Pages kept for subscribers that are a little behind the fastest.
+const CACHED_PAGES: usize = 32;
+
+impl<S: ReadStore> Feed<S> {
+    pub(crate) fn new(store: Arc<S>, page_size: usize) -> Self {
+        Feed {
+            store,
+            page_size: page_size.max(1),
+            head: watch::Sender::new(0),
+            cache: Mutex::new(BTreeMap::new()),
+            fetching: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The safe head as last seen.
+    pub(crate) fn head(&self) -> u64 {
+        *self.head.borrow()
+    }
+
+    /// Learns the safe head now (at start, and for `start_from: current`).
+    pub(crate) async fn refresh(&self) -> Result<u64, StoreError> {
+        let safe = self.store.safe_position().await?;
+        self.head.send_if_modified(|h| {
+            let moved = safe > *h;
+            if moved {
+                *h = safe;
+            }
+            moved
+        });
+        Ok(self.head())
+    }
+
+    /// Keeps the head current until `stop` turns true: on every append notification, and
+    /// every `poll` in case a notification was lost (or came from a writer that sends none).
+    pub(crate) async fn run_head(&self, poll: Duration, mut stop: watch::Receiver<bool>) {
+        let mut appended = self.store.appended();
+        let mut failures = 0u32;
+        loop {
+            match self.refresh().await {
+                Ok(_) => failures = 0,
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(error = %e, failures, "reading the safe position failed");
+                    let pause = Duration::from_millis(50 * u64::from(failures.min(20)));
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = crate::read::stopped(&mut stop) => return,
+                    }
+                    continue;
+                }
+            }
+            tokio::select! {
+                changed = appended.changed() => {
+                    if changed.is_err() {
+                        // The store is gone; keep polling.
+                        tokio::time::sleep(poll).await;
+                    }
+                }
+                _ = tokio::time::sleep(poll) => {}
+                _ = crate::read::stopped(&mut stop) => return,
+            }
+        }
+    }
+
+    /// The events after `after`, at most a page, waiting while there are none. `None` when
+    /// `stop` turned true first.
+    pub(crate) async fn next(
+        &self,
+        after: u64,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<Option<Page>, StoreError> {
+        let mut head = self.head.subscribe();
+        loop {
+            if *stop.borrow() {
+                return Ok(None);
+            }
+            let safe = *head.borrow_and_update();
+            if safe > after {
+                return self.page_after(after, safe).await.map(Some);
+            }
+            tokio::select! {
+                changed = head.changed() => {
+                    if changed.is_err() {
+                        return Ok(None);
+                    }
+                }
+                _ = crate::read::stopped(stop) => return Ok(None),
+            }
+        }
+    }
+
+    fn cached(&self, after: u64) -> Option<Page> {
+        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let (_, fetched) = cache.range(..=after).next_back()?;
+        // A page read after `a` holds every event from `a + 1` to its end: any `after` in
+        // that range is served by its tail.
+        if fetched.end <= after {
+            return None;
+        }
+        let start = fetched.events.partition_point(|e| e.position <= after);
+        Some(Page {
+            events: Arc::clone(&fetched.events),
+            start,
+            end: fetched.end,
+        })
+    }
+
+    async fn page_after(&self, after: u64, safe: u64) -> Result<Page, StoreError> {
+        if let Some(page) = self.cached(after) {
+            return Ok(page);
+        }
+        let _one = self.fetching.lock().await;
+        if let Some(page) = self.cached(after) {
+            return Ok(page);
+        }
+        let events: Arc<[RecordedEvent]> = self
+            .store
+            .read_between(after, safe, self.page_size)
+            .await?
+            .into();
+        // A short page holds everything up to the safe head.
+        let end = if events.len() >= self.page_size {
+            events.last().map_or(safe, |e| e.position)
+        } else {
+            safe
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.insert(
+            after,
+            Fetched {
+                events: Arc::clone(&events),
+                end,
+            },
+        );
+        while cache.len() > CACHED_PAGES {
+            cache.pop_first();
+        }
+        Ok(Page {
+            events,
+            start: 0,
+            end,
+        })
+    }
+}
