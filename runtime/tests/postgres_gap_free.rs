@@ -1,12 +1,14 @@
 //! The gap-free guarantee, made deterministic: an append that drew its positions but has
 //! not committed holds back every reader of "all", so the later, already committed append
-//! is never delivered ahead of it.
+//! is never delivered ahead of it. `read_all` waits for it; the read side's watermark only
+//! looks, and never makes appends wait.
 
 mod postgres_locks;
 mod postgres_support;
 
 use std::time::Duration;
 
+use eskema::read::ReadStore;
 use eskema::{EventStore, ExpectedVersion, Metadata, NewEvent};
 use serde_json::json;
 
@@ -78,6 +80,92 @@ async fn reader_waits_for_an_in_flight_append_with_smaller_positions() {
     assert_eq!(
         read, expected,
         "every event, in position order, none skipped"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watermark_holds_back_at_an_in_flight_append_without_blocking_appends() {
+    let Some(db) = postgres_support::test_db("the_watermark_holds_back").await else {
+        return;
+    };
+    let store = db.store.clone();
+    let before = store
+        .append("before", ExpectedVersion::NoStream, vec![event(0)], None)
+        .await
+        .expect("append")
+        .into_events();
+    let settled = store.safe_position().await.expect("watermark");
+    assert_eq!((settled.safe, settled.pending), (before[0].position, false));
+
+    let slow_batch = vec![event(1), event(2)];
+    let mut blocker =
+        postgres_locks::uncommitted_event(&db, slow_batch[1].event_id, "blocker").await;
+    let slow = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .append("slow", ExpectedVersion::NoStream, slow_batch, None)
+                .await
+        })
+    };
+    let mut admin = postgres_support::admin_connection(&db).await;
+    postgres_locks::wait_for_blocked(&mut admin, blocker.pid, 1).await;
+    let fast = store
+        .append("fast", ExpectedVersion::NoStream, vec![event(3)], None)
+        .await
+        .expect("fast append")
+        .into_events();
+
+    // Asked again and again, it answers at once and stays before the in-flight positions.
+    for _ in 0..20 {
+        let mark = tokio::time::timeout(Duration::from_secs(2), store.safe_position())
+            .await
+            .expect("the watermark never waits")
+            .expect("watermark");
+        assert_eq!(mark.safe, before[0].position, "passed an in-flight append");
+        assert!(mark.pending);
+        // And appends go on meanwhile (behind read_all's exclusive lock they would queue).
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            store.append(
+                &format!("more-{}", uuid::Uuid::now_v7()),
+                ExpectedVersion::NoStream,
+                vec![event(4)],
+                None,
+            ),
+        )
+        .await
+        .expect("an append waited on the watermark")
+        .expect("append");
+    }
+
+    sqlx::query("ROLLBACK")
+        .execute(&mut blocker.conn)
+        .await
+        .expect("release");
+    let slow = slow
+        .await
+        .expect("task")
+        .expect("slow append")
+        .into_events();
+    let head = store.read_all(1, 1_000).await.expect("read_all");
+    let last = head.last().expect("events").position;
+    let mut mark = store.safe_position().await.expect("watermark");
+    for _ in 0..100 {
+        if mark.safe >= last {
+            break;
+        }
+        mark = store.safe_position().await.expect("watermark");
+    }
+    assert_eq!(mark.safe, last);
+    let read = store
+        .read_between(before[0].position, mark.safe, 1_000)
+        .await
+        .expect("read");
+    assert!(slow[1].position < fast[0].position);
+    assert_eq!(
+        &read[..3],
+        &[slow[0].clone(), slow[1].clone(), fast[0].clone()]
     );
 }
 

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use super::MemoryStore;
 use crate::read::store::{
     Checkpoint, FailedEvent, FailureOutcome, Fence, InstanceChange, Lease, NewFailure, Progress,
-    ReadStore, UnitId,
+    ReadStore, UnitId, Watermark,
 };
 use crate::store::{EventStore, RecordedEvent, StoreError};
 
@@ -211,8 +211,11 @@ impl ReadStore for MemoryStore {
     }
 
     /// Appends happen whole under the store's lock: every position is committed.
-    async fn safe_position(&self) -> Result<u64, StoreError> {
-        Ok(self.len() as u64)
+    async fn safe_position(&self) -> Result<Watermark, StoreError> {
+        Ok(Watermark {
+            safe: self.len() as u64,
+            pending: false,
+        })
     }
 
     async fn read_between(

@@ -104,6 +104,8 @@ use crate::store::{
 };
 
 mod group;
+mod notify;
+mod read;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -284,6 +286,7 @@ pub struct PostgresOptions {
     max_connections: u32,
     acquire_timeout: Duration,
     group_commit: usize,
+    notify: bool,
 }
 
 impl PostgresOptions {
@@ -306,6 +309,15 @@ impl PostgresOptions {
     /// the benchmark machine (2 cores, 16 tasks) 2 slots gave the most appends per second.
     pub fn group_commit(mut self, slots: usize) -> Self {
         self.group_commit = slots;
+        self
+    }
+
+    /// Whether appends made through this store wake readers in other processes with a
+    /// notification (default on). It is sent after the append commits, once per burst of
+    /// appends, on a connection of its own: appends never wait for it. Off, other
+    /// processes find new events by polling.
+    pub fn notify(mut self, on: bool) -> Self {
+        self.notify = on;
         self
     }
 
@@ -388,7 +400,10 @@ impl PostgresOptions {
             .await
             .map_err(map_err)?;
         tracing::debug!(url = %shown, schema = %self.schema, "event store ready");
+        let wake = notify::Wake::new(&pool, &self.schema, self.notify);
         Ok(PostgresStore {
+            wake,
+            watermark: Arc::default(),
             pool,
             schema: self.schema,
             all_lock_key,
@@ -409,6 +424,10 @@ pub struct PostgresStore {
     statements: Arc<AtomicU64>,
     /// Grouping of one-event appends; `None` when turned off.
     group: Option<Arc<group::GroupCommit>>,
+    /// Wakes readers after appends, here and (by notification) in other processes.
+    wake: Arc<notify::Wake>,
+    /// The read side's watermark between calls.
+    watermark: Arc<std::sync::Mutex<read::Pending>>,
 }
 
 impl PostgresStore {
@@ -425,6 +444,7 @@ impl PostgresStore {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(10),
             group_commit: DEFAULT_GROUP_COMMIT,
+            notify: true,
         }
     }
 
@@ -446,6 +466,21 @@ impl PostgresStore {
 
     fn count(&self, n: u64) {
         self.statements.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, read::Pending> {
+        self.watermark
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Wakes readers after a committed append.
+    fn woken(&self, outcome: &Result<AppendOutcome, StoreError>) {
+        if let Ok(AppendOutcome::Appended(events)) = outcome
+            && let Some(last) = events.last()
+        {
+            self.wake.appended(last.position);
+        }
     }
 
     /// [`PostgresStore::append_once`] until it has an answer. `None` from it: a duplicate
@@ -758,8 +793,11 @@ impl EventStore for PostgresStore {
         command_id: Option<Uuid>,
     ) -> Result<AppendOutcome, StoreError> {
         let command = command_id.map_or(CommandRecord::None, CommandRecord::Given);
-        self.append_retrying(stream_id, expected, &events, command)
-            .await
+        let outcome = self
+            .append_retrying(stream_id, expected, &events, command)
+            .await;
+        self.woken(&outcome);
+        outcome
     }
 
     /// A one-event append skips the duplicate probes (`APPEND_NEW_SQL`); a grouped or
@@ -771,8 +809,11 @@ impl EventStore for PostgresStore {
         events: Vec<NewEvent>,
         command_id: Uuid,
     ) -> Result<AppendOutcome, StoreError> {
-        self.append_retrying(stream_id, expected, &events, CommandRecord::New(command_id))
-            .await
+        let outcome = self
+            .append_retrying(stream_id, expected, &events, CommandRecord::New(command_id))
+            .await;
+        self.woken(&outcome);
+        outcome
     }
 
     async fn read_stream(

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::read::store::ReadStore;
+use crate::read::store::{ReadStore, Watermark};
 use crate::store::{RecordedEvent, StoreError};
 
 /// Events after a position, shared between subscribers.
@@ -73,25 +73,34 @@ impl<S: ReadStore> Feed<S> {
 
     /// Learns the safe head now (at start, and for `start_from: current`).
     pub(crate) async fn refresh(&self) -> Result<u64, StoreError> {
-        let safe = self.store.safe_position().await?;
+        Ok(self.learn().await?.safe.max(self.head()))
+    }
+
+    /// Asks the store for the safe head and publishes it.
+    async fn learn(&self) -> Result<Watermark, StoreError> {
+        let mark = self.store.safe_position().await?;
         self.head.send_if_modified(|h| {
-            let moved = safe > *h;
+            let moved = mark.safe > *h;
             if moved {
-                *h = safe;
+                *h = mark.safe;
             }
             moved
         });
-        Ok(self.head())
+        Ok(mark)
     }
 
     /// Keeps the head current until `stop` turns true: on every append notification, and
-    /// every `poll` in case a notification was lost (or came from a writer that sends none).
+    /// every `poll` in case a notification was lost (or came from a writer that sends none);
+    /// while appends are in flight, again after a millisecond.
     pub(crate) async fn run_head(&self, poll: Duration, mut stop: watch::Receiver<bool>) {
         let mut appended = self.store.appended();
         let mut failures = 0u32;
         loop {
-            match self.refresh().await {
-                Ok(_) => failures = 0,
+            let pending = match self.learn().await {
+                Ok(mark) => {
+                    failures = 0;
+                    mark.pending
+                }
                 Err(e) => {
                     failures += 1;
                     tracing::warn!(error = %e, failures, "reading the safe position failed");
@@ -102,7 +111,12 @@ impl<S: ReadStore> Feed<S> {
                     }
                     continue;
                 }
-            }
+            };
+            let wait = if pending {
+                Duration::from_millis(1)
+            } else {
+                poll
+            };
             tokio::select! {
                 changed = appended.changed() => {
                     if changed.is_err() {
@@ -110,7 +124,7 @@ impl<S: ReadStore> Feed<S> {
                         tokio::time::sleep(poll).await;
                     }
                 }
-                _ = tokio::time::sleep(poll) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = crate::read::stopped(&mut stop) => return,
             }
         }

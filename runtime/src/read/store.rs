@@ -71,6 +71,15 @@ pub struct Progress {
     pub attempt: Option<(u64, u32, String)>,
 }
 
+/// What [`ReadStore::safe_position`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watermark {
+    /// Every event up to here is committed or rolled back.
+    pub safe: u64,
+    /// Appends were in flight: asking again shortly will find more.
+    pub pending: bool,
+}
+
 /// The checkpoint a transaction moves, and the lease that entitles it to.
 #[derive(Debug, Clone, Copy)]
 pub struct Fence<'a> {
@@ -146,7 +155,7 @@ pub trait ReadStore: EventStore {
 
     /// The highest position up to which every event is committed or rolled back, found
     /// without making appends wait.
-    fn safe_position(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn safe_position(&self) -> impl Future<Output = Result<Watermark, StoreError>> + Send;
 
     /// Events with `after < position <= until`, in order, at most `limit`.
     fn read_between(

@@ -73,7 +73,7 @@ async fn ok<S: EventStore>(
 /// The position the next appended event gets (stores hand out positions without gaps
 /// while nothing rolls back).
 async fn next_position<S: ReadStore>(store: &S) -> u64 {
-    store.safe_position().await.expect("head") + 1
+    store.safe_position().await.expect("head").safe + 1
 }
 
 async fn wait<S: ReadStore>(engine: &Engine<S>, position: u64, name: &str) {
