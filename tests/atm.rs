@@ -2,7 +2,7 @@
 //! across both contexts driven by the `Withdrawal` process manager.
 
 use eskema::uuid::Uuid;
-use eskema::{AggregateTestExt, Engine, EventStore, MemoryStore};
+use eskema::{AggregateTestExt, Engine, EventStore, MemoryStore, SubscriberTestExt};
 use eskema_demo::atm::*;
 
 fn id() -> Uuid {
@@ -163,10 +163,88 @@ fn cash_is_dispensed_only_once_authorized() {
         .then_error(AtmWithdrawalError::AlreadyDispensed);
 }
 
+fn authorized() -> AuthorizationConfirmed {
+    AuthorizationConfirmed {
+        withdrawal_id: id(),
+        account_number: "ACC000001".into(),
+        amount: 50,
+    }
+}
+
+fn debited(withdrawal_id: Uuid) -> eskema_demo::bank::MoneyWithdrawn {
+    eskema_demo::bank::MoneyWithdrawn {
+        account_number: "ACC000001".into(),
+        withdrawal_id,
+        amount: 50,
+        balance: 70,
+    }
+}
+
+#[test]
+fn the_process_manager_debits_the_account_once_the_pin_is_right() {
+    use eskema_demo::bank::{WithdrawMoney, Withdrawal};
+    Withdrawal::given([initiated()])
+        .when(authorized())
+        .then_commands([WithdrawMoney {
+            account_number: "ACC000001".into(),
+            withdrawal_id: id(),
+            amount: 50,
+        }])
+        .then_state(|s| {
+            assert_eq!(s.account_number, "ACC000001");
+            assert_eq!(s.amount, 50);
+        });
+}
+
+#[test]
+fn the_debit_has_the_machine_pay_out_and_ends_the_withdrawal() {
+    use eskema_demo::bank::{Withdrawal, WithdrawalEvent};
+    let then = Withdrawal::given([WithdrawalEvent::from(initiated()), authorized().into()])
+        .when(debited(id()))
+        .then_commands([DispenseCash {
+            withdrawal_id: id(),
+        }])
+        .then_stopped();
+    // Caused by the debit, in the withdrawal's conversation, under an id derived from the
+    // event: a redelivered debit dispatches the same id, which is a no-op.
+    let planned = &then.planned()[0];
+    assert_eq!(planned.context.causation_id, Some(then.event().event_id));
+    assert_eq!(
+        planned.context.correlation_id,
+        Some(eskema::testing::TEST_CORRELATION)
+    );
+    assert_eq!(
+        planned.context.command_id,
+        Some(eskema::read::process::command_id(
+            "bank.Withdrawal",
+            &id().to_string(),
+            then.event().position,
+            0
+        ))
+    );
+}
+
+#[test]
+fn a_counter_withdrawal_is_none_of_the_process_managers_business() {
+    use eskema_demo::bank::Withdrawal;
+    // No withdrawal was initiated at an ATM for this id.
+    Withdrawal::given_nothing()
+        .when(debited(Uuid::from_u128(99)))
+        .then_ignored();
+    Withdrawal::given([initiated()])
+        .when(debited(Uuid::from_u128(99)))
+        .then_ignored();
+}
+
 #[tokio::test]
-async fn a_withdrawal_runs_from_pin_check_to_cash_through_the_process_manager() {
+async fn a_withdrawal_runs_from_pin_check_to_cash_by_itself() {
     use eskema_demo::bank;
-    let engine = Engine::new(MemoryStore::new());
+    let store = MemoryStore::new();
+    let engine = Engine::new(store.clone());
+    let outbox = eskema_demo::logic::notifications::Outbox::default();
+    let read_side = eskema_demo::read_side::in_memory(&engine, outbox.clone())
+        .await
+        .expect("read side");
     bank::dispatch(
         &engine,
         bank::OpenBankAccount {
@@ -192,34 +270,47 @@ async fn a_withdrawal_runs_from_pin_check_to_cash_through_the_process_manager() 
     .expect("initiate");
     dispatch(&engine, confirm("1234")).await.expect("authorize");
 
-    // Drive the process manager by hand over the event log (subscriptions come later).
-    let mut process = bank::Withdrawal::default();
-    let mut next = 1;
-    loop {
-        let page = engine.store().read_all(next, 100).await.expect("read");
-        let Some(last) = page.last() else { break };
-        next = last.position + 1;
-        for recorded in &page {
-            for command in bank::WithdrawalEvent::handle(&mut process, recorded).expect("handled") {
-                match command {
-                    bank::WithdrawalDispatch::WithdrawMoney(c) => {
-                        bank::dispatch(&engine, c).await.expect("debit");
-                    }
-                    bank::WithdrawalDispatch::DispenseCash(c) => {
-                        dispatch(&engine, c).await.expect("dispense");
-                    }
-                }
-            }
+    // No loop drives the process manager: it debits the account, then has the cash paid.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let atm = loop {
+        let atm = engine
+            .load::<AtmWithdrawal>(&id().to_string())
+            .await
+            .expect("load");
+        if atm.state.status == Some(WithdrawalStatus::Dispensed) {
+            break atm;
         }
-    }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not dispensed: {atm:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert_eq!(atm.version, 3);
     let account = engine
         .load::<bank::BankAccount>("ACC000001")
         .await
         .expect("load");
     assert_eq!(account.state.balance, 70);
-    let atm = engine
-        .load::<AtmWithdrawal>(&id().to_string())
+    let head = store.len() as u64;
+    engine
+        .wait_for(
+            head,
+            &["AccountBalances", "Notifications", "Withdrawal"],
+            std::time::Duration::from_secs(10),
+        )
         .await
-        .expect("load");
-    assert_eq!(atm.state.status, Some(WithdrawalStatus::Dispensed));
+        .expect("settled");
+    let balance =
+        eskema_demo::logic::account_balances::BalancesInMemory::balance(&store, "ACC000001");
+    assert_eq!(balance.map(|b| b.balance), Some(70));
+    assert_eq!(
+        outbox.messages(),
+        vec!["ACC000001: 50 withdrawn, balance 70".to_string()]
+    );
+    // Exactly one debit and one payout.
+    let all = store.read_all(1, 100).await.expect("read");
+    let count = |t: &str| all.iter().filter(|e| e.event_type == t).count();
+    assert_eq!((count("MoneyWithdrawn"), count("CashDispensed")), (1, 1));
+    read_side.shutdown().await;
 }

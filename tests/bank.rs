@@ -1,8 +1,12 @@
 //! BankAccount: every executor and applier, then journeys through the engine.
 
-use eskema::{AggregateTestExt, CommandContext, DispatchError, Engine, EventStore, MemoryStore};
+use eskema::read::Subscription;
+use eskema::{
+    AggregateTestExt, CommandContext, DispatchError, Engine, EventStore, MemoryStore,
+    SubscriberTestExt,
+};
 use eskema_demo::bank::*;
-use eskema_demo::logic::account_balances::AccountBalances;
+use eskema_demo::logic::account_balances::{Balance, BalancesInMemory, TABLE};
 
 const ACC: &str = "ACC000001";
 
@@ -174,12 +178,36 @@ async fn open_deposit_withdraw_through_the_router_and_the_read_model() {
 
     let loaded = engine.load::<BankAccount>(ACC).await.expect("load");
     assert_eq!((loaded.version, loaded.state.balance), (3, 100));
+}
 
-    let mut balances = AccountBalances::default();
-    for recorded in engine.store().read_all(1, 100).await.expect("read") {
-        AccountBalancesEvent::handle(&mut balances, &recorded).expect("handled");
-    }
-    assert_eq!(balances.balances.get(ACC), Some(&100));
+#[tokio::test]
+async fn the_balances_projection_keeps_the_latest_balance() {
+    let store = MemoryStore::new();
+    let mut tx = store.transaction();
+    AccountBalances::given([opened(100)])
+        .and(MoneyDeposited {
+            account_number: ACC.into(),
+            amount: 25,
+            balance: 125,
+        })
+        .and(MoneyWithdrawn {
+            account_number: ACC.into(),
+            withdrawal_id: eskema::uuid::Uuid::nil(),
+            amount: 25,
+            balance: 100,
+        })
+        .project(&BalancesInMemory, &mut tx)
+        .await
+        .expect("projected");
+    assert_eq!(
+        tx.get::<Balance>(TABLE, ACC).expect("decodes"),
+        Some(Balance {
+            balance: 100,
+            events: 3
+        })
+    );
+    // Nothing is visible outside the transaction until the read side commits it.
+    assert_eq!(BalancesInMemory::balance(&store, ACC), None);
 }
 
 #[tokio::test]
@@ -295,9 +323,32 @@ fn the_read_model_ignores_a_same_named_event_of_another_aggregate() {
         metadata: eskema::Metadata::default(),
         created_at: eskema::chrono::Utc::now(),
     };
-    assert!(AccountBalancesEvent::decode(&recorded("wallet-7")).is_none());
+    let spec = AccountBalances::SPEC;
+    assert_eq!(spec.accepts(&recorded("wallet-7")), None);
+    let index = spec
+        .accepts(&recorded("bank-account-ACC000001"))
+        .expect("taken");
     assert!(matches!(
-        AccountBalancesEvent::decode(&recorded("bank-account-ACC000001")),
-        Some(Ok(AccountBalancesEvent::MoneyDeposited(_)))
+        AccountBalances::decode(index, &recorded("bank-account-ACC000001")),
+        Ok(AccountBalancesEvent::MoneyDeposited(_))
     ));
+}
+
+#[tokio::test]
+async fn a_redelivered_withdrawal_is_notified_once() {
+    use eskema_demo::logic::notifications::Outbox;
+    let outbox = Outbox::default();
+    let given = Notifications::given([MoneyWithdrawn {
+        account_number: ACC.into(),
+        withdrawal_id: eskema::uuid::Uuid::nil(),
+        amount: 30,
+        balance: 70,
+    }]);
+    // At least once: the same event, twice.
+    given.deliver(&outbox).await.expect("delivered");
+    given.deliver(&outbox).await.expect("delivered again");
+    assert_eq!(
+        outbox.messages(),
+        vec![format!("{ACC}: 30 withdrawn, balance 70")]
+    );
 }

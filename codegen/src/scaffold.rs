@@ -166,24 +166,43 @@ impl Unit<'_> {
         }
     }
 
-    /// The implementing type: the generated state struct, except for handlers, whose read
-    /// model is the user's own struct, declared in the scaffolded file.
+    /// The implementing type's name: the generated state struct, except for handlers,
+    /// whose implementation is the user's own struct, declared in the scaffolded file
+    /// (`<Handler>Projection` or `<Handler>Effect`: the handler's own name is the
+    /// generated subscription).
+    fn self_name(&self) -> String {
+        match &self.target {
+            Target::Handler(h) => match h.kind {
+                model::HandlerKind::Projection => format!("{}Projection", h.name),
+                model::HandlerKind::Effect => format!("{}Effect", h.name),
+            },
+            _ => self.name().to_string(),
+        }
+    }
+
     fn self_type(&self, paths: &Paths) -> String {
         match &self.target {
-            Target::Handler(h) => h.name.clone(),
+            Target::Handler(_) => self.self_name(),
             _ => paths.own(self.name()),
+        }
+    }
+
+    /// The trait as implemented: a projection's is generic over the transaction it writes
+    /// on, the in-memory one to begin with.
+    fn trait_type(&self, paths: &Paths) -> String {
+        let name = paths.own(&self.trait_name());
+        match &self.target {
+            Target::Handler(h) if h.kind == model::HandlerKind::Projection => {
+                format!("{name}<{MEMORY_TX}>")
+            }
+            _ => name,
         }
     }
 
     fn methods(&self, paths: &Paths) -> Vec<MethodSpec> {
         match &self.target {
             Target::Aggregate(a) => aggregate_methods(a, paths),
-            Target::Handler(h) => reaction_methods(
-                h.subscribes.iter(),
-                paths,
-                "Result<(), eskema::HandlerError>",
-                "todo!(\"project {event:?} from {}\", recorded.stream_id)",
-            ),
+            Target::Handler(h) => handler_methods(h, paths),
             Target::Process(p) => {
                 let ret = format!(
                     "Result<Vec<{}>, eskema::HandlerError>",
@@ -193,8 +212,13 @@ impl Unit<'_> {
                 reaction_methods(
                     events,
                     paths,
-                    &ret,
-                    "todo!(\"react to {event:?} from {}\", recorded.stream_id)",
+                    Reaction {
+                        receiver: "&mut self",
+                        conn: None,
+                        ret: &ret,
+                        body: "todo!(\"react to {event:?} from {}\", recorded.stream_id)",
+                        asynchronous: false,
+                    },
                 )
             }
         }
@@ -212,6 +236,7 @@ fn aggregate_methods(a: &model::Aggregate, paths: &Paths) -> Vec<MethodSpec> {
             paths.own(&names::emits_enum(&c.name))
         )),
         body: "todo!(\"decide {command:?}\")".into(),
+        asynchronous: false,
     });
     let appliers = a.events.iter().map(|e| MethodSpec {
         name: format!("apply_{}", names::snake(&e.name)),
@@ -222,16 +247,63 @@ fn aggregate_methods(a: &model::Aggregate, paths: &Paths) -> Vec<MethodSpec> {
         ],
         ret: None,
         body: "todo!(\"apply {event:?}\")".into(),
+        asynchronous: false,
     });
     executors.chain(appliers).collect()
+}
+
+/// The transaction a scaffolded projection writes on, until its author picks the store's.
+const MEMORY_TX: &str = "eskema::MemoryTx";
+
+/// A handler's methods: async, `&self`; a projection's also get the transaction, and
+/// `reset`.
+fn handler_methods(h: &model::Handler, paths: &Paths) -> Vec<MethodSpec> {
+    let ret = "Result<(), eskema::HandlerError>";
+    let projection = h.kind == model::HandlerKind::Projection;
+    let conn = format!("conn: &mut {MEMORY_TX}");
+    let mut methods = reaction_methods(
+        h.subscribes.iter(),
+        paths,
+        Reaction {
+            receiver: "&self",
+            conn: projection.then_some(conn.as_str()),
+            ret,
+            body: if projection {
+                "todo!(\"project {event:?} from {}\", recorded.stream_id)"
+            } else {
+                "todo!(\"act on {event:?} from {} (at least once: its position {} is its idempotency key)\", recorded.stream_id, recorded.position)"
+            },
+            asynchronous: true,
+        },
+    );
+    if projection {
+        methods.push(MethodSpec {
+            name: "reset".into(),
+            doc: Vec::new(),
+            params: vec!["&self".into(), conn.clone()],
+            ret: Some(ret.to_string()),
+            body: "todo!(\"empty the read model, for a rebuild\")".into(),
+            asynchronous: true,
+        });
+    }
+    methods
+}
+
+/// How the `on_<event>` methods of a handler or process manager look.
+struct Reaction<'a> {
+    receiver: &'a str,
+    /// The transaction parameter, for projections.
+    conn: Option<&'a str>,
+    ret: &'a str,
+    body: &'a str,
+    asynchronous: bool,
 }
 
 /// Handler and process-manager methods: `on_<event>` once per event name, in order.
 fn reaction_methods<'a>(
     events: impl Iterator<Item = &'a EventRef>,
     paths: &Paths,
-    ret: &str,
-    body: &str,
+    how: Reaction,
 ) -> Vec<MethodSpec> {
     let mut seen = BTreeSet::new();
     events
@@ -239,13 +311,16 @@ fn reaction_methods<'a>(
         .map(|e| MethodSpec {
             name: format!("on_{}", names::snake(&e.name)),
             doc: Vec::new(),
-            params: vec![
-                "&mut self".into(),
-                format!("event: &{}", paths.event(e)),
-                "recorded: &eskema::RecordedEvent".into(),
-            ],
-            ret: Some(ret.to_string()),
-            body: body.to_string(),
+            params: std::iter::once(how.receiver.to_string())
+                .chain(how.conn.map(str::to_string))
+                .chain([
+                    format!("event: &{}", paths.event(e)),
+                    "recorded: &eskema::RecordedEvent".into(),
+                ])
+                .collect(),
+            ret: Some(how.ret.to_string()),
+            body: how.body.to_string(),
+            asynchronous: how.asynchronous,
         })
         .collect()
 }
@@ -338,6 +413,7 @@ struct MethodSpec {
     params: Vec<String>,
     ret: Option<String>,
     body: String,
+    asynchronous: bool,
 }
 
 /// rustfmt's default `max_width`: longer signatures get one parameter per line, as rustfmt
@@ -376,6 +452,7 @@ struct Templates {
 #[derive(Serialize)]
 struct MethodContext<'a> {
     doc: &'a [String],
+    asynchronous: bool,
     name: &'a str,
     params: &'a [String],
     ret: Option<&'a str>,
@@ -407,7 +484,8 @@ impl Templates {
     /// One method, every line prefixed with `indent`, no trailing newline.
     fn method(&self, spec: &MethodSpec, indent: &str) -> Result<String, ScaffoldError> {
         let one_line = format!(
-            "{indent}fn {}({}){} {{",
+            "{indent}{}fn {}({}){} {{",
+            if spec.asynchronous { "async " } else { "" },
             spec.name,
             spec.params.join(", "),
             spec.ret
@@ -417,6 +495,7 @@ impl Templates {
         );
         let context = MethodContext {
             doc: &spec.doc,
+            asynchronous: spec.asynchronous,
             name: &spec.name,
             params: &spec.params,
             ret: spec.ret.as_deref(),
@@ -443,7 +522,7 @@ impl Templates {
     fn impl_block(&self, unit: &Unit, paths: &Paths) -> Result<String, ScaffoldError> {
         let specs = unit.methods(paths);
         let mut context = tera::Context::new();
-        context.insert("trait_name", &paths.own(&unit.trait_name()));
+        context.insert("trait_name", &unit.trait_type(paths));
         context.insert("self_type", &unit.self_type(paths));
         context.insert(
             "methods",
@@ -454,7 +533,11 @@ impl Templates {
 
     fn read_model(&self, unit: &Unit) -> Result<String, ScaffoldError> {
         let mut context = tera::Context::new();
-        context.insert("name", unit.name());
+        context.insert("name", &unit.self_name());
+        context.insert("handler", unit.name());
+        let projection =
+            matches!(&unit.target, Target::Handler(h) if h.kind == model::HandlerKind::Projection);
+        context.insert("projection", &projection);
         Ok(self.render("read_model", &context)?.trim_end().to_string())
     }
 
@@ -508,7 +591,8 @@ impl Templates {
             glob: has_glob_use(&file.items, unit.context),
         };
         let trait_name = unit.trait_name();
-        let self_name = unit.name();
+        let self_name = unit.self_name();
+        let self_name = self_name.as_str();
         let Some(block) = find_impl(&file.items, &trait_name, self_name) else {
             return self.append_impl(unit, &paths, &file, text);
         };
@@ -580,7 +664,7 @@ impl Templates {
     ) -> Result<Completion, ScaffoldError> {
         let mut addition = String::new();
         if let Target::Handler(_) = unit.target
-            && !declares(&file.items, unit.name())
+            && !declares(&file.items, &unit.self_name())
         {
             addition.push_str(&self.read_model(unit)?);
             addition.push_str("\n\n");

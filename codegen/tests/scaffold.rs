@@ -274,25 +274,33 @@ fn fresh_scaffold_creates_one_file_per_unit_and_a_mod_rs() {
 
         use crate::bank::*;
 
-        /// The state `AccountBalances` maintains from the events it sees: add the fields it needs.
+        /// The read model `AccountBalances` keeps. It writes on the transaction that moves its
+        /// checkpoint: `eskema::MemoryTx` in memory; for Postgres, implement
+        /// `AccountBalancesHandler<eskema::sqlx::PgConnection>` instead.
         #[derive(Debug, Default)]
-        pub struct AccountBalances {}
+        pub struct AccountBalancesProjection {}
 
-        impl AccountBalancesHandler for AccountBalances {
-            fn on_bank_account_opened(
-                &mut self,
+        impl AccountBalancesHandler<eskema::MemoryTx> for AccountBalancesProjection {
+            async fn on_bank_account_opened(
+                &self,
+                conn: &mut eskema::MemoryTx,
                 event: &BankAccountOpened,
                 recorded: &eskema::RecordedEvent,
             ) -> Result<(), eskema::HandlerError> {
                 todo!("project {event:?} from {}", recorded.stream_id)
             }
 
-            fn on_money_withdrawn(
-                &mut self,
+            async fn on_money_withdrawn(
+                &self,
+                conn: &mut eskema::MemoryTx,
                 event: &MoneyWithdrawn,
                 recorded: &eskema::RecordedEvent,
             ) -> Result<(), eskema::HandlerError> {
                 todo!("project {event:?} from {}", recorded.stream_id)
+            }
+
+            async fn reset(&self, conn: &mut eskema::MemoryTx) -> Result<(), eskema::HandlerError> {
+                todo!("empty the read model, for a rebuild")
             }
         }
     "#]]
@@ -507,16 +515,16 @@ fn crlf_files_get_crlf_insertions() {
     let dir = TempDir::new("crlf");
     let domain = bank_domain();
     std::fs::create_dir_all(dir.path()).expect("mkdir");
-    let by_hand = "use crate::bank::*;\r\n\r\nimpl AccountBalancesHandler for AccountBalances {\r\n}\r\n\r\n#[derive(Default)]\r\npub struct AccountBalances;\r\n";
+    let by_hand = "use crate::bank::*;\r\n\r\nimpl AccountBalancesHandler<eskema::MemoryTx> for AccountBalancesProjection {\r\n}\r\n\r\n#[derive(Default)]\r\npub struct AccountBalancesProjection;\r\n";
     dir.write("account_balances.rs", by_hand);
     run(&domain, &dir);
     let after = dir.read("account_balances.rs");
     assert!(after.starts_with(
-        "use crate::bank::*;\r\n\r\nimpl AccountBalancesHandler for AccountBalances {\r\n    fn on_bank_account_opened(\r\n"
+        "use crate::bank::*;\r\n\r\nimpl AccountBalancesHandler<eskema::MemoryTx> for AccountBalancesProjection {\r\n    async fn on_bank_account_opened(\r\n"
     ));
-    assert!(
-        after.ends_with("    }\r\n}\r\n\r\n#[derive(Default)]\r\npub struct AccountBalances;\r\n")
-    );
+    assert!(after.ends_with(
+        "    }\r\n}\r\n\r\n#[derive(Default)]\r\npub struct AccountBalancesProjection;\r\n"
+    ));
     assert_eq!(after.matches('\n').count(), after.matches("\r\n").count());
     assert_parses(&dir, "account_balances.rs");
 }
@@ -537,25 +545,33 @@ fn a_missing_impl_is_appended_with_full_paths_when_the_glob_import_is_gone() {
     expect![[r#"
 
 
-        /// The state `AccountBalances` maintains from the events it sees: add the fields it needs.
+        /// The read model `AccountBalances` keeps. It writes on the transaction that moves its
+        /// checkpoint: `eskema::MemoryTx` in memory; for Postgres, implement
+        /// `AccountBalancesHandler<eskema::sqlx::PgConnection>` instead.
         #[derive(Debug, Default)]
-        pub struct AccountBalances {}
+        pub struct AccountBalancesProjection {}
 
-        impl crate::bank::AccountBalancesHandler for AccountBalances {
-            fn on_bank_account_opened(
-                &mut self,
+        impl crate::bank::AccountBalancesHandler<eskema::MemoryTx> for AccountBalancesProjection {
+            async fn on_bank_account_opened(
+                &self,
+                conn: &mut eskema::MemoryTx,
                 event: &crate::bank::BankAccountOpened,
                 recorded: &eskema::RecordedEvent,
             ) -> Result<(), eskema::HandlerError> {
                 todo!("project {event:?} from {}", recorded.stream_id)
             }
 
-            fn on_money_withdrawn(
-                &mut self,
+            async fn on_money_withdrawn(
+                &self,
+                conn: &mut eskema::MemoryTx,
                 event: &crate::bank::MoneyWithdrawn,
                 recorded: &eskema::RecordedEvent,
             ) -> Result<(), eskema::HandlerError> {
                 todo!("project {event:?} from {}", recorded.stream_id)
+            }
+
+            async fn reset(&self, conn: &mut eskema::MemoryTx) -> Result<(), eskema::HandlerError> {
+                todo!("empty the read model, for a rebuild")
             }
         }
     "#]]

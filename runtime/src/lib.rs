@@ -32,7 +32,7 @@ pub use store::{
     AppendOutcome, EventPayload, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
     Snapshot, StoreError,
 };
-pub use testing::AggregateTestExt;
+pub use testing::{AggregateTestExt, SubscriberTestExt};
 pub use upcast::UpcastError;
 pub use validate::{Validate, ValidationErrors, Violation};
 
@@ -41,6 +41,8 @@ pub use chrono;
 pub use rust_decimal;
 pub use serde;
 pub use serde_json;
+#[cfg(feature = "postgres")]
+pub use sqlx;
 pub use uuid;
 
 /// Not public API: used by generated code only.

@@ -1,61 +1,105 @@
-//! Event handlers (read side) and process managers (sagas).
+//! Event handlers (read side) and process managers (sagas): the trait the user implements,
+//! the enum of the events it takes, and the runtime traits that say only what differs per
+//! subscriber (its [`eskema::read::Spec`], how to decode its events, how to call the trait).
+//! Reading, checkpoints, retries and leases are the runtime's.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::{Cx, doc_lines, docs, event_ref_names, ident, stored_names, types};
-use crate::model::{Consistency, EventRef, Handler, ProcessManager, StartFrom, TypeRef, names};
+use crate::model::{
+    Consistency, EventRef, Exhausted, FailurePolicy, Handler, HandlerKind, ProcessManager,
+    StartFrom, TypeRef, names,
+};
 
-/// One subscribed event: its enum variant, method, Rust path and stored names.
+/// One event a subscriber takes.
 struct Sub {
-    variant: proc_macro2::Ident,
-    method: proc_macro2::Ident,
+    variant: Ident,
+    method: Ident,
     path: TokenStream,
-    stored: Vec<String>,
-    /// The stream prefix of the event's aggregate: with the type name, it tells this event
-    /// from a same-named event of another context.
-    prefix: String,
-    name: String,
     r: EventRef,
+    /// `Start`, `Continue`, `Stop` for a process manager, `Handle` for a handler.
+    role: TokenStream,
 }
 
-fn subs(cx: &Cx, refs: &[&EventRef]) -> Vec<Sub> {
-    event_ref_names(refs)
+fn subs(cx: &Cx, refs: &[(&EventRef, TokenStream)]) -> Vec<Sub> {
+    let just: Vec<&EventRef> = refs.iter().map(|(r, _)| *r).collect();
+    event_ref_names(&just)
         .into_iter()
         .zip(refs)
-        .map(|((variant, method), r)| Sub {
+        .map(|((variant, method), (r, role))| Sub {
             variant: ident(&variant),
             method: format_ident!("on_{}", method),
             path: cx.item_path(&r.context, &r.name),
-            stored: cx
-                .event(r)
-                .map(stored_names)
-                .unwrap_or_else(|| vec![r.name.clone()]),
-            prefix: cx
-                .domain
-                .contexts
-                .iter()
-                .find(|c| c.name == r.context)
-                .and_then(|c| c.aggregates.iter().find(|a| a.name == r.aggregate))
-                .map(|a| a.stream_prefix.clone())
-                .unwrap_or_default(),
-            name: if r.context == cx.ctx.name {
-                r.name.clone()
-            } else {
-                format!("{}.{}", r.context, r.name)
-            },
             r: (*r).clone(),
+            role: role.clone(),
         })
         .collect()
 }
 
-/// The received-events enum shared by handlers and process managers, with `decode`.
-fn event_enum(enum_id: &proc_macro2::Ident, owner: &str, subs: &[Sub]) -> TokenStream {
+/// The schema's name for an event seen from this context: `Event` or `context.Event`.
+fn shown(cx: &Cx, r: &EventRef) -> String {
+    if r.context == cx.ctx.name {
+        r.name.clone()
+    } else {
+        format!("{}.{}", r.context, r.name)
+    }
+}
+
+/// The `EventKey`s of a spec: stored names (current and `renamed_from`) and the stream
+/// prefix of the event's aggregate, which tells it from a same-named event of another
+/// context.
+fn event_keys(cx: &Cx, subs: &[Sub]) -> Vec<TokenStream> {
+    subs.iter()
+        .map(|s| {
+            let names = cx
+                .event(&s.r)
+                .map(stored_names)
+                .unwrap_or_else(|| vec![s.r.name.clone()]);
+            let prefix = cx
+                .domain
+                .contexts
+                .iter()
+                .find(|c| c.name == s.r.context)
+                .and_then(|c| c.aggregates.iter().find(|a| a.name == s.r.aggregate))
+                .map(|a| a.stream_prefix.clone())
+                .unwrap_or_default();
+            let role = &s.role;
+            quote! {
+                ::eskema::read::EventKey {
+                    names: &[#(#names),*],
+                    stream_prefix: #prefix,
+                    role: ::eskema::read::Role::#role,
+                }
+            }
+        })
+        .collect()
+}
+
+fn policy(p: &FailurePolicy) -> TokenStream {
+    let attempts = Literal::u32_unsuffixed(p.attempts);
+    let backoff = p.backoff_ms.iter().map(|ms| Literal::u64_unsuffixed(*ms));
+    let then = match p.then {
+        Exhausted::Stop => quote!(Stop),
+        Exhausted::Skip => quote!(Skip),
+        Exhausted::Park => quote!(Park),
+    };
+    quote! {
+        ::eskema::read::FailurePolicy {
+            attempts: #attempts,
+            backoff_ms: &[#(#backoff),*],
+            then: ::eskema::read::Exhausted::#then,
+        }
+    }
+}
+
+/// The enum of the events a subscriber takes, with `From` for each (what the test
+/// helpers' `given` takes).
+fn event_enum(enum_id: &Ident, owner: &str, cx: &Cx, subs: &[Sub]) -> TokenStream {
     let allow_large = super::allow_large_variants(subs.len());
     let variants = subs.iter().map(|s| {
         let (v, p) = (&s.variant, &s.path);
-        let d = doc_lines(&format!("A `{}` event.", s.name));
-        quote!(#d #v(#p),)
+        quote!(#v(#p),)
     });
     let froms = subs.iter().map(|s| {
         let (v, p) = (&s.variant, &s.path);
@@ -65,115 +109,244 @@ fn event_enum(enum_id: &proc_macro2::Ident, owner: &str, subs: &[Sub]) -> TokenS
             }
         }
     });
-    let arms = subs.iter().map(|s| {
-        let (v, p, names, prefix) = (&s.variant, &s.path, &s.stored, &s.prefix);
-        quote! {
-            #(#names)|* if recorded.stream_id.starts_with(#prefix) => Some(#p::from_stored(recorded.event_version, recorded.data.clone()).map(#enum_id::#v)),
-        }
-    });
-    let all_names: Vec<&String> = subs.iter().flat_map(|s| &s.stored).collect();
-    let doc = doc_lines(&format!("The events `{owner}` receives."));
+    let list = subs
+        .iter()
+        .map(|s| format!("`{}`", shown(cx, &s.r)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let doc = doc_lines(&format!("The events `{owner}` takes: {list}."));
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq)]
         #allow_large
         pub enum #enum_id { #(#variants)* }
         #(#froms)*
-        impl #enum_id {
-            /// Every stored type name this receives (current names and `renamed_from`):
-            /// what a subscription filters on.
-            pub const EVENT_TYPES: &'static [&'static str] = &[#(#all_names),*];
-            /// Decodes a stored event (upcasting it): `None` when it is not one of these. The
-            /// stream id's prefix must match too, so a same-named event of another context
-            /// is not taken for one of these.
-            pub fn decode(recorded: &::eskema::RecordedEvent) -> Option<Result<Self, ::eskema::UpcastError>> {
-                match recorded.event_type.as_str() {
+    }
+}
+
+/// What a subscriber's spec says besides its events.
+struct Declared<'a> {
+    name: &'a str,
+    kind: TokenStream,
+    consistency: Consistency,
+    start_from: StartFrom,
+    partitions: u32,
+    on_failure: &'a FailurePolicy,
+}
+
+/// `impl Subscription for <target>`: the spec, and decoding by the key a stored event
+/// matched.
+fn subscription(
+    cx: &Cx,
+    target: &Ident,
+    enum_id: &Ident,
+    declared: Declared,
+    subs: &[Sub],
+) -> TokenStream {
+    let Declared {
+        name,
+        kind,
+        consistency,
+        start_from,
+        partitions,
+        on_failure,
+    } = declared;
+    let context = &cx.ctx.name;
+    let consistency = match consistency {
+        Consistency::Strong => quote!(Strong),
+        Consistency::Eventual => quote!(Eventual),
+    };
+    let start_from = match start_from {
+        StartFrom::Origin => quote!(Origin),
+        StartFrom::Current => quote!(Current),
+    };
+    let policy = policy(on_failure);
+    let partitions = Literal::u32_unsuffixed(partitions);
+    let keys = event_keys(cx, subs);
+    let arms = subs.iter().enumerate().map(|(i, s)| {
+        let (v, p) = (&s.variant, &s.path);
+        let i = Literal::usize_unsuffixed(i);
+        quote! {
+            #i => #p::from_stored(recorded.event_version, recorded.data.clone()).map(#enum_id::#v),
+        }
+    });
+    let encode_arms = subs.iter().enumerate().map(|(i, s)| {
+        let v = &s.variant;
+        let i = Literal::usize_unsuffixed(i);
+        quote!(#enum_id::#v(e) => (#i, ::eskema::engine::to_json(e)),)
+    });
+    let target_name = format!("{context}::{name}");
+    quote! {
+        impl ::eskema::read::Subscription for #target {
+            type Event = #enum_id;
+            const SPEC: ::eskema::read::Spec = ::eskema::read::Spec {
+                context: #context,
+                name: #name,
+                kind: ::eskema::read::Kind::#kind,
+                consistency: ::eskema::read::Consistency::#consistency,
+                start_from: ::eskema::read::StartFrom::#start_from,
+                partitions: #partitions,
+                on_failure: #policy,
+                events: &[#(#keys),*],
+            };
+            fn decode(index: usize, recorded: &::eskema::RecordedEvent) -> Result<#enum_id, ::eskema::UpcastError> {
+                match index {
                     #(#arms)*
-                    _ => None,
+                    _ => Err(::eskema::UpcastError::UnknownEventType {
+                        event_type: recorded.event_type.clone(),
+                        target: #target_name.to_string(),
+                    }),
                 }
+            }
+            fn encode(event: &#enum_id) -> (usize, ::eskema::serde_json::Value) {
+                match event { #(#encode_arms)* }
             }
         }
     }
 }
 
 pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
-    let refs: Vec<&EventRef> = h.subscribes.iter().collect();
+    let refs: Vec<(&EventRef, TokenStream)> =
+        h.subscribes.iter().map(|r| (r, quote!(Handle))).collect();
     let subs = subs(cx, &refs);
+    let target = ident(&h.name);
     let trait_id = ident(&names::handler_trait(&h.name));
     let enum_id = ident(&names::handler_event_enum(&h.name));
-    let name = &h.name;
-    let doc = docs(
-        h.doc.as_deref(),
-        &format!(
-            "The `{}` event handler: implement it, then run it on a subscription.",
-            h.name
-        ),
-    );
-    let methods = subs.iter().map(|s| {
-        let (m, p) = (&s.method, &s.path);
-        let d = doc_lines(&format!(
-            "Handles a `{}` event; an error leaves the checkpoint before it, so it is retried.",
-            s.name
-        ));
-        quote! {
-            #d
-            fn #m(&mut self, event: &#p, recorded: &::eskema::RecordedEvent) -> Result<(), ::eskema::HandlerError>;
+    let projection = h.kind == HandlerKind::Projection;
+    let strong = match h.consistency {
+        Consistency::Strong => {
+            "`consistency: strong`: a dispatch whose events it takes returns once it has processed them."
         }
-    });
-    let arms = subs.iter().map(|s| {
-        let (v, m) = (&s.variant, &s.method);
-        quote!(Some(Ok(#enum_id::#v(event))) => handler.#m(&event, recorded),)
-    });
-    let strong = h.consistency == Consistency::Strong;
-    let origin = h.start_from == StartFrom::Origin;
-    let enum_ts = event_enum(&enum_id, &h.name, &subs);
-    let consistency = if strong {
-        "strong: dispatch returns after this handler saw the events"
-    } else {
-        "eventual"
+        Consistency::Eventual => "",
     };
-    let start = if origin {
-        "origin (every stored event)"
+    let doc = docs(h.doc.as_deref(), &format!("The handler `{}`.", h.name));
+    let strong = (!strong.is_empty()).then(|| {
+        let d = doc_lines(strong);
+        quote!(#[doc = ""] #d)
+    });
+    let (kind, methods, deliver) = if projection {
+        let methods = subs.iter().map(|s| {
+            let (m, p) = (&s.method, &s.path);
+            quote! {
+                fn #m(&self, conn: &mut C, event: &#p, recorded: &::eskema::RecordedEvent)
+                    -> impl ::std::future::Future<Output = Result<(), ::eskema::HandlerError>> + Send;
+            }
+        });
+        let arms = subs.iter().map(|s| {
+            let (v, m) = (&s.variant, &s.method);
+            quote!(#enum_id::#v(e) => handler.#m(conn, e, recorded).await,)
+        });
+        (
+            quote!(Projection),
+            quote! {
+                #(#methods)*
+                /// Empties the read model, for a rebuild from origin (in the same transaction
+                /// that moves the checkpoint back).
+                fn reset(&self, conn: &mut C)
+                    -> impl ::std::future::Future<Output = Result<(), ::eskema::HandlerError>> + Send;
+            },
+            quote! {
+                impl<C: ?Sized + Send, H: #trait_id<C>> ::eskema::read::Project<H, C> for #target {
+                    async fn project(handler: &H, conn: &mut C, event: &#enum_id, recorded: &::eskema::RecordedEvent) -> Result<(), ::eskema::HandlerError> {
+                        match event { #(#arms)* }
+                    }
+                    async fn reset(handler: &H, conn: &mut C) -> Result<(), ::eskema::HandlerError> {
+                        handler.reset(conn).await
+                    }
+                }
+            },
+        )
     } else {
-        "current (only events after it first starts)"
+        let methods = subs.iter().map(|s| {
+            let (m, p) = (&s.method, &s.path);
+            quote! {
+                fn #m(&self, event: &#p, recorded: &::eskema::RecordedEvent)
+                    -> impl ::std::future::Future<Output = Result<(), ::eskema::HandlerError>> + Send;
+            }
+        });
+        let arms = subs.iter().map(|s| {
+            let (v, m) = (&s.variant, &s.method);
+            quote!(#enum_id::#v(e) => handler.#m(e, recorded).await,)
+        });
+        (
+            quote!(Effect),
+            quote!(#(#methods)*),
+            quote! {
+                impl<H: #trait_id> ::eskema::read::Deliver<H> for #target {
+                    async fn deliver(handler: &H, event: &#enum_id, recorded: &::eskema::RecordedEvent) -> Result<(), ::eskema::HandlerError> {
+                        match event { #(#arms)* }
+                    }
+                }
+            },
+        )
     };
-    let meta_doc = doc_lines(&format!(
-        "Consistency: {consistency}. Starts from: {start}."
+    let (trait_doc, generics) = if projection {
+        (
+            doc_lines(
+                "Writes the read model on `C`, the store's transaction that also moves the \
+                 checkpoint (`sqlx::PgConnection` on Postgres, `eskema::MemoryTx` in memory): \
+                 each event exactly once.",
+            ),
+            quote!(<C: ?Sized + Send>),
+        )
+    } else {
+        (
+            doc_lines(
+                "Side effects, at least once: `recorded.position` is the event's idempotency key.",
+            ),
+            TokenStream::new(),
+        )
+    };
+    let enum_ts = event_enum(&enum_id, &h.name, cx, &subs);
+    let marker_doc = doc_lines(&format!(
+        "Handler `{}`, for `eskema::ReadSide::builder(..).{}({}, ..)`.",
+        h.name,
+        if projection { "projection" } else { "handler" },
+        h.name
     ));
+    let spec = subscription(
+        cx,
+        &target,
+        &enum_id,
+        Declared {
+            name: &h.name,
+            kind,
+            consistency: h.consistency,
+            start_from: h.start_from,
+            partitions: h.partitions,
+            on_failure: &h.on_failure,
+        },
+        &subs,
+    );
     quote! {
         #doc
-        ///
-        #meta_doc
-        pub trait #trait_id: Send {
-            #(#methods)*
+        #strong
+        #[doc = ""]
+        #trait_doc
+        pub trait #trait_id #generics: Send + Sync + 'static {
+            #methods
         }
         #enum_ts
-        impl #enum_id {
-            /// The handler's name: its checkpoint key.
-            pub const HANDLER: &'static str = #name;
-            /// `consistency: strong`: dispatch waits until this handler has seen the events.
-            pub const STRONG_CONSISTENCY: bool = #strong;
-            /// `start_from: origin` (true) or `current` (false).
-            pub const START_FROM_ORIGIN: bool = #origin;
-            /// Decodes `recorded` and calls the handler's method for it; events it does not
-            /// subscribe to are skipped (`Ok`), undecodable ones are a `HandlerError`.
-            pub fn handle<H: #trait_id + ?Sized>(handler: &mut H, recorded: &::eskema::RecordedEvent) -> Result<(), ::eskema::HandlerError> {
-                match Self::decode(recorded) {
-                    None => Ok(()),
-                    Some(Err(e)) => Err(::eskema::HandlerError::new(e)),
-                    #(#arms)*
-                }
-            }
-        }
+        #marker_doc
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub struct #target;
+        #spec
+        #deliver
     }
 }
 
 pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
     // Each event once, in starts / continues / stops order.
-    let mut refs: Vec<&EventRef> = Vec::new();
-    for r in p.starts_on.iter().chain(&p.continues_on).chain(&p.stops_on) {
-        if !refs.contains(&r) {
-            refs.push(r);
+    let mut refs: Vec<(&EventRef, TokenStream)> = Vec::new();
+    for (list, role) in [
+        (&p.starts_on, quote!(Start)),
+        (&p.continues_on, quote!(Continue)),
+        (&p.stops_on, quote!(Stop)),
+    ] {
+        for r in list {
+            if !refs.iter().any(|(seen, _)| *seen == r) {
+                refs.push((r, role.clone()));
+            }
         }
     }
     let subs = subs(cx, &refs);
@@ -181,14 +354,9 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
     let trait_id = ident(&names::process_trait(&p.name));
     let enum_id = ident(&names::process_event_enum(&p.name));
     let dispatch_id = ident(&names::process_dispatch_enum(&p.name));
-    let name = &p.name;
-    let identity = &p.identity;
     let state_doc = docs(
         p.doc.as_deref(),
-        &format!(
-            "The state of process manager `{}`, one per `{}` value.",
-            p.name, p.identity
-        ),
+        &format!("The state of process manager `{}`.", p.name),
     );
     let (state_fields, state_defaults) = types::struct_fields(cx, &p.name, &p.state, false);
 
@@ -213,10 +381,7 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
         })
         .collect();
     let allow_large = super::allow_large_variants(cmds.len());
-    let cmd_variants = cmds.iter().map(|(v, path, c)| {
-        let d = doc_lines(&format!("Dispatch `{}.{}`.", c.context, c.name));
-        quote!(#d #v(#path),)
-    });
+    let cmd_variants = cmds.iter().map(|(v, path, _)| quote!(#v(#path),));
     let cmd_froms = cmds.iter().map(|(v, path, _)| {
         quote! {
             impl From<#path> for #dispatch_id {
@@ -250,77 +415,79 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
     } else {
         (quote!(engine), quote!(ctx))
     };
+    let commands = cmds
+        .iter()
+        .map(|(_, _, c)| format!("`{}.{}`", c.context, c.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let dispatch_doc = if cmds.is_empty() {
+        doc_lines(&format!("`{}` dispatches no command.", p.name))
+    } else {
+        doc_lines(&format!(
+            "The commands `{}` may dispatch: {commands}.",
+            p.name
+        ))
+    };
 
     // ---- trait
     let methods = subs.iter().map(|s| {
         let (m, path) = (&s.method, &s.path);
-        let d = doc_lines(&format!(
-            "Reacts to a `{}` event: updates the state, returns the commands to dispatch.",
-            s.name
-        ));
         quote! {
-            #d
             fn #m(&mut self, event: &#path, recorded: &::eskema::RecordedEvent) -> Result<Vec<#dispatch_id>, ::eskema::HandlerError>;
         }
     });
-    let arms = subs.iter().map(|s| {
+    let handle_arms = subs.iter().map(|s| {
         let (v, m) = (&s.variant, &s.method);
-        quote!(Some(Ok(#enum_id::#v(event))) => process.#m(&event, recorded),)
+        quote!(#enum_id::#v(e) => #trait_id::#m(self, e, recorded),)
     });
-    let enum_ts = event_enum(&enum_id, &p.name, &subs);
+    let enum_ts = event_enum(&enum_id, &p.name, cx, &subs);
 
-    // ---- correlation: the identity field of each event, as a string
-    let corr_arms = subs.iter().map(|s| {
-        let v = &s.variant;
-        let f = ident(&p.identity);
-        let ty = cx
-            .event(&s.r)
-            .and_then(|e| e.fields.iter().find(|x| x.name == p.identity))
-            .map(|x| x.ty.clone());
-        match ty {
-            Some(TypeRef::String) => quote!(#enum_id::#v(e) => e.#f.clone(),),
-            Some(TypeRef::Option(_)) | Some(TypeRef::Vec(_)) | Some(TypeRef::Map(_)) | Some(TypeRef::Json) | Some(TypeRef::Named { .. }) => {
-                quote!(#enum_id::#v(e) => ::eskema::serde_json::to_string(&e.#f).unwrap_or_default(),)
+    // ---- the instance: the identity field of each event, as a string
+    let f = ident(&p.identity);
+    let instance_arms = subs
+        .iter()
+        .map(|s| {
+            let v = &s.variant;
+            let ty = cx
+                .event(&s.r)
+                .and_then(|e| e.fields.iter().find(|x| x.name == p.identity))
+                .map(|x| x.ty.clone());
+            match ty {
+                Some(TypeRef::String) => quote!(#enum_id::#v(e) => e.#f.clone(),),
+                _ => quote!(#enum_id::#v(e) => e.#f.to_string(),),
             }
-            _ => quote!(#enum_id::#v(e) => e.#f.to_string(),),
-        }
-    }).collect::<Vec<_>>();
-    let corr_match = super::match_ref(quote!(self), corr_arms);
-    let set = |list: &[EventRef]| {
-        let names: Vec<String> = list
-            .iter()
-            .map(|r| {
-                if r.context == cx.ctx.name {
-                    r.name.clone()
-                } else {
-                    format!("{}.{}", r.context, r.name)
-                }
-            })
-            .collect();
-        quote!(&[#(#names),*])
-    };
-    let is_in = |list: &[EventRef]| {
-        let vs: Vec<_> = subs
-            .iter()
-            .filter(|s| list.contains(&s.r))
-            .map(|s| {
-                let v = &s.variant;
-                quote!(#enum_id::#v(_))
-            })
-            .collect();
-        if vs.is_empty() {
-            quote!(false)
-        } else {
-            quote!(matches!(self, #(#vs)|*))
-        }
-    };
-    let (starts, continues, stops) = (set(&p.starts_on), set(&p.continues_on), set(&p.stops_on));
-    let (is_start, is_stop) = (is_in(&p.starts_on), is_in(&p.stops_on));
+        })
+        .collect::<Vec<_>>();
+    let instance_match = super::match_ref(quote!(event), instance_arms);
     let trait_doc = doc_lines(&format!(
-        "The logic of process manager `{}`: implement it on [`{}`]. One instance runs per `{}` value.",
-        p.name, p.name, p.identity
+        "The logic of process manager `{}`, implemented on [`{}`]: one instance per `{}` \
+         value, started by {}, ended by {}. Each method updates the state and returns the \
+         commands to dispatch; it must depend on the state and the event alone (a redelivered \
+         event asks for the same commands, which are then no-ops).",
+        p.name,
+        p.name,
+        p.identity,
+        list(cx, &p.starts_on),
+        if p.stops_on.is_empty() {
+            "nothing".to_string()
+        } else {
+            list(cx, &p.stops_on)
+        },
     ));
-    let dispatch_doc = doc_lines(&format!("The commands `{}` may dispatch.", p.name));
+    let spec = subscription(
+        cx,
+        &state_id,
+        &enum_id,
+        Declared {
+            name: &p.name,
+            kind: quote!(Process),
+            consistency: Consistency::Eventual,
+            start_from: StartFrom::Origin,
+            partitions: 1,
+            on_failure: &p.on_failure,
+        },
+        &subs,
+    );
 
     quote! {
         #state_doc
@@ -334,13 +501,9 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
         #allow_large
         pub enum #dispatch_id { #(#cmd_variants)* }
         #(#cmd_froms)*
-        impl #dispatch_id {
-            /// The command's qualified name (`context.Command`), as `domain::dispatch_json` takes it.
-            pub fn command_name(&self) -> &'static str { #name_match }
-            /// Dispatches the command through its context's router. Contexts differ in their
-            /// error types, so the domain error is rendered to its message; on success, the
-            /// events the command stored.
-            pub async fn dispatch<S: ::eskema::EventStore>(
+        impl ::eskema::read::Commands for #dispatch_id {
+            fn command_name(&self) -> &'static str { #name_match }
+            async fn dispatch<S: ::eskema::EventStore>(
                 self,
                 #engine_param: &::eskema::Engine<S>,
                 #ctx_param: ::eskema::CommandContext,
@@ -350,36 +513,25 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
         }
 
         #trait_doc
-        pub trait #trait_id: Send {
+        pub trait #trait_id {
             #(#methods)*
         }
         #enum_ts
-        impl #enum_id {
-            /// The process manager's name: its checkpoint key.
-            pub const PROCESS: &'static str = #name;
-            /// The correlation field every handled event carries.
-            pub const IDENTITY: &'static str = #identity;
-            /// `starts_on`: these events create an instance.
-            pub const STARTS_ON: &'static [&'static str] = #starts;
-            /// `continues_on`: these events reach an existing instance.
-            pub const CONTINUES_ON: &'static [&'static str] = #continues;
-            /// `stops_on`: after these events the instance ends.
-            pub const STOPS_ON: &'static [&'static str] = #stops;
-            /// The instance this event belongs to: its `identity` field, as a string.
-            pub fn correlation_id(&self) -> String { #corr_match }
-            /// Whether this event starts an instance.
-            pub fn is_start(&self) -> bool { #is_start }
-            /// Whether this event ends its instance.
-            pub fn is_stop(&self) -> bool { #is_stop }
-            /// Decodes `recorded` and calls the process's method for it; events it does not
-            /// react to yield no commands, undecodable ones are a `HandlerError`.
-            pub fn handle<P: #trait_id + ?Sized>(process: &mut P, recorded: &::eskema::RecordedEvent) -> Result<Vec<#dispatch_id>, ::eskema::HandlerError> {
-                match Self::decode(recorded) {
-                    None => Ok(Vec::new()),
-                    Some(Err(e)) => Err(::eskema::HandlerError::new(e)),
-                    #(#arms)*
-                }
+        #spec
+        impl ::eskema::read::ProcessManager for #state_id {
+            type Command = #dispatch_id;
+            fn instance(event: &#enum_id) -> String { #instance_match }
+            fn handle(&mut self, event: &#enum_id, recorded: &::eskema::RecordedEvent) -> Result<Vec<#dispatch_id>, ::eskema::HandlerError> {
+                match event { #(#handle_arms)* }
             }
         }
     }
+}
+
+/// `` `A`, `b.C` `` for docs.
+fn list(cx: &Cx, refs: &[EventRef]) -> String {
+    refs.iter()
+        .map(|r| format!("`{}`", shown(cx, r)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -708,31 +708,31 @@ pub mod atm {
     }
     /// Writes every withdrawal to the machine's journal.
     ///
-    /// Consistency: eventual. Starts from: current (only events after it first starts).
-    pub trait AtmJournalHandler: Send {
-        /// Handles a `WithdrawalInitiated` event; an error leaves the checkpoint before it, so it is retried.
+    /// Side effects, at least once: `recorded.position` is the event's idempotency key.
+    pub trait AtmJournalHandler: Send + Sync + 'static {
         fn on_withdrawal_initiated(
-            &mut self,
+            &self,
             event: &WithdrawalInitiated,
             recorded: &::eskema::RecordedEvent,
-        ) -> Result<(), ::eskema::HandlerError>;
-        /// Handles a `bank.MoneyWithdrawn` event; an error leaves the checkpoint before it, so it is retried.
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::eskema::HandlerError>,
+        > + Send;
         fn on_money_withdrawn(
-            &mut self,
+            &self,
             event: &super::bank::MoneyWithdrawn,
             recorded: &::eskema::RecordedEvent,
-        ) -> Result<(), ::eskema::HandlerError>;
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::eskema::HandlerError>,
+        > + Send;
     }
-    /// The events `AtmJournal` receives.
+    /// The events `AtmJournal` takes: `WithdrawalInitiated`, `bank.MoneyWithdrawn`.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(
         clippy::large_enum_variant,
         reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
     )]
     pub enum AtmJournalEvent {
-        /// A `WithdrawalInitiated` event.
         WithdrawalInitiated(WithdrawalInitiated),
-        /// A `bank.MoneyWithdrawn` event.
         MoneyWithdrawn(super::bank::MoneyWithdrawn),
     }
     impl From<WithdrawalInitiated> for AtmJournalEvent {
@@ -745,67 +745,84 @@ pub mod atm {
             AtmJournalEvent::MoneyWithdrawn(event)
         }
     }
-    impl AtmJournalEvent {
-        /// Every stored type name this receives (current names and `renamed_from`):
-        /// what a subscription filters on.
-        pub const EVENT_TYPES: &'static [&'static str] = &[
-            "WithdrawalInitiated",
-            "MoneyWithdrawn",
-            "CashWithdrawn",
-        ];
-        /// Decodes a stored event (upcasting it): `None` when it is not one of these. The
-        /// stream id's prefix must match too, so a same-named event of another context
-        /// is not taken for one of these.
-        pub fn decode(
+    /// Handler `AtmJournal`, for `eskema::ReadSide::builder(..).handler(AtmJournal, ..)`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct AtmJournal;
+    impl ::eskema::read::Subscription for AtmJournal {
+        type Event = AtmJournalEvent;
+        const SPEC: ::eskema::read::Spec = ::eskema::read::Spec {
+            context: "atm",
+            name: "AtmJournal",
+            kind: ::eskema::read::Kind::Effect,
+            consistency: ::eskema::read::Consistency::Eventual,
+            start_from: ::eskema::read::StartFrom::Current,
+            partitions: 4,
+            on_failure: ::eskema::read::FailurePolicy {
+                attempts: 3,
+                backoff_ms: &[100, 1000],
+                then: ::eskema::read::Exhausted::Stop,
+            },
+            events: &[
+                ::eskema::read::EventKey {
+                    names: &["WithdrawalInitiated"],
+                    stream_prefix: "atm-withdrawal-",
+                    role: ::eskema::read::Role::Handle,
+                },
+                ::eskema::read::EventKey {
+                    names: &["MoneyWithdrawn", "CashWithdrawn"],
+                    stream_prefix: "bank-account-",
+                    role: ::eskema::read::Role::Handle,
+                },
+            ],
+        };
+        fn decode(
+            index: usize,
             recorded: &::eskema::RecordedEvent,
-        ) -> Option<Result<Self, ::eskema::UpcastError>> {
-            match recorded.event_type.as_str() {
-                "WithdrawalInitiated" if recorded
-                    .stream_id
-                    .starts_with("atm-withdrawal-") => {
-                    Some(
-                        WithdrawalInitiated::from_stored(
-                                recorded.event_version,
-                                recorded.data.clone(),
-                            )
-                            .map(AtmJournalEvent::WithdrawalInitiated),
-                    )
+        ) -> Result<AtmJournalEvent, ::eskema::UpcastError> {
+            match index {
+                0 => {
+                    WithdrawalInitiated::from_stored(
+                            recorded.event_version,
+                            recorded.data.clone(),
+                        )
+                        .map(AtmJournalEvent::WithdrawalInitiated)
                 }
-                "MoneyWithdrawn"
-                | "CashWithdrawn" if recorded.stream_id.starts_with("bank-account-") => {
-                    Some(
-                        super::bank::MoneyWithdrawn::from_stored(
-                                recorded.event_version,
-                                recorded.data.clone(),
-                            )
-                            .map(AtmJournalEvent::MoneyWithdrawn),
-                    )
+                1 => {
+                    super::bank::MoneyWithdrawn::from_stored(
+                            recorded.event_version,
+                            recorded.data.clone(),
+                        )
+                        .map(AtmJournalEvent::MoneyWithdrawn)
                 }
-                _ => None,
+                _ => {
+                    Err(::eskema::UpcastError::UnknownEventType {
+                        event_type: recorded.event_type.clone(),
+                        target: "atm::AtmJournal".to_string(),
+                    })
+                }
+            }
+        }
+        fn encode(event: &AtmJournalEvent) -> (usize, ::eskema::serde_json::Value) {
+            match event {
+                AtmJournalEvent::WithdrawalInitiated(e) => {
+                    (0, ::eskema::engine::to_json(e))
+                }
+                AtmJournalEvent::MoneyWithdrawn(e) => (1, ::eskema::engine::to_json(e)),
             }
         }
     }
-    impl AtmJournalEvent {
-        /// The handler's name: its checkpoint key.
-        pub const HANDLER: &'static str = "AtmJournal";
-        /// `consistency: strong`: dispatch waits until this handler has seen the events.
-        pub const STRONG_CONSISTENCY: bool = false;
-        /// `start_from: origin` (true) or `current` (false).
-        pub const START_FROM_ORIGIN: bool = false;
-        /// Decodes `recorded` and calls the handler's method for it; events it does not
-        /// subscribe to are skipped (`Ok`), undecodable ones are a `HandlerError`.
-        pub fn handle<H: AtmJournalHandler + ?Sized>(
-            handler: &mut H,
+    impl<H: AtmJournalHandler> ::eskema::read::Deliver<H> for AtmJournal {
+        async fn deliver(
+            handler: &H,
+            event: &AtmJournalEvent,
             recorded: &::eskema::RecordedEvent,
         ) -> Result<(), ::eskema::HandlerError> {
-            match Self::decode(recorded) {
-                None => Ok(()),
-                Some(Err(e)) => Err(::eskema::HandlerError::new(e)),
-                Some(Ok(AtmJournalEvent::WithdrawalInitiated(event))) => {
-                    handler.on_withdrawal_initiated(&event, recorded)
+            match event {
+                AtmJournalEvent::WithdrawalInitiated(e) => {
+                    handler.on_withdrawal_initiated(e, recorded).await
                 }
-                Some(Ok(AtmJournalEvent::MoneyWithdrawn(event))) => {
-                    handler.on_money_withdrawn(&event, recorded)
+                AtmJournalEvent::MoneyWithdrawn(e) => {
+                    handler.on_money_withdrawn(e, recorded).await
                 }
             }
         }

@@ -760,33 +760,45 @@ pub mod bank {
             }
         }
     }
-    /// The `AccountBalances` event handler: implement it, then run it on a subscription.
+    /// The handler `AccountBalances`.
     ///
-    /// Consistency: strong: dispatch returns after this handler saw the events. Starts from: origin (every stored event).
-    pub trait AccountBalancesHandler: Send {
-        /// Handles a `BankAccountOpened` event; an error leaves the checkpoint before it, so it is retried.
+    /// `consistency: strong`: a dispatch whose events it takes returns once it has processed them.
+    ///
+    /// Writes the read model on `C`, the store's transaction that also moves the checkpoint (`sqlx::PgConnection` on Postgres, `eskema::MemoryTx` in memory): each event exactly once.
+    pub trait AccountBalancesHandler<C: ?Sized + Send>: Send + Sync + 'static {
         fn on_bank_account_opened(
-            &mut self,
+            &self,
+            conn: &mut C,
             event: &BankAccountOpened,
             recorded: &::eskema::RecordedEvent,
-        ) -> Result<(), ::eskema::HandlerError>;
-        /// Handles a `MoneyWithdrawn` event; an error leaves the checkpoint before it, so it is retried.
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::eskema::HandlerError>,
+        > + Send;
         fn on_money_withdrawn(
-            &mut self,
+            &self,
+            conn: &mut C,
             event: &MoneyWithdrawn,
             recorded: &::eskema::RecordedEvent,
-        ) -> Result<(), ::eskema::HandlerError>;
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::eskema::HandlerError>,
+        > + Send;
+        /// Empties the read model, for a rebuild from origin (in the same transaction
+        /// that moves the checkpoint back).
+        fn reset(
+            &self,
+            conn: &mut C,
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::eskema::HandlerError>,
+        > + Send;
     }
-    /// The events `AccountBalances` receives.
+    /// The events `AccountBalances` takes: `BankAccountOpened`, `MoneyWithdrawn`.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(
         clippy::large_enum_variant,
         reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
     )]
     pub enum AccountBalancesEvent {
-        /// A `BankAccountOpened` event.
         BankAccountOpened(BankAccountOpened),
-        /// A `MoneyWithdrawn` event.
         MoneyWithdrawn(MoneyWithdrawn),
     }
     impl From<BankAccountOpened> for AccountBalancesEvent {
@@ -799,72 +811,96 @@ pub mod bank {
             AccountBalancesEvent::MoneyWithdrawn(event)
         }
     }
-    impl AccountBalancesEvent {
-        /// Every stored type name this receives (current names and `renamed_from`):
-        /// what a subscription filters on.
-        pub const EVENT_TYPES: &'static [&'static str] = &[
-            "BankAccountOpened",
-            "MoneyWithdrawn",
-            "CashWithdrawn",
-        ];
-        /// Decodes a stored event (upcasting it): `None` when it is not one of these. The
-        /// stream id's prefix must match too, so a same-named event of another context
-        /// is not taken for one of these.
-        pub fn decode(
+    /// Handler `AccountBalances`, for `eskema::ReadSide::builder(..).projection(AccountBalances, ..)`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct AccountBalances;
+    impl ::eskema::read::Subscription for AccountBalances {
+        type Event = AccountBalancesEvent;
+        const SPEC: ::eskema::read::Spec = ::eskema::read::Spec {
+            context: "bank",
+            name: "AccountBalances",
+            kind: ::eskema::read::Kind::Projection,
+            consistency: ::eskema::read::Consistency::Strong,
+            start_from: ::eskema::read::StartFrom::Origin,
+            partitions: 1,
+            on_failure: ::eskema::read::FailurePolicy {
+                attempts: 3,
+                backoff_ms: &[100, 1000],
+                then: ::eskema::read::Exhausted::Stop,
+            },
+            events: &[
+                ::eskema::read::EventKey {
+                    names: &["BankAccountOpened"],
+                    stream_prefix: "bank-account-",
+                    role: ::eskema::read::Role::Handle,
+                },
+                ::eskema::read::EventKey {
+                    names: &["MoneyWithdrawn", "CashWithdrawn"],
+                    stream_prefix: "bank-account-",
+                    role: ::eskema::read::Role::Handle,
+                },
+            ],
+        };
+        fn decode(
+            index: usize,
             recorded: &::eskema::RecordedEvent,
-        ) -> Option<Result<Self, ::eskema::UpcastError>> {
-            match recorded.event_type.as_str() {
-                "BankAccountOpened" if recorded
-                    .stream_id
-                    .starts_with("bank-account-") => {
-                    Some(
-                        BankAccountOpened::from_stored(
-                                recorded.event_version,
-                                recorded.data.clone(),
-                            )
-                            .map(AccountBalancesEvent::BankAccountOpened),
-                    )
+        ) -> Result<AccountBalancesEvent, ::eskema::UpcastError> {
+            match index {
+                0 => {
+                    BankAccountOpened::from_stored(
+                            recorded.event_version,
+                            recorded.data.clone(),
+                        )
+                        .map(AccountBalancesEvent::BankAccountOpened)
                 }
-                "MoneyWithdrawn"
-                | "CashWithdrawn" if recorded.stream_id.starts_with("bank-account-") => {
-                    Some(
-                        MoneyWithdrawn::from_stored(
-                                recorded.event_version,
-                                recorded.data.clone(),
-                            )
-                            .map(AccountBalancesEvent::MoneyWithdrawn),
-                    )
+                1 => {
+                    MoneyWithdrawn::from_stored(
+                            recorded.event_version,
+                            recorded.data.clone(),
+                        )
+                        .map(AccountBalancesEvent::MoneyWithdrawn)
                 }
-                _ => None,
+                _ => {
+                    Err(::eskema::UpcastError::UnknownEventType {
+                        event_type: recorded.event_type.clone(),
+                        target: "bank::AccountBalances".to_string(),
+                    })
+                }
+            }
+        }
+        fn encode(event: &AccountBalancesEvent) -> (usize, ::eskema::serde_json::Value) {
+            match event {
+                AccountBalancesEvent::BankAccountOpened(e) => {
+                    (0, ::eskema::engine::to_json(e))
+                }
+                AccountBalancesEvent::MoneyWithdrawn(e) => {
+                    (1, ::eskema::engine::to_json(e))
+                }
             }
         }
     }
-    impl AccountBalancesEvent {
-        /// The handler's name: its checkpoint key.
-        pub const HANDLER: &'static str = "AccountBalances";
-        /// `consistency: strong`: dispatch waits until this handler has seen the events.
-        pub const STRONG_CONSISTENCY: bool = true;
-        /// `start_from: origin` (true) or `current` (false).
-        pub const START_FROM_ORIGIN: bool = true;
-        /// Decodes `recorded` and calls the handler's method for it; events it does not
-        /// subscribe to are skipped (`Ok`), undecodable ones are a `HandlerError`.
-        pub fn handle<H: AccountBalancesHandler + ?Sized>(
-            handler: &mut H,
+    impl<C: ?Sized + Send, H: AccountBalancesHandler<C>> ::eskema::read::Project<H, C>
+    for AccountBalances {
+        async fn project(
+            handler: &H,
+            conn: &mut C,
+            event: &AccountBalancesEvent,
             recorded: &::eskema::RecordedEvent,
         ) -> Result<(), ::eskema::HandlerError> {
-            match Self::decode(recorded) {
-                None => Ok(()),
-                Some(Err(e)) => Err(::eskema::HandlerError::new(e)),
-                Some(Ok(AccountBalancesEvent::BankAccountOpened(event))) => {
-                    handler.on_bank_account_opened(&event, recorded)
+            match event {
+                AccountBalancesEvent::BankAccountOpened(e) => {
+                    handler.on_bank_account_opened(conn, e, recorded).await
                 }
-                Some(Ok(AccountBalancesEvent::MoneyWithdrawn(event))) => {
-                    handler.on_money_withdrawn(&event, recorded)
+                AccountBalancesEvent::MoneyWithdrawn(e) => {
+                    handler.on_money_withdrawn(conn, e, recorded).await
                 }
             }
         }
+        async fn reset(handler: &H, conn: &mut C) -> Result<(), ::eskema::HandlerError> {
+            handler.reset(conn).await
+        }
     }
-    /// The state of process manager `Withdrawal`, one per `withdrawal_id` value.
+    /// The state of process manager `Withdrawal`.
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct Withdrawal {
@@ -873,16 +909,14 @@ pub mod bank {
         /// `amount`: `i64`.
         pub amount: i64,
     }
-    /// The commands `Withdrawal` may dispatch.
+    /// The commands `Withdrawal` may dispatch: `bank.WithdrawMoney`, `atm.ConfirmAuthorization`.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(
         clippy::large_enum_variant,
         reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
     )]
     pub enum WithdrawalDispatch {
-        /// Dispatch `bank.WithdrawMoney`.
         WithdrawMoney(WithdrawMoney),
-        /// Dispatch `atm.ConfirmAuthorization`.
         ConfirmAuthorization(super::atm::ConfirmAuthorization),
     }
     impl From<WithdrawMoney> for WithdrawalDispatch {
@@ -895,18 +929,14 @@ pub mod bank {
             WithdrawalDispatch::ConfirmAuthorization(command)
         }
     }
-    impl WithdrawalDispatch {
-        /// The command's qualified name (`context.Command`), as `domain::dispatch_json` takes it.
-        pub fn command_name(&self) -> &'static str {
+    impl ::eskema::read::Commands for WithdrawalDispatch {
+        fn command_name(&self) -> &'static str {
             match self {
                 WithdrawalDispatch::WithdrawMoney(_) => "bank.WithdrawMoney",
                 WithdrawalDispatch::ConfirmAuthorization(_) => "atm.ConfirmAuthorization",
             }
         }
-        /// Dispatches the command through its context's router. Contexts differ in their
-        /// error types, so the domain error is rendered to its message; on success, the
-        /// events the command stored.
-        pub async fn dispatch<S: ::eskema::EventStore>(
+        async fn dispatch<S: ::eskema::EventStore>(
             self,
             engine: &::eskema::Engine<S>,
             ctx: ::eskema::CommandContext,
@@ -927,39 +957,33 @@ pub mod bank {
             }
         }
     }
-    /// The logic of process manager `Withdrawal`: implement it on [`Withdrawal`]. One instance runs per `withdrawal_id` value.
-    pub trait WithdrawalProcess: Send {
-        /// Reacts to a `atm.WithdrawalInitiated` event: updates the state, returns the commands to dispatch.
+    /// The logic of process manager `Withdrawal`, implemented on [`Withdrawal`]: one instance per `withdrawal_id` value, started by `atm.WithdrawalInitiated`, ended by `MoneyWithdrawn`. Each method updates the state and returns the commands to dispatch; it must depend on the state and the event alone (a redelivered event asks for the same commands, which are then no-ops).
+    pub trait WithdrawalProcess {
         fn on_withdrawal_initiated(
             &mut self,
             event: &super::atm::WithdrawalInitiated,
             recorded: &::eskema::RecordedEvent,
         ) -> Result<Vec<WithdrawalDispatch>, ::eskema::HandlerError>;
-        /// Reacts to a `atm.AuthorizationConfirmed` event: updates the state, returns the commands to dispatch.
         fn on_authorization_confirmed(
             &mut self,
             event: &super::atm::AuthorizationConfirmed,
             recorded: &::eskema::RecordedEvent,
         ) -> Result<Vec<WithdrawalDispatch>, ::eskema::HandlerError>;
-        /// Reacts to a `MoneyWithdrawn` event: updates the state, returns the commands to dispatch.
         fn on_money_withdrawn(
             &mut self,
             event: &MoneyWithdrawn,
             recorded: &::eskema::RecordedEvent,
         ) -> Result<Vec<WithdrawalDispatch>, ::eskema::HandlerError>;
     }
-    /// The events `Withdrawal` receives.
+    /// The events `Withdrawal` takes: `atm.WithdrawalInitiated`, `atm.AuthorizationConfirmed`, `MoneyWithdrawn`.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(
         clippy::large_enum_variant,
         reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
     )]
     pub enum WithdrawalEvent {
-        /// A `atm.WithdrawalInitiated` event.
         WithdrawalInitiated(super::atm::WithdrawalInitiated),
-        /// A `atm.AuthorizationConfirmed` event.
         AuthorizationConfirmed(super::atm::AuthorizationConfirmed),
-        /// A `MoneyWithdrawn` event.
         MoneyWithdrawn(MoneyWithdrawn),
     }
     impl From<super::atm::WithdrawalInitiated> for WithdrawalEvent {
@@ -977,106 +1001,107 @@ pub mod bank {
             WithdrawalEvent::MoneyWithdrawn(event)
         }
     }
-    impl WithdrawalEvent {
-        /// Every stored type name this receives (current names and `renamed_from`):
-        /// what a subscription filters on.
-        pub const EVENT_TYPES: &'static [&'static str] = &[
-            "WithdrawalInitiated",
-            "AuthorizationConfirmed",
-            "WithdrawalAuthorized",
-            "MoneyWithdrawn",
-            "CashWithdrawn",
-        ];
-        /// Decodes a stored event (upcasting it): `None` when it is not one of these. The
-        /// stream id's prefix must match too, so a same-named event of another context
-        /// is not taken for one of these.
-        pub fn decode(
+    impl ::eskema::read::Subscription for Withdrawal {
+        type Event = WithdrawalEvent;
+        const SPEC: ::eskema::read::Spec = ::eskema::read::Spec {
+            context: "bank",
+            name: "Withdrawal",
+            kind: ::eskema::read::Kind::Process,
+            consistency: ::eskema::read::Consistency::Eventual,
+            start_from: ::eskema::read::StartFrom::Origin,
+            partitions: 1,
+            on_failure: ::eskema::read::FailurePolicy {
+                attempts: 3,
+                backoff_ms: &[100, 1000],
+                then: ::eskema::read::Exhausted::Stop,
+            },
+            events: &[
+                ::eskema::read::EventKey {
+                    names: &["WithdrawalInitiated"],
+                    stream_prefix: "atm-withdrawal-",
+                    role: ::eskema::read::Role::Start,
+                },
+                ::eskema::read::EventKey {
+                    names: &["AuthorizationConfirmed", "WithdrawalAuthorized"],
+                    stream_prefix: "atm-withdrawal-",
+                    role: ::eskema::read::Role::Continue,
+                },
+                ::eskema::read::EventKey {
+                    names: &["MoneyWithdrawn", "CashWithdrawn"],
+                    stream_prefix: "bank-account-",
+                    role: ::eskema::read::Role::Stop,
+                },
+            ],
+        };
+        fn decode(
+            index: usize,
             recorded: &::eskema::RecordedEvent,
-        ) -> Option<Result<Self, ::eskema::UpcastError>> {
-            match recorded.event_type.as_str() {
-                "WithdrawalInitiated" if recorded
-                    .stream_id
-                    .starts_with("atm-withdrawal-") => {
-                    Some(
-                        super::atm::WithdrawalInitiated::from_stored(
-                                recorded.event_version,
-                                recorded.data.clone(),
-                            )
-                            .map(WithdrawalEvent::WithdrawalInitiated),
-                    )
+        ) -> Result<WithdrawalEvent, ::eskema::UpcastError> {
+            match index {
+                0 => {
+                    super::atm::WithdrawalInitiated::from_stored(
+                            recorded.event_version,
+                            recorded.data.clone(),
+                        )
+                        .map(WithdrawalEvent::WithdrawalInitiated)
                 }
-                "AuthorizationConfirmed"
-                | "WithdrawalAuthorized" if recorded
-                    .stream_id
-                    .starts_with("atm-withdrawal-") => {
-                    Some(
-                        super::atm::AuthorizationConfirmed::from_stored(
-                                recorded.event_version,
-                                recorded.data.clone(),
-                            )
-                            .map(WithdrawalEvent::AuthorizationConfirmed),
-                    )
+                1 => {
+                    super::atm::AuthorizationConfirmed::from_stored(
+                            recorded.event_version,
+                            recorded.data.clone(),
+                        )
+                        .map(WithdrawalEvent::AuthorizationConfirmed)
                 }
-                "MoneyWithdrawn"
-                | "CashWithdrawn" if recorded.stream_id.starts_with("bank-account-") => {
-                    Some(
-                        MoneyWithdrawn::from_stored(
-                                recorded.event_version,
-                                recorded.data.clone(),
-                            )
-                            .map(WithdrawalEvent::MoneyWithdrawn),
-                    )
+                2 => {
+                    MoneyWithdrawn::from_stored(
+                            recorded.event_version,
+                            recorded.data.clone(),
+                        )
+                        .map(WithdrawalEvent::MoneyWithdrawn)
                 }
-                _ => None,
+                _ => {
+                    Err(::eskema::UpcastError::UnknownEventType {
+                        event_type: recorded.event_type.clone(),
+                        target: "bank::Withdrawal".to_string(),
+                    })
+                }
+            }
+        }
+        fn encode(event: &WithdrawalEvent) -> (usize, ::eskema::serde_json::Value) {
+            match event {
+                WithdrawalEvent::WithdrawalInitiated(e) => {
+                    (0, ::eskema::engine::to_json(e))
+                }
+                WithdrawalEvent::AuthorizationConfirmed(e) => {
+                    (1, ::eskema::engine::to_json(e))
+                }
+                WithdrawalEvent::MoneyWithdrawn(e) => (2, ::eskema::engine::to_json(e)),
             }
         }
     }
-    impl WithdrawalEvent {
-        /// The process manager's name: its checkpoint key.
-        pub const PROCESS: &'static str = "Withdrawal";
-        /// The correlation field every handled event carries.
-        pub const IDENTITY: &'static str = "withdrawal_id";
-        /// `starts_on`: these events create an instance.
-        pub const STARTS_ON: &'static [&'static str] = &["atm.WithdrawalInitiated"];
-        /// `continues_on`: these events reach an existing instance.
-        pub const CONTINUES_ON: &'static [&'static str] = &[
-            "atm.AuthorizationConfirmed",
-        ];
-        /// `stops_on`: after these events the instance ends.
-        pub const STOPS_ON: &'static [&'static str] = &["MoneyWithdrawn"];
-        /// The instance this event belongs to: its `identity` field, as a string.
-        pub fn correlation_id(&self) -> String {
-            match self {
+    impl ::eskema::read::ProcessManager for Withdrawal {
+        type Command = WithdrawalDispatch;
+        fn instance(event: &WithdrawalEvent) -> String {
+            match event {
                 WithdrawalEvent::WithdrawalInitiated(e) => e.withdrawal_id.to_string(),
                 WithdrawalEvent::AuthorizationConfirmed(e) => e.withdrawal_id.to_string(),
                 WithdrawalEvent::MoneyWithdrawn(e) => e.withdrawal_id.to_string(),
             }
         }
-        /// Whether this event starts an instance.
-        pub fn is_start(&self) -> bool {
-            matches!(self, WithdrawalEvent::WithdrawalInitiated(_))
-        }
-        /// Whether this event ends its instance.
-        pub fn is_stop(&self) -> bool {
-            matches!(self, WithdrawalEvent::MoneyWithdrawn(_))
-        }
-        /// Decodes `recorded` and calls the process's method for it; events it does not
-        /// react to yield no commands, undecodable ones are a `HandlerError`.
-        pub fn handle<P: WithdrawalProcess + ?Sized>(
-            process: &mut P,
+        fn handle(
+            &mut self,
+            event: &WithdrawalEvent,
             recorded: &::eskema::RecordedEvent,
         ) -> Result<Vec<WithdrawalDispatch>, ::eskema::HandlerError> {
-            match Self::decode(recorded) {
-                None => Ok(Vec::new()),
-                Some(Err(e)) => Err(::eskema::HandlerError::new(e)),
-                Some(Ok(WithdrawalEvent::WithdrawalInitiated(event))) => {
-                    process.on_withdrawal_initiated(&event, recorded)
+            match event {
+                WithdrawalEvent::WithdrawalInitiated(e) => {
+                    WithdrawalProcess::on_withdrawal_initiated(self, e, recorded)
                 }
-                Some(Ok(WithdrawalEvent::AuthorizationConfirmed(event))) => {
-                    process.on_authorization_confirmed(&event, recorded)
+                WithdrawalEvent::AuthorizationConfirmed(e) => {
+                    WithdrawalProcess::on_authorization_confirmed(self, e, recorded)
                 }
-                Some(Ok(WithdrawalEvent::MoneyWithdrawn(event))) => {
-                    process.on_money_withdrawn(&event, recorded)
+                WithdrawalEvent::MoneyWithdrawn(e) => {
+                    WithdrawalProcess::on_money_withdrawn(self, e, recorded)
                 }
             }
         }

@@ -168,6 +168,19 @@ impl MemoryTx {
 }
 
 impl MemoryStore {
+    /// A transaction over the store's documents, for a test of a projection: it sees the
+    /// committed documents and its own writes; nothing it writes is ever committed.
+    pub fn transaction(&self) -> MemoryTx {
+        MemoryTx {
+            state: Arc::clone(&self.read),
+            tables: BTreeMap::new(),
+            failures: Vec::new(),
+            removed_failures: Vec::new(),
+            instances: Vec::new(),
+            resets: Vec::new(),
+        }
+    }
+
     /// A committed document of an in-memory projection (see [`MemoryTx`]).
     pub fn document<T: DeserializeOwned>(
         &self,
@@ -441,14 +454,7 @@ impl ReadStore for MemoryStore {
     }
 
     async fn begin(&self) -> Result<MemoryTx, StoreError> {
-        Ok(MemoryTx {
-            state: Arc::clone(&self.read),
-            tables: BTreeMap::new(),
-            failures: Vec::new(),
-            removed_failures: Vec::new(),
-            instances: Vec::new(),
-            resets: Vec::new(),
-        })
+        Ok(self.transaction())
     }
 
     async fn commit(&self, tx: MemoryTx, fence: Option<Fence<'_>>) -> Result<bool, StoreError> {

@@ -398,8 +398,15 @@ impl<S: ReadStore> ReadSide<S> {
                     .count()
             };
             for (unit, cp) in inner.store.checkpoints(Some(&id)).await? {
-                let lag_seconds = if cp.position < head {
-                    match inner.store.stored_at(cp.position + 1).await? {
+                // A unit running here is ahead of its saved checkpoint.
+                let position = sub
+                    .units
+                    .get(unit.partition as usize)
+                    .map(|u| u.borrow().clone())
+                    .filter(|s| s.owned)
+                    .map_or(cp.position, |s| s.position.max(cp.position));
+                let lag_seconds = if position < head {
+                    match inner.store.stored_at(position + 1).await? {
                         Some(at) => (Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0,
                         None => 0.0,
                     }
@@ -412,8 +419,8 @@ impl<S: ReadStore> ReadSide<S> {
                     subscriber: unit.subscriber,
                     partition: unit.partition,
                     partitions: cp.partitions,
-                    lag_events: head.saturating_sub(cp.position),
-                    position: cp.position,
+                    lag_events: head.saturating_sub(position),
+                    position,
                     head,
                     lag_seconds,
                     owner: cp.owner,

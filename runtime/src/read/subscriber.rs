@@ -76,6 +76,10 @@ pub trait Subscription: Send + Sync + 'static {
 
     /// Decodes (upcasting) a stored event that matched `SPEC.events[index]`.
     fn decode(index: usize, recorded: &RecordedEvent) -> Result<Self::Event, UpcastError>;
+
+    /// The index of the event's key in `SPEC.events`, and its payload as stored: what the
+    /// test helpers make stored events from.
+    fn encode(event: &Self::Event) -> (usize, serde_json::Value);
 }
 
 /// Hands an event of `Self` to the side-effect handler `H` (generated for every type that

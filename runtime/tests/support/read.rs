@@ -61,6 +61,15 @@ fn decode_money(index: usize, recorded: &RecordedEvent) -> Result<Money, UpcastE
     })
 }
 
+fn encode_money(event: &Money) -> (usize, eskema::serde_json::Value) {
+    use eskema::engine::to_json;
+    match event {
+        Money::Opened(e) => (0, to_json(e)),
+        Money::Deposited(e) => (1, to_json(e)),
+        Money::Withdrawn(e) => (2, to_json(e)),
+    }
+}
+
 /// The policy the test subscribers use unless they say otherwise: quick retries.
 pub const QUICK: FailurePolicy = FailurePolicy {
     attempts: 3,
@@ -98,6 +107,9 @@ macro_rules! money_subscription {
             };
             fn decode(index: usize, recorded: &RecordedEvent) -> Result<Money, UpcastError> {
                 decode_money(index, recorded)
+            }
+            fn encode(event: &Money) -> (usize, eskema::serde_json::Value) {
+                encode_money(event)
             }
         }
     };
@@ -358,6 +370,11 @@ impl Subscription for Bonus {
             ..OPENED
         }],
     };
+
+    fn encode(event: &BonusEvent) -> (usize, eskema::serde_json::Value) {
+        let BonusEvent::Opened(e) = event;
+        (0, eskema::engine::to_json(e))
+    }
 
     fn decode(index: usize, recorded: &RecordedEvent) -> Result<BonusEvent, UpcastError> {
         match decode_money(index, recorded)? {

@@ -91,6 +91,12 @@
 //! assert!(matches!(then.result(), Ok(events) if events.len() == 1));
 //! ```
 
+mod subscriber;
+
+pub use subscriber::{
+    Given as GivenEvents, SubscriberTestExt, TEST_CORRELATION, Then as ThenProcess,
+};
+
 use std::fmt::{Debug, Write as _};
 
 use crate::aggregate::Aggregate;

@@ -1,0 +1,46 @@
+//! The demo's read side: the `AccountBalances` projection, the `Notifications` outbox and
+//! the `Withdrawal` process manager, ready to start on either store.
+
+use eskema::read::ReadSide;
+use eskema::{Engine, MemoryStore};
+
+use crate::bank;
+use crate::logic::account_balances::BalancesInMemory;
+use crate::logic::notifications::Outbox;
+
+/// What starting can fail on.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The read side on the in-memory store; the outbox collects the notifications.
+pub async fn in_memory(
+    engine: &Engine<MemoryStore>,
+    outbox: Outbox,
+) -> Result<ReadSide<MemoryStore>, Error> {
+    Ok(ReadSide::builder(engine)
+        .projection(bank::AccountBalances, BalancesInMemory)
+        .handler(bank::Notifications, outbox)
+        .process::<bank::Withdrawal>()
+        .start()
+        .await?)
+}
+
+/// The read side on Postgres (its tables are created first); `tune` sets the builder's
+/// options (node name, lease lifetime, ...).
+#[cfg(feature = "postgres")]
+pub async fn on_postgres(
+    engine: &Engine<eskema::PostgresStore>,
+    tune: impl FnOnce(
+        eskema::read::ReadSideBuilder<eskema::PostgresStore>,
+    ) -> eskema::read::ReadSideBuilder<eskema::PostgresStore>,
+) -> Result<ReadSide<eskema::PostgresStore>, Error> {
+    use crate::logic::account_balances::BalancesTable;
+    use crate::logic::notifications::OutboxTable;
+    let pool = engine.store().pool();
+    BalancesTable::create(pool).await?;
+    let outbox = OutboxTable::create(pool).await?;
+    let builder = ReadSide::builder(engine)
+        .projection(bank::AccountBalances, BalancesTable)
+        .handler(bank::Notifications, outbox)
+        .process::<bank::Withdrawal>();
+    Ok(tune(builder).start().await?)
+}
