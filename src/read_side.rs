@@ -36,8 +36,15 @@ pub async fn on_postgres(
     use crate::logic::account_balances::BalancesTable;
     use crate::logic::notifications::OutboxTable;
     let pool = engine.store().pool();
-    BalancesTable::create(pool).await?;
-    let outbox = OutboxTable::create(pool).await?;
+    // Processes starting at once create the tables one after the other.
+    let mut tx = pool.begin().await?;
+    eskema::sqlx::query("SELECT pg_advisory_xact_lock(hashtext('eskema_demo.tables'))")
+        .execute(&mut *tx)
+        .await?;
+    BalancesTable::create(&mut tx).await?;
+    OutboxTable::create(&mut tx).await?;
+    tx.commit().await?;
+    let outbox = OutboxTable::new(pool);
     let builder = ReadSide::builder(engine)
         .projection(bank::AccountBalances, BalancesTable)
         .handler(bank::Notifications, outbox)

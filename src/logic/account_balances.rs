@@ -94,7 +94,7 @@ mod on_postgres {
 
     impl BalancesTable {
         /// Creates the table if it is not there (the demo's stand-in for a migration).
-        pub async fn create(pool: &PgPool) -> Result<(), sqlx::Error> {
+        pub async fn create(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
             sqlx::query(
                 "CREATE TABLE IF NOT EXISTS account_balances (
                      account_number text PRIMARY KEY,
@@ -102,7 +102,7 @@ mod on_postgres {
                      events bigint NOT NULL
                  )",
             )
-            .execute(pool)
+            .execute(conn)
             .await?;
             Ok(())
         }

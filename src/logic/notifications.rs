@@ -70,8 +70,13 @@ mod on_postgres {
     }
 
     impl OutboxTable {
+        /// The outbox writing on `pool`.
+        pub fn new(pool: &PgPool) -> OutboxTable {
+            OutboxTable { pool: pool.clone() }
+        }
+
         /// Creates the table if needed (the demo's stand-in for a migration).
-        pub async fn create(pool: &PgPool) -> Result<OutboxTable, sqlx::Error> {
+        pub async fn create(conn: &mut eskema::sqlx::PgConnection) -> Result<(), sqlx::Error> {
             sqlx::query(
                 "CREATE TABLE IF NOT EXISTS notifications (
                      position bigint PRIMARY KEY,
@@ -82,9 +87,9 @@ mod on_postgres {
                      sent_seq bigserial
                  )",
             )
-            .execute(pool)
+            .execute(conn)
             .await?;
-            Ok(OutboxTable { pool: pool.clone() })
+            Ok(())
         }
     }
 
