@@ -499,6 +499,21 @@ impl ReadStore for MemoryStore {
             .collect())
     }
 
+    async fn failures_between(
+        &self,
+        subscriber: &str,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<FailedEvent>, StoreError> {
+        Ok(self
+            .state()
+            .failures
+            .values()
+            .filter(|f| f.subscriber == subscriber && (first..=last).contains(&f.event.position))
+            .cloned()
+            .collect())
+    }
+
     async fn remove_failure(&self, tx: &mut MemoryTx, id: u64) -> Result<bool, StoreError> {
         let exists = self.state().failures.contains_key(&id);
         if exists {

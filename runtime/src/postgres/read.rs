@@ -121,6 +121,56 @@ fn bind_progress<'q>(
         .bind(error)
 }
 
+impl PostgresStore {
+    /// Failure records joined with their events, `filter` over `f` with `$1` the
+    /// subscriber and `$2..$3` a position range.
+    async fn failures_where(
+        &self,
+        filter: &str,
+        subscriber: Option<&str>,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<FailedEvent>, StoreError> {
+        self.count(1);
+        let columns = EVENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("e.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {columns}, f.id, f.subscriber, f.partition, f.outcome, f.error, f.attempts, f.at \
+             FROM failed_events f JOIN events e ON e.position = f.position \
+             WHERE ({filter}) AND $2::bigint <= f.position AND f.position <= $3::bigint \
+             ORDER BY f.id"
+        ))
+        .bind(subscriber)
+        .bind(first)
+        .bind(last)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let outcome: String = row.try_get("outcome").map_err(map_err)?;
+                Ok(FailedEvent {
+                    id: to_u64(row.try_get("id").map_err(map_err)?),
+                    subscriber: row.try_get("subscriber").map_err(map_err)?,
+                    partition: to_u32(row.try_get("partition").map_err(map_err)?),
+                    outcome: if outcome == "parked" {
+                        FailureOutcome::Parked
+                    } else {
+                        FailureOutcome::Skipped
+                    },
+                    event: decode_event(row)?,
+                    error: row.try_get("error").map_err(map_err)?,
+                    attempts: to_u32(row.try_get("attempts").map_err(map_err)?),
+                    at: row.try_get("at").map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+}
+
 impl ReadStore for PostgresStore {
     type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
     type Conn = sqlx::PgConnection;
@@ -499,40 +549,28 @@ impl ReadStore for PostgresStore {
     }
 
     async fn failures(&self, subscriber: Option<&str>) -> Result<Vec<FailedEvent>, StoreError> {
-        self.count(1);
-        let columns = EVENT_COLUMNS
-            .split(", ")
-            .map(|c| format!("e.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let rows = sqlx::query(&format!(
-            "SELECT {columns}, f.id, f.subscriber, f.partition, f.outcome, f.error, f.attempts, f.at \
-             FROM failed_events f JOIN events e ON e.position = f.position \
-             WHERE $1::text IS NULL OR f.subscriber = $1 ORDER BY f.id"
-        ))
-        .bind(subscriber)
-        .fetch_all(&self.pool)
+        self.failures_where(
+            "$1::text IS NULL OR f.subscriber = $1",
+            subscriber,
+            0,
+            i64::MAX,
+        )
         .await
-        .map_err(map_err)?;
-        rows.iter()
-            .map(|row| {
-                let outcome: String = row.try_get("outcome").map_err(map_err)?;
-                Ok(FailedEvent {
-                    id: to_u64(row.try_get("id").map_err(map_err)?),
-                    subscriber: row.try_get("subscriber").map_err(map_err)?,
-                    partition: to_u32(row.try_get("partition").map_err(map_err)?),
-                    outcome: if outcome == "parked" {
-                        FailureOutcome::Parked
-                    } else {
-                        FailureOutcome::Skipped
-                    },
-                    event: decode_event(row)?,
-                    error: row.try_get("error").map_err(map_err)?,
-                    attempts: to_u32(row.try_get("attempts").map_err(map_err)?),
-                    at: row.try_get("at").map_err(map_err)?,
-                })
-            })
-            .collect()
+    }
+
+    async fn failures_between(
+        &self,
+        subscriber: &str,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<FailedEvent>, StoreError> {
+        self.failures_where(
+            "f.subscriber = $1 AND f.position BETWEEN $2 AND $3",
+            Some(subscriber),
+            to_i64(first),
+            to_i64(last),
+        )
+        .await
     }
 
     async fn remove_failure(&self, tx: &mut Self::Tx, id: u64) -> Result<bool, StoreError> {

@@ -143,16 +143,58 @@ impl UnitState {
     }
 }
 
-type RemoteFuture = Pin<Box<dyn Future<Output = Result<Option<Checkpoint>, StoreError>> + Send>>;
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Reads a unit's checkpoint from the store, for units another process runs.
-pub(crate) type Remote = Arc<dyn Fn(UnitId) -> RemoteFuture + Send + Sync>;
+/// What a process can learn from the store about units another process runs.
+pub(crate) trait Remote: Send + Sync {
+    fn checkpoint(&self, unit: &UnitId) -> BoxFuture<'_, Result<Option<Checkpoint>, StoreError>>;
+
+    /// The events of `subscriber` in `first..=last` it gave up on.
+    fn gave_up(
+        &self,
+        subscriber: &str,
+        first: u64,
+        last: u64,
+    ) -> BoxFuture<'_, Result<Vec<(u64, FailureOutcome, String)>, StoreError>>;
+}
+
+/// [`Remote`] for a store.
+pub(crate) struct FromStore<S>(pub Arc<S>);
+
+impl<S: crate::read::store::ReadStore> Remote for FromStore<S> {
+    fn checkpoint(&self, unit: &UnitId) -> BoxFuture<'_, Result<Option<Checkpoint>, StoreError>> {
+        let unit = unit.clone();
+        Box::pin(async move {
+            let units = self.0.checkpoints(Some(&unit.subscriber)).await?;
+            Ok(units
+                .into_iter()
+                .find(|(id, _)| *id == unit)
+                .map(|(_, cp)| cp))
+        })
+    }
+
+    fn gave_up(
+        &self,
+        subscriber: &str,
+        first: u64,
+        last: u64,
+    ) -> BoxFuture<'_, Result<Vec<(u64, FailureOutcome, String)>, StoreError>> {
+        let subscriber = subscriber.to_string();
+        Box::pin(async move {
+            let failures = self.0.failures_between(&subscriber, first, last).await?;
+            Ok(failures
+                .into_iter()
+                .map(|f| (f.event.position, f.outcome, f.error))
+                .collect())
+        })
+    }
+}
 
 /// One attached subscriber.
 pub(crate) struct Entry {
     pub spec: Spec,
     pub units: Vec<watch::Receiver<UnitState>>,
-    pub remote: Remote,
+    pub remote: Arc<dyn Remote>,
 }
 
 /// The subscribers attached to an engine, shared by its clones.
@@ -334,7 +376,7 @@ async fn wait_unit(
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
-        match (entry.remote)(unit.clone()).await {
+        match entry.remote.checkpoint(&unit).await {
             Ok(Some(cp)) => {
                 seen = (
                     cp.position,
@@ -344,7 +386,24 @@ async fn wait_unit(
                     cp.owner.clone(),
                 );
                 if cp.position >= last {
-                    return Ok(());
+                    // Passed: handled, or given up on record, which the dispatch must hear.
+                    return match entry.remote.gave_up(&unit.subscriber, first, last).await {
+                        Ok(failures) => match failures.into_iter().next() {
+                            Some((_, outcome, error)) => {
+                                let reason = match outcome {
+                                    FailureOutcome::Parked => LagReason::Parked(error),
+                                    FailureOutcome::Skipped => LagReason::Skipped(error),
+                                };
+                                Err(lag(cp.position, cp.owner, reason))
+                            }
+                            None => Ok(()),
+                        },
+                        Err(e) => Err(lag(
+                            cp.position,
+                            cp.owner,
+                            LagReason::Failing(format!("its failures could not be read: {e}")),
+                        )),
+                    };
                 }
                 if let Some(error) = cp.stopped {
                     return Err(lag(cp.position, cp.owner, LagReason::Stopped(error)));

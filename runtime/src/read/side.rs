@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::engine::Engine;
-use crate::read::consistency::{Entry, Remote, UnitState, WaitError};
+use crate::read::consistency::{Entry, FromStore, Remote, UnitState, WaitError};
 use crate::read::deliver::{Deliverer, Effect, Process, Projection, UnitCx};
 use crate::read::feed::Feed;
 use crate::read::spec::{Spec, StartFrom};
@@ -202,19 +202,7 @@ impl<S: ReadStore> ReadSideBuilder<S> {
                 units,
             });
         }
-        let remote: Remote = {
-            let store = Arc::clone(&store);
-            Arc::new(move |unit: UnitId| {
-                let store = Arc::clone(&store);
-                Box::pin(async move {
-                    let units = store.checkpoints(Some(&unit.subscriber)).await?;
-                    Ok(units
-                        .into_iter()
-                        .find(|(id, _)| *id == unit)
-                        .map(|(_, cp)| cp))
-                })
-            })
-        };
+        let remote: Arc<dyn Remote> = Arc::new(FromStore(Arc::clone(&store)));
         for sub in &subs {
             engine.hub().attach(Entry {
                 spec: sub.spec,

@@ -266,6 +266,14 @@ pub trait ReadStore: EventStore {
         subscriber: Option<&str>,
     ) -> impl Future<Output = Result<Vec<FailedEvent>, StoreError>> + Send;
 
+    /// The parked and skipped events of `subscriber` with positions in `first..=last`.
+    fn failures_between(
+        &self,
+        subscriber: &str,
+        first: u64,
+        last: u64,
+    ) -> impl Future<Output = Result<Vec<FailedEvent>, StoreError>> + Send;
+
     /// Deletes a failure record in `tx`; whether it existed.
     fn remove_failure(
         &self,

@@ -35,6 +35,7 @@ macro_rules! subscription_cases {
         $m!(a_crash_counts_as_an_attempt);
         $m!(two_read_sides_share_the_units);
         $m!(status_reports_every_unit);
+        $m!(an_observer_waits_for_a_handler_another_process_runs);
     };
 }
 
@@ -700,5 +701,47 @@ where
         engine.wait_for(head, &["NoSuchHandler"], WAIT).await,
         Err(WaitError::UnknownHandler("NoSuchHandler".into()))
     );
+    side.shutdown().await;
+}
+
+pub async fn an_observer_waits_for_a_handler_another_process_runs<S: TestStore>(store: S) {
+    // This "process" runs the strong handler, slowly.
+    let runner = Engine::new(store.clone());
+    let recorder = Recorder::default();
+    recorder
+        .slow_ms
+        .store(50, std::sync::atomic::Ordering::Relaxed);
+    let side = read_side(&runner)
+        .handler(Audit, recorder.clone())
+        .start()
+        .await
+        .expect("start");
+    // This one only dispatches: it observes the handler, so its dispatches wait for it
+    // through the store's checkpoints.
+    let dispatcher = Engine::new(store.clone());
+    let observer = read_side(&dispatcher)
+        .observe::<Audit>()
+        .start()
+        .await
+        .expect("observe");
+    for i in 0..5 {
+        let out = ok(&dispatcher, open(&format!("o{i}"), "Ann", 1)).await;
+        assert!(
+            recorder.positions().contains(&out.position),
+            "the observing dispatch returned before the handler elsewhere saw {}",
+            out.position
+        );
+    }
+    // A failure there is reported here too.
+    let poison = next_position(&store).await;
+    recorder.fail(poison, 100);
+    let err = run(&dispatcher, open("o-poison", "Ann", 1))
+        .await
+        .expect_err("unconfirmed");
+    let DispatchError::Unconfirmed(u) = &err else {
+        panic!("expected Unconfirmed, got {err}");
+    };
+    assert!(matches!(u.lagging[0].reason, LagReason::Parked(_)), "{u}");
+    observer.shutdown().await;
     side.shutdown().await;
 }
