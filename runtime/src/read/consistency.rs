@@ -127,9 +127,12 @@ pub(crate) struct UnitState {
     /// The error of the last failed attempt while it is retrying.
     pub failing: Option<String>,
     pub stopped: Option<String>,
-    /// The latest events it gave up on: position, outcome, error.
-    pub failures: Vec<(u64, FailureOutcome, String)>,
+    /// The latest events it gave up on.
+    pub failures: Vec<GaveUp>,
 }
+
+/// An event a unit gave up on: its position, what became of it, the error.
+pub(crate) type GaveUp = (u64, FailureOutcome, String);
 
 /// How many given-up events a unit remembers for waiters.
 const REMEMBERED_FAILURES: usize = 16;
@@ -155,7 +158,7 @@ pub(crate) trait Remote: Send + Sync {
         subscriber: &str,
         first: u64,
         last: u64,
-    ) -> BoxFuture<'_, Result<Vec<(u64, FailureOutcome, String)>, StoreError>>;
+    ) -> BoxFuture<'_, Result<Vec<GaveUp>, StoreError>>;
 }
 
 /// [`Remote`] for a store.
@@ -178,7 +181,7 @@ impl<S: crate::read::store::ReadStore> Remote for FromStore<S> {
         subscriber: &str,
         first: u64,
         last: u64,
-    ) -> BoxFuture<'_, Result<Vec<(u64, FailureOutcome, String)>, StoreError>> {
+    ) -> BoxFuture<'_, Result<Vec<GaveUp>, StoreError>> {
         let subscriber = subscriber.to_string();
         Box::pin(async move {
             let failures = self.0.failures_between(&subscriber, first, last).await?;
