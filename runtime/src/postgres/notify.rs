@@ -31,6 +31,9 @@ pub(crate) fn channel(schema: &str) -> String {
     format!("eskema_{hash:016x}")
 }
 
+/// See `notifier`.
+const NOTIFY_EVERY: Duration = Duration::from_millis(2);
+
 /// Shared by a store's clones.
 #[derive(Debug)]
 pub(crate) struct Wake {
@@ -112,22 +115,33 @@ async fn notifier(
     poke: Arc<Notify>,
     closed: Arc<AtomicBool>,
 ) {
+    let mut last: Option<tokio::time::Instant> = None;
     loop {
         poke.notified().await;
         if closed.load(Ordering::Acquire) {
             return;
         }
+        // At most one notification per NOTIFY_EVERY: each is a transaction with a commit
+        // record, which would otherwise compete with the appends for the log.
+        if let Some(wait) = last.map(|l| NOTIFY_EVERY.saturating_sub(l.elapsed()))
+            && !wait.is_zero()
+        {
+            tokio::time::sleep(wait).await;
+        }
+        last = Some(tokio::time::Instant::now());
         let Some(position) = wake.upgrade().map(|w| w.latest.swap(0, Ordering::AcqRel)) else {
             return;
         };
         if position == 0 {
             continue;
         }
-        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(&channel)
-            .bind(position.to_string())
-            .execute(&pool)
-            .await
+        // No wait for the log flush: a notification is a hint, lost with a crash at worst.
+        if let Err(e) =
+            sqlx::query("SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)")
+                .bind(&channel)
+                .bind(position.to_string())
+                .execute(&pool)
+                .await
         {
             // Other processes fall back to polling; nothing is lost.
             tracing::debug!(error = %e, "sending an append notification failed");

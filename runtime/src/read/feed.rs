@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -52,6 +52,19 @@ pub(crate) struct Feed<S> {
     fetching: tokio::sync::Mutex<()>,
 }
 
+/// How far the spacing of looks stretches under load (see [`Feed::run_head`]).
+const STRETCH: u32 = 5;
+
+/// Events per look at which the spacing is stretched all the way.
+const BUSY_LOOK: u64 = 50;
+
+/// The spacing after a look that found `events` new events: `every` for a few, up to
+/// `STRETCH` times that for [`BUSY_LOOK`] or more.
+fn stretched(every: Duration, events: u64) -> Duration {
+    let busy = events.min(BUSY_LOOK) as u32;
+    every + every * (STRETCH - 1) * busy / BUSY_LOOK as u32
+}
+
 /// Pages kept for subscribers that are a little behind the fastest.
 const CACHED_PAGES: usize = 32;
 
@@ -91,11 +104,31 @@ impl<S: ReadStore> Feed<S> {
 
     /// Keeps the head current until `stop` turns true: on every append notification, and
     /// every `poll` in case a notification was lost (or came from a writer that sends none);
-    /// while appends are in flight, again after a millisecond.
-    pub(crate) async fn run_head(&self, poll: Duration, mut stop: watch::Receiver<bool>) {
+    /// while appends are in flight, again at once. Looks are spaced by at least `every`,
+    /// stretched up to [`STRETCH`] times that as more events arrive per look: each look
+    /// costs the store a statement that competes with the appends, so under load one look
+    /// serves many events, and after a quiet spell the first append is looked for at once.
+    pub(crate) async fn run_head(
+        &self,
+        poll: Duration,
+        every: Duration,
+        mut stop: watch::Receiver<bool>,
+    ) {
         let mut appended = self.store.appended();
         let mut failures = 0u32;
+        let mut last: Option<Instant> = None;
+        let mut spacing = every;
         loop {
+            if let Some(gap) = last.map(|l| spacing.saturating_sub(l.elapsed()))
+                && !gap.is_zero()
+            {
+                tokio::select! {
+                    _ = tokio::time::sleep(gap) => {}
+                    _ = crate::read::stopped(&mut stop) => return,
+                }
+            }
+            last = Some(Instant::now());
+            let before = self.head();
             let pending = match self.learn().await {
                 Ok(mark) => {
                     failures = 0;
@@ -112,11 +145,10 @@ impl<S: ReadStore> Feed<S> {
                     continue;
                 }
             };
-            let wait = if pending {
-                Duration::from_millis(1)
-            } else {
-                poll
-            };
+            spacing = stretched(every, self.head().saturating_sub(before));
+            if pending {
+                continue;
+            }
             tokio::select! {
                 changed = appended.changed() => {
                     if changed.is_err() {
@@ -124,7 +156,7 @@ impl<S: ReadStore> Feed<S> {
                         tokio::time::sleep(poll).await;
                     }
                 }
-                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::time::sleep(poll) => {}
                 _ = crate::read::stopped(&mut stop) => return,
             }
         }

@@ -49,6 +49,9 @@ pub enum ReadError {
     Store(#[from] StoreError),
 }
 
+/// See [`ReadSideBuilder::read_every`].
+const DEFAULT_READ_EVERY: Duration = Duration::from_millis(1);
+
 /// How a read side runs; see the builder's methods.
 #[derive(Debug, Clone)]
 struct Options {
@@ -57,6 +60,7 @@ struct Options {
     tick: Duration,
     page_size: usize,
     poll: Duration,
+    read_every: Duration,
     flush_every: Duration,
 }
 
@@ -68,6 +72,7 @@ impl Default for Options {
             tick: Duration::from_secs(1),
             page_size: 1_000,
             poll: Duration::from_millis(500),
+            read_every: DEFAULT_READ_EVERY,
             flush_every: Duration::from_millis(200),
         }
     }
@@ -161,6 +166,16 @@ impl<S: ReadStore> ReadSideBuilder<S> {
         self
     }
 
+    /// The shortest time between two looks for new events (default 1 ms), stretched up to
+    /// five times that while many events arrive per look. A look costs the store a
+    /// statement or two that compete with appends; under load one look serves every event
+    /// appended since the last, and after a quiet spell the first append is looked for at
+    /// once. Longer saves the store work, shorter saves latency.
+    pub fn read_every(mut self, every: Duration) -> Self {
+        self.options.read_every = every;
+        self
+    }
+
     /// Registers every subscriber in the store (new ones at `origin` or the current head),
     /// attaches them to the engine and starts the coordinator.
     pub async fn start(self) -> Result<ReadSide<S>, ReadError> {
@@ -234,11 +249,15 @@ impl<S: ReadStore> ReadSideBuilder<S> {
             attached: ids,
             stop,
             running: Mutex::new(HashMap::new()),
+            round_now: tokio::sync::Notify::new(),
         });
         let head_task = tokio::spawn({
             let inner = Arc::clone(&inner);
             let stop = inner.stop.subscribe();
-            async move { inner.feed.run_head(inner.options.poll, stop).await }
+            async move {
+                let o = &inner.options;
+                inner.feed.run_head(o.poll, o.read_every, stop).await
+            }
         });
         let coordinator = tokio::spawn({
             let inner = Arc::clone(&inner);
@@ -277,6 +296,9 @@ struct Inner<S: ReadStore> {
     attached: Vec<String>,
     stop: watch::Sender<bool>,
     running: Mutex<HashMap<UnitId, Running>>,
+    /// Starts a coordination round now rather than at the next tick (a unit became free
+    /// here: after a rebuild, or when a worker ended by itself).
+    round_now: tokio::sync::Notify,
 }
 
 /// One unit's state, as [`ReadSide::status`] reports it.
@@ -545,6 +567,7 @@ impl<S: ReadStore> ReadSide<S> {
                 s.position = 0;
             });
         }
+        inner.round_now.notify_one();
         tracing::info!(subscriber = %id, target = head, "rebuild started");
         Ok(Rebuild {
             target: head,
@@ -553,29 +576,31 @@ impl<S: ReadStore> ReadSide<S> {
     }
 
     /// Where `name` is: the lowest checkpoint over its partitions, and the store's head.
+    /// Units running here answer from memory; the others from the store.
     pub async fn progress(&self, name: &str) -> Result<(u64, u64), ReadError> {
         let inner = &self.inner;
-        let id = inner.sub(name)?.spec.id();
-        let units = inner.store.checkpoints(Some(&id)).await?;
-        let position = units.iter().map(|(_, cp)| cp.position).min().unwrap_or(0);
-        // Units running here are ahead of their saved checkpoints.
-        let local = inner
-            .sub(name)?
+        let sub = inner.sub(name)?;
+        let local: Vec<Option<u64>> = sub
             .units
             .iter()
             .map(|u| {
                 let s = u.borrow();
-                if s.owned { s.position } else { 0 }
+                s.owned.then_some(s.position)
             })
-            .collect::<Vec<_>>();
-        let position = units
-            .iter()
-            .map(|(unit, cp)| {
-                cp.position
-                    .max(local.get(unit.partition as usize).copied().unwrap_or(0))
-            })
-            .min()
-            .unwrap_or(position);
+            .collect();
+        let position = if local.iter().all(Option::is_some) {
+            local.iter().flatten().copied().min().unwrap_or(0)
+        } else {
+            let saved = inner.store.checkpoints(Some(&sub.spec.id())).await?;
+            saved
+                .iter()
+                .map(|(unit, cp)| {
+                    let here = local.get(unit.partition as usize).copied().flatten();
+                    cp.position.max(here.unwrap_or(0))
+                })
+                .min()
+                .unwrap_or(0)
+        };
         Ok((position, inner.feed.head()))
     }
 
@@ -663,13 +688,14 @@ impl<S: ReadStore> Inner<S> {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.options.tick) => {}
+                _ = self.round_now.notified() => {}
                 _ = crate::read::stopped(&mut stop) => return,
             }
         }
     }
 
     /// One round: heartbeat, renew, hand over, take.
-    async fn round(&self, ids: &[String]) -> Result<(), StoreError> {
+    async fn round(self: &Arc<Self>, ids: &[String]) -> Result<(), StoreError> {
         let ttl = self.options.lease_ttl;
         let live = self
             .store
@@ -801,7 +827,7 @@ impl<S: ReadStore> Inner<S> {
             .unwrap_or_else(|| Arc::new(watch::Sender::new(UnitState::default())))
     }
 
-    fn spawn(&self, unit: UnitId, lease: Lease) {
+    fn spawn(self: &Arc<Self>, unit: UnitId, lease: Lease) {
         let Some(sub) = self.subs.iter().find(|s| s.spec.id() == unit.subscriber) else {
             return;
         };
@@ -822,7 +848,15 @@ impl<S: ReadStore> Inner<S> {
             page_size: self.options.page_size,
             flush_every: self.options.flush_every,
         };
-        let task = tokio::spawn(worker.run());
+        let inner = Arc::downgrade(self);
+        let task = tokio::spawn(async move {
+            let exit = worker.run().await;
+            // Its lease may be someone else's now, or free: look again at once.
+            if let Some(inner) = inner.upgrade() {
+                inner.round_now.notify_one();
+            }
+            exit
+        });
         self.lock_running().insert(
             unit,
             Running {

@@ -30,6 +30,8 @@ pub(crate) enum Request {
 enum Next {
     Page(Result<Option<crate::read::feed::Page>, StoreError>),
     Request(Option<Request>),
+    /// No event for a moment.
+    Quiet,
 }
 
 /// Why a worker ended.
@@ -60,10 +62,29 @@ struct Run {
     position: u64,
     saved: u64,
     last_flush: Instant,
-    /// Loaded with events possibly in flight before it (a crash): up to here, one event at
-    /// a time.
+    /// Up to here, one event at a time, each attempt written down first: the events that
+    /// were in flight when the process crashed a second time among them, or when it
+    /// crashed on an event it was already retrying.
     careful_until: u64,
+    /// The events in flight at the last crash, and how many crashes in a row ended among
+    /// them: saved with every checkpoint write until the unit is past them.
+    window: Option<Window>,
 }
+
+/// Events that were in flight at a crash.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    end: u64,
+    crashes: u32,
+}
+
+/// How far ahead of a page the in-flight marker is set, in pages: a side-effect handler
+/// writes it once per this many pages, not once per page.
+const MARKER_PAGES: u64 = 10;
+
+/// With a moved checkpoint to save and no new events for this long, save it: other
+/// processes waiting on it (strong consistency) see it about this much later.
+const QUIET: Duration = Duration::from_millis(20);
 
 /// Delay between retries of a store call that failed (the store is down, not the event).
 fn store_pause(failures: u32) -> Duration {
@@ -82,23 +103,17 @@ impl<S: ReadStore> Worker<S> {
                 Some(cp) => cp,
                 None => return Exit::Stopped,
             };
-            let careful_until = if checkpoint.suspect_until > checkpoint.position {
-                tracing::info!(
-                    position = checkpoint.position,
-                    until = checkpoint.suspect_until,
-                    "events may have been in flight when this unit last ran: one at a time up to there"
-                );
-                checkpoint.suspect_until
-            } else {
-                0
-            };
             let mut run = Run {
                 position: checkpoint.position,
                 saved: checkpoint.position,
                 checkpoint,
                 last_flush: Instant::now(),
-                careful_until,
+                careful_until: 0,
+                window: None,
             };
+            if let Err(exit) = self.after_crash(&mut run).await {
+                return exit;
+            }
             self.publish(|s| {
                 s.owned = true;
                 s.position = run.position;
@@ -113,6 +128,65 @@ impl<S: ReadStore> Worker<S> {
         }
         .instrument(span)
         .await
+    }
+
+    /// Events may have been in flight when the unit last ran (its checkpoint is behind its
+    /// in-flight marker): the process crashed. A first crash among them only counts;
+    /// after a second one in a row, or a crash during an event's retries, they are
+    /// handled one at a time, each attempt counted in the store before it is made, so the
+    /// event that crashes the process is found and its crashes count against it.
+    async fn after_crash(&mut self, run: &mut Run) -> Result<(), Exit> {
+        let cp = &run.checkpoint;
+        if cp.suspect_until <= cp.position || cp.stopped.is_some() {
+            return Ok(());
+        }
+        let end = cp.suspect_until;
+        if cp.attempt_position > cp.position {
+            tracing::warn!(
+                position = cp.attempt_position,
+                attempts = cp.attempts,
+                "the process ended while retrying an event: going on one event at a time"
+            );
+            run.careful_until = end;
+            return Ok(());
+        }
+        let crashes = if cp.attempt_position == 0 {
+            cp.attempts
+        } else {
+            0
+        } + 1;
+        tracing::warn!(
+            after = cp.position,
+            until = end,
+            crashes,
+            "events were in flight when this unit last ran"
+        );
+        run.window = Some(Window { end, crashes });
+        let progress = self.progress(run, run.position, end);
+        self.save(&progress).await?;
+        if crashes >= 2 {
+            run.careful_until = end;
+        }
+        Ok(())
+    }
+
+    /// A checkpoint write at `position`: while the unit is inside a crash window, it
+    /// carries the window's crash count, so that count survives the next crash.
+    fn progress(&self, run: &mut Run, position: u64, suspect_until: u64) -> Progress {
+        if run.window.is_some_and(|w| position >= w.end) {
+            run.window = None;
+        }
+        Progress {
+            position,
+            suspect_until,
+            attempt: run.window.map(|w| {
+                (
+                    0,
+                    w.crashes,
+                    format!("the process ended with events up to {} in flight", w.end),
+                )
+            }),
+        }
     }
 
     fn publish(&self, f: impl FnOnce(&mut UnitState)) {
@@ -176,22 +250,31 @@ impl<S: ReadStore> Worker<S> {
             if self.stopping() {
                 return Exit::Stopped;
             }
-            // Caught up (or saving is due): save the checkpoint, so that other processes
-            // waiting on it (strong consistency) and a restart see it.
+            // A moved checkpoint is saved once no event came for a moment, or when saving is
+            // due, so other processes waiting on it (strong consistency) and a restart see
+            // it, without a write per page.
             if run.position > run.saved
-                && (run.position >= self.feed.head()
-                    || run.last_flush.elapsed() >= self.flush_every)
+                && run.last_flush.elapsed() >= self.flush_every
                 && let Some(exit) = self.flush(run).await
             {
                 return exit;
             }
+            let quiet = (run.position > run.saved)
+                .then(|| QUIET.min(self.flush_every.saturating_sub(run.last_flush.elapsed())));
             let mut stop = self.stop.clone();
             let next = tokio::select! {
                 page = self.feed.next(run.position, &mut stop) => Next::Page(page),
                 request = self.requests.recv() => Next::Request(request),
+                _ = tokio::time::sleep(quiet.unwrap_or_default()), if quiet.is_some() => Next::Quiet,
             };
             let page = match next {
                 Next::Page(page) => page,
+                Next::Quiet => {
+                    if let Some(exit) = self.flush(run).await {
+                        return exit;
+                    }
+                    continue;
+                }
                 Next::Request(request) => {
                     if let Some(request) = request
                         && let Some(exit) = self.request(run, request).await
@@ -265,11 +348,7 @@ impl<S: ReadStore> Worker<S> {
 
     /// Saves the checkpoint where the unit is, with nothing in flight.
     async fn flush(&mut self, run: &mut Run) -> Option<Exit> {
-        let progress = Progress {
-            position: run.position,
-            suspect_until: run.position,
-            attempt: None,
-        };
+        let progress = self.progress(run, run.position, run.position);
         match self.save(&progress).await {
             Ok(()) => {
                 run.saved = run.position;
@@ -306,26 +385,18 @@ impl<S: ReadStore> Worker<S> {
 
     /// The usual path: the whole page's relevant events in one batch.
     async fn batch(&mut self, run: &mut Run, items: &[Item<'_>], end: u64) -> Result<(), Exit> {
-        let lookahead = end + self.page_size as u64;
         // Before handing events over, the store must know they may be in flight, so that a
-        // crash among them is counted. Side-effect handlers save their checkpoint with it;
-        // transactional kinds set it one page ahead with every commit.
-        if end > run.checkpoint.suspect_until || !self.deliverer.transactional() {
-            self.save(&Progress {
-                position: run.position,
-                suspect_until: lookahead,
-                attempt: None,
-            })
-            .await?;
+        // crash among them is noticed: a marker some pages ahead, moved when a page passes
+        // it (saved with the checkpoint as it stands).
+        if end > run.checkpoint.suspect_until {
+            let until = end + MARKER_PAGES * self.page_size as u64;
+            let marker = self.progress(run, run.position, until);
+            self.save(&marker).await?;
             run.saved = run.position;
-            run.checkpoint.suspect_until = lookahead;
+            run.checkpoint.suspect_until = until;
             run.last_flush = Instant::now();
         }
-        let progress = Progress {
-            position: end,
-            suspect_until: lookahead,
-            attempt: None,
-        };
+        let progress = self.progress(run, end, run.checkpoint.suspect_until);
         let mut failures = 0;
         loop {
             match self
@@ -336,7 +407,6 @@ impl<S: ReadStore> Worker<S> {
                 Ok(()) => {
                     if self.deliverer.transactional() {
                         run.saved = end;
-                        run.checkpoint.suspect_until = lookahead;
                         run.last_flush = Instant::now();
                     }
                     self.advance(run, end);
@@ -449,11 +519,7 @@ impl<S: ReadStore> Worker<S> {
         item: Item<'_>,
     ) -> Result<Option<crate::read::subscriber::HandlerError>, Exit> {
         let position = item.1.position;
-        let progress = Progress {
-            position,
-            suspect_until: position,
-            attempt: None,
-        };
+        let progress = self.progress(run, position, position);
         let mut failures = 0;
         loop {
             match self
@@ -584,11 +650,7 @@ impl<S: ReadStore> Worker<S> {
             outcome = outcome.as_str(),
             "giving up on an event"
         );
-        let progress = Progress {
-            position: event.position,
-            suspect_until: event.position,
-            attempt: None,
-        };
+        let progress = self.progress(run, event.position, event.position);
         let mut failures = 0;
         loop {
             match self

@@ -542,7 +542,7 @@ pub async fn a_crash_counts_as_an_attempt<S: TestStore>(store: S) {
     ok(&engine, withdraw("a0", 1)).await;
     let last = ok(&engine, deposit("a1", 1)).await.position;
     // Each run hangs on the poison event; dropping the read side is the crash.
-    for run in 1..=6 {
+    for run in 1..=8 {
         let side = read_side(&engine)
             .handler(AuditEventual, recorder.clone())
             .start()
@@ -565,13 +565,12 @@ pub async fn a_crash_counts_as_an_attempt<S: TestStore>(store: S) {
             break;
         }
     }
-    // Three attempts (QUICK), each ended by a crash, then parked: the poison event never
-    // reached the handler a fourth time, and the events after it went on.
-    assert!(
-        recorder.calls(poison) <= 4,
-        "calls: {}",
-        recorder.calls(poison)
-    );
+    // Two crashes among the events in flight pin the poison event down (the first only
+    // counts, so a process killed for a deploy loses nothing); then each crash on it is one
+    // of its three attempts (QUICK); then it is parked, never handed over again, and the
+    // events after it go on.
+    let calls = recorder.calls(poison);
+    assert!((3..=QUICK.attempts + 2).contains(&calls), "calls: {calls}");
     assert!(
         recorder.positions().contains(&last),
         "{:?}",
