@@ -145,8 +145,15 @@ impl<S: ReadStore> Feed<S> {
                     continue;
                 }
             };
-            spacing = stretched(every, self.head().saturating_sub(before));
+            let found = self.head().saturating_sub(before);
+            spacing = stretched(every, found);
             if pending {
+                // Appends were in flight: what they hold is usually done within a statement,
+                // so under light load look again soon; under load the stretched spacing
+                // gathers more per look anyway.
+                if found < BUSY_LOOK / 5 {
+                    spacing = every / 4;
+                }
                 continue;
             }
             tokio::select! {

@@ -50,7 +50,7 @@ pub enum ReadError {
 }
 
 /// See [`ReadSideBuilder::read_every`].
-const DEFAULT_READ_EVERY: Duration = Duration::from_millis(1);
+const DEFAULT_READ_EVERY: Duration = Duration::from_millis(2);
 
 /// How a read side runs; see the builder's methods.
 #[derive(Debug, Clone)]
@@ -166,7 +166,7 @@ impl<S: ReadStore> ReadSideBuilder<S> {
         self
     }
 
-    /// The shortest time between two looks for new events (default 1 ms), stretched up to
+    /// The shortest time between two looks for new events (default 2 ms), stretched up to
     /// five times that while many events arrive per look. A look costs the store a
     /// statement or two that compete with appends; under load one look serves every event
     /// appended since the last, and after a quiet spell the first append is looked for at
