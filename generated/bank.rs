@@ -729,23 +729,26 @@ pub mod bank {
         ) -> Result<AccountBalancesEvent, ::eskema::UpcastError> {
             match index {
                 0 => {
-                    BankAccountOpened::from_stored(
-                            recorded.event_version,
-                            recorded.data.clone(),
+                    ::eskema::__private::decode_stored(
+                            recorded,
+                            BankAccountOpened::VERSION,
+                            BankAccountOpened::from_stored,
                         )
                         .map(AccountBalancesEvent::BankAccountOpened)
                 }
                 1 => {
-                    MoneyDeposited::from_stored(
-                            recorded.event_version,
-                            recorded.data.clone(),
+                    ::eskema::__private::decode_stored(
+                            recorded,
+                            MoneyDeposited::VERSION,
+                            MoneyDeposited::from_stored,
                         )
                         .map(AccountBalancesEvent::MoneyDeposited)
                 }
                 2 => {
-                    MoneyWithdrawn::from_stored(
-                            recorded.event_version,
-                            recorded.data.clone(),
+                    ::eskema::__private::decode_stored(
+                            recorded,
+                            MoneyWithdrawn::VERSION,
+                            MoneyWithdrawn::from_stored,
                         )
                         .map(AccountBalancesEvent::MoneyWithdrawn)
                 }
@@ -848,9 +851,10 @@ pub mod bank {
         ) -> Result<NotificationsEvent, ::eskema::UpcastError> {
             match index {
                 0 => {
-                    MoneyWithdrawn::from_stored(
-                            recorded.event_version,
-                            recorded.data.clone(),
+                    ::eskema::__private::decode_stored(
+                            recorded,
+                            MoneyWithdrawn::VERSION,
+                            MoneyWithdrawn::from_stored,
                         )
                         .map(NotificationsEvent::MoneyWithdrawn)
                 }
@@ -1022,23 +1026,26 @@ pub mod bank {
         ) -> Result<WithdrawalEvent, ::eskema::UpcastError> {
             match index {
                 0 => {
-                    super::atm::WithdrawalInitiated::from_stored(
-                            recorded.event_version,
-                            recorded.data.clone(),
+                    ::eskema::__private::decode_stored(
+                            recorded,
+                            super::atm::WithdrawalInitiated::VERSION,
+                            super::atm::WithdrawalInitiated::from_stored,
                         )
                         .map(WithdrawalEvent::WithdrawalInitiated)
                 }
                 1 => {
-                    super::atm::AuthorizationConfirmed::from_stored(
-                            recorded.event_version,
-                            recorded.data.clone(),
+                    ::eskema::__private::decode_stored(
+                            recorded,
+                            super::atm::AuthorizationConfirmed::VERSION,
+                            super::atm::AuthorizationConfirmed::from_stored,
                         )
                         .map(WithdrawalEvent::AuthorizationConfirmed)
                 }
                 2 => {
-                    MoneyWithdrawn::from_stored(
-                            recorded.event_version,
-                            recorded.data.clone(),
+                    ::eskema::__private::decode_stored(
+                            recorded,
+                            MoneyWithdrawn::VERSION,
+                            MoneyWithdrawn::from_stored,
                         )
                         .map(WithdrawalEvent::MoneyWithdrawn)
                 }

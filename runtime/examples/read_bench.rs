@@ -93,7 +93,8 @@ macro_rules! deposits {
                 events: &[DEPOSITED],
             };
             fn decode(_: usize, recorded: &RecordedEvent) -> Result<bank::MoneyDeposited, UpcastError> {
-                bank::MoneyDeposited::from_stored(recorded.event_version, recorded.data.clone())
+                // As generated code decodes.
+                eskema::__private::decode_stored(recorded, bank::MoneyDeposited::VERSION, bank::MoneyDeposited::from_stored)
             }
             fn encode(event: &bank::MoneyDeposited) -> (usize, serde_json::Value) {
                 (0, eskema::engine::to_json(event))
@@ -259,7 +260,11 @@ impl Subscription for Dispensed {
         }],
     };
     fn decode(_: usize, recorded: &RecordedEvent) -> Result<atm::CashDispensed, UpcastError> {
-        atm::CashDispensed::from_stored(recorded.event_version, recorded.data.clone())
+        eskema::__private::decode_stored(
+            recorded,
+            atm::CashDispensed::VERSION,
+            atm::CashDispensed::from_stored,
+        )
     }
     fn encode(event: &atm::CashDispensed) -> (usize, serde_json::Value) {
         (0, eskema::engine::to_json(event))

@@ -50,6 +50,28 @@ pub use uuid;
 pub mod __private {
     pub use regex::Regex;
     pub use std::sync::LazyLock;
+
+    use crate::store::RecordedEvent;
+    use crate::upcast::UpcastError;
+
+    /// Decodes a stored event for a subscriber: straight from the stored payload when it is
+    /// at the `current` version (no copy of the payload), else through `from_stored` (the
+    /// event type's future-version check and upcast chain).
+    pub fn decode_stored<T: serde::de::DeserializeOwned>(
+        recorded: &RecordedEvent,
+        current: u32,
+        from_stored: fn(u32, serde_json::Value) -> Result<T, UpcastError>,
+    ) -> Result<T, UpcastError> {
+        if recorded.event_version == current {
+            T::deserialize(&recorded.data).map_err(|e| UpcastError::Decode {
+                event_type: recorded.event_type.clone(),
+                version: current,
+                message: e.to_string(),
+            })
+        } else {
+            from_stored(recorded.event_version, recorded.data.clone())
+        }
+    }
 }
 
 /// Includes the code `eskema-codegen` generated for one context as `pub mod <context>`.

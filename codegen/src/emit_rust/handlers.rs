@@ -167,7 +167,7 @@ fn subscription(
         let (v, p) = (&s.variant, &s.path);
         let i = Literal::usize_unsuffixed(i);
         quote! {
-            #i => #p::from_stored(recorded.event_version, recorded.data.clone()).map(#enum_id::#v),
+            #i => ::eskema::__private::decode_stored(recorded, #p::VERSION, #p::from_stored).map(#enum_id::#v),
         }
     });
     let encode_arms = subs.iter().enumerate().map(|(i, s)| {

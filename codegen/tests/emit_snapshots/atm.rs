@@ -781,16 +781,18 @@ pub mod atm {
         ) -> Result<AtmJournalEvent, ::eskema::UpcastError> {
             match index {
                 0 => {
-                    WithdrawalInitiated::from_stored(
-                            recorded.event_version,
-                            recorded.data.clone(),
+                    ::eskema::__private::decode_stored(
+                            recorded,
+                            WithdrawalInitiated::VERSION,
+                            WithdrawalInitiated::from_stored,
                         )
                         .map(AtmJournalEvent::WithdrawalInitiated)
                 }
                 1 => {
-                    super::bank::MoneyWithdrawn::from_stored(
-                            recorded.event_version,
-                            recorded.data.clone(),
+                    ::eskema::__private::decode_stored(
+                            recorded,
+                            super::bank::MoneyWithdrawn::VERSION,
+                            super::bank::MoneyWithdrawn::from_stored,
                         )
                         .map(AtmJournalEvent::MoneyWithdrawn)
                 }

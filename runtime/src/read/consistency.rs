@@ -348,10 +348,12 @@ async fn wait_unit(
         return Err(lag(0, None, LagReason::Late { waited: timeout }));
     };
     let mut remote_pause = Duration::from_millis(2);
+    let mut closed = false;
     let mut seen = (0u64, None::<String>, None::<String>);
     loop {
         let state = local.borrow_and_update().clone();
-        if state.owned {
+        // A read side that went away leaves its last state behind: ask the store then.
+        if state.owned && !closed {
             seen = (
                 state.position,
                 state.failing.clone(),
@@ -375,7 +377,10 @@ async fn wait_unit(
                 return Err(lag(state.position, seen.2, LagReason::Stopped(error)));
             }
             tokio::select! {
-                _ = local.changed() => continue,
+                changed = local.changed() => {
+                    closed = changed.is_err();
+                    continue;
+                }
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
@@ -423,8 +428,10 @@ async fn wait_unit(
         }
         let pause = remote_pause.min(deadline - now);
         remote_pause = (remote_pause * 2).min(Duration::from_millis(50));
+        // This process may take the unit over meanwhile; an observed unit has no local
+        // state (its sender is gone, and `changed` would return at once): only the pause.
         tokio::select! {
-            _ = local.changed() => {}
+            changed = local.changed(), if !closed => closed = changed.is_err(),
             _ = tokio::time::sleep(pause) => {}
         }
     }
