@@ -444,6 +444,25 @@ fn child(
     }
 }
 
+/// The raw reader's step: the rows after `after`, each noted as arrived now; returns the
+/// last position read.
+async fn raw_read(pool: &PgPool, after: i64, arrived: &Mutex<HashMap<u64, u128>>) -> i64 {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT position FROM raw_events WHERE position > $1 ORDER BY position LIMIT 1000",
+    )
+    .bind(after)
+    .fetch_all(pool)
+    .await
+    .unwrap_or_default();
+    let at = now_nanos();
+    if let Ok(mut a) = arrived.lock() {
+        for (p,) in &rows {
+            a.insert(*p as u64, at);
+        }
+    }
+    rows.last().map_or(after, |(p,)| *p)
+}
+
 /// Tells a child to finish once it has seen `last` and reads what it measured.
 fn finish_child(
     mut child: Child,
@@ -529,22 +548,7 @@ async fn run_child(role: &str) -> Result<(), BoxError> {
                     let mut after = 0i64;
                     loop {
                         let _ = listener.recv().await;
-                        let rows: Vec<(i64,)> = sqlx::query_as(
-                            "SELECT position FROM raw_events WHERE position > $1 ORDER BY position LIMIT 1000",
-                        )
-                        .bind(after)
-                        .fetch_all(&pool)
-                        .await
-                        .unwrap_or_default();
-                        let at = now_nanos();
-                        if let Ok(mut a) = arrived.lock() {
-                            for (p,) in &rows {
-                                a.insert(*p as u64, at);
-                            }
-                        }
-                        if let Some((p,)) = rows.last() {
-                            after = *p;
-                        }
+                        after = raw_read(&pool, after, &arrived).await;
                         let done = last
                             .lock()
                             .ok()
@@ -720,20 +724,7 @@ async fn latency(bench: &Bench) -> Result<Vec<Row>, BoxError> {
             let mut after = 0i64;
             while !stop.load(Ordering::Relaxed) {
                 let _ = tokio::time::timeout(Duration::from_millis(50), notify.notified()).await;
-                let rows: Vec<(i64,)> = sqlx::query_as("SELECT position FROM raw_events WHERE position > $1 ORDER BY position LIMIT 1000")
-                    .bind(after)
-                    .fetch_all(&raw)
-                    .await
-                    .unwrap_or_default();
-                let at = now_nanos();
-                if let Ok(mut a) = arrived.lock() {
-                    for (p,) in &rows {
-                        a.insert(*p as u64, at);
-                    }
-                }
-                if let Some((p,)) = rows.last() {
-                    after = *p;
-                }
+                after = raw_read(&raw, after, &arrived).await;
             }
         })
     };

@@ -33,8 +33,12 @@ const CHECKPOINT_COLUMNS: &str = "subscriber, partition, partitions, position, l
 
 /// Moves a unit's checkpoint when `$3` is still its token. `$4` position, `$5` suspect
 /// until, `$6..$8` the attempt (position, count, error) or nulls. A rebuild's target and
-/// the old partitioning's checkpoints are forgotten once passed.
-const PROGRESS_SQL: &str = "\
+/// the old partitioning's checkpoints are forgotten once passed. `$also` is one more
+/// condition.
+macro_rules! progress_sql {
+    ($also:literal) => {
+        concat!(
+            "\
 UPDATE checkpoints SET position = $4, suspect_until = $5,
     attempt_position = coalesce($6, 0), attempts = coalesce($7, 0),
     last_error = CASE WHEN $6::bigint IS NULL THEN last_error ELSE $8 END,
@@ -42,21 +46,20 @@ UPDATE checkpoints SET position = $4, suspect_until = $5,
     rebuild_until = CASE WHEN rebuild_until <= $4 THEN NULL ELSE rebuild_until END,
     legacy = CASE WHEN $4 >= (SELECT max(x) FROM unnest(legacy) x) THEN NULL ELSE legacy END,
     updated_at = now()
-WHERE subscriber = $1 AND partition = $2 AND token = $3";
+WHERE subscriber = $1 AND partition = $2 AND token = $3",
+            $also
+        )
+    };
+}
 
-/// [`PROGRESS_SQL`] committed without waiting for the WAL flush: a side-effect handler's
-/// checkpoint lost to a server crash only means events handed over again, which at-least-
-/// once delivery allows.
-const PROGRESS_ASYNC_SQL: &str = "\
-UPDATE checkpoints SET position = $4, suspect_until = $5,
-    attempt_position = coalesce($6, 0), attempts = coalesce($7, 0),
-    last_error = CASE WHEN $6::bigint IS NULL THEN last_error ELSE $8 END,
-    last_error_at = CASE WHEN $6::bigint IS NULL THEN last_error_at ELSE now() END,
-    rebuild_until = CASE WHEN rebuild_until <= $4 THEN NULL ELSE rebuild_until END,
-    legacy = CASE WHEN $4 >= (SELECT max(x) FROM unnest(legacy) x) THEN NULL ELSE legacy END,
-    updated_at = now()
-WHERE subscriber = $1 AND partition = $2 AND token = $3
-  AND set_config('synchronous_commit', 'off', true) IS NOT NULL";
+/// The checkpoint a projection's or process manager's transaction moves.
+const PROGRESS_SQL: &str = progress_sql!("");
+
+/// [`PROGRESS_SQL`] committed without waiting for the log flush (outside a transaction):
+/// a side-effect handler's checkpoint lost to a server crash only means events handed over
+/// again, which at-least-once delivery allows.
+const PROGRESS_ASYNC_SQL: &str =
+    progress_sql!("\n  AND set_config('synchronous_commit', 'off', true) IS NOT NULL");
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)

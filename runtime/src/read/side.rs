@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::engine::Engine;
-use crate::read::consistency::{Entry, FromStore, Remote, UnitState, WaitError};
+use crate::read::consistency::{Entry, FromStore, Remote, UnitState};
 use crate::read::deliver::{Deliverer, Effect, Process, Projection, UnitCx};
 use crate::read::feed::Feed;
 use crate::read::spec::{Spec, StartFrom};
@@ -377,17 +377,6 @@ impl<S: ReadStore> ReadSide<S> {
     /// This process's name in the store.
     pub fn node(&self) -> &str {
         &self.inner.node
-    }
-
-    /// Waits until each of `names` (`Name` or `context.Name`) has processed `position` in
-    /// every partition; see [`Engine::wait_for`].
-    pub async fn wait_for(
-        &self,
-        position: u64,
-        names: &[&str],
-        timeout: Duration,
-    ) -> Result<(), WaitError> {
-        self.inner.engine.wait_for(position, names, timeout).await
     }
 
     /// Every unit of the subscribers this read side runs: checkpoint, head, lag, owner,

@@ -198,24 +198,32 @@ impl<S: ReadStore> Worker<S> {
     }
 
     /// The unit's checkpoint, retrying while the store is unreachable.
-    async fn load(&mut self) -> Option<Checkpoint> {
+    async fn load(&self) -> Option<Checkpoint> {
+        let units = self
+            .until_answered("loading the checkpoint", || {
+                self.cx.store.checkpoints(Some(&self.cx.unit.subscriber))
+            })
+            .await?;
+        units
+            .into_iter()
+            .find(|(id, _)| *id == self.cx.unit)
+            .map(|(_, cp)| cp)
+    }
+
+    /// Runs `op` until the store answers, pausing longer after each failure (the store is
+    /// down, which is not the event's fault and no attempt); `None` when asked to stop
+    /// meanwhile.
+    async fn until_answered<T, F>(&self, what: &str, mut op: impl FnMut() -> F) -> Option<T>
+    where
+        F: std::future::Future<Output = Result<T, StoreError>>,
+    {
         let mut failures = 0;
         loop {
-            match self
-                .cx
-                .store
-                .checkpoints(Some(&self.cx.unit.subscriber))
-                .await
-            {
-                Ok(units) => {
-                    return units
-                        .into_iter()
-                        .find(|(id, _)| *id == self.cx.unit)
-                        .map(|(_, cp)| cp);
-                }
+            match op().await {
+                Ok(answer) => return Some(answer),
                 Err(e) => {
                     failures += 1;
-                    tracing::warn!(error = %e, "loading the checkpoint failed");
+                    tracing::warn!(error = %e, failures, "{what} failed");
                     if self.pause(store_pause(failures)).await {
                         return None;
                     }
@@ -225,7 +233,7 @@ impl<S: ReadStore> Worker<S> {
     }
 
     /// Sleeps, or returns `true` at once when asked to stop.
-    async fn pause(&mut self, pause: Duration) -> bool {
+    async fn pause(&self, pause: Duration) -> bool {
         let mut stop = self.stop.clone();
         let stopped = tokio::select! {
             _ = tokio::time::sleep(pause) => false,
@@ -361,25 +369,18 @@ impl<S: ReadStore> Worker<S> {
     }
 
     /// Saves progress outside a transaction, retrying while the store is down.
-    async fn save(&mut self, progress: &Progress) -> Result<(), Exit> {
-        let mut failures = 0;
-        loop {
-            match self
-                .cx
-                .store
-                .save_progress(&self.cx.unit, self.cx.lease, progress)
-                .await
-            {
-                Ok(true) => return Ok(()),
-                Ok(false) => return Err(Exit::Fenced),
-                Err(e) => {
-                    failures += 1;
-                    tracing::warn!(error = %e, "saving the checkpoint failed");
-                    if self.pause(store_pause(failures)).await {
-                        return Err(Exit::Stopped);
-                    }
-                }
-            }
+    async fn save(&self, progress: &Progress) -> Result<(), Exit> {
+        let saved = self
+            .until_answered("saving the checkpoint", || {
+                self.cx
+                    .store
+                    .save_progress(&self.cx.unit, self.cx.lease, progress)
+            })
+            .await;
+        match saved {
+            Some(true) => Ok(()),
+            Some(false) => Err(Exit::Fenced),
+            None => Err(Exit::Stopped),
         }
     }
 
@@ -651,22 +652,15 @@ impl<S: ReadStore> Worker<S> {
             "giving up on an event"
         );
         let progress = self.progress(run, event.position, event.position);
-        let mut failures = 0;
-        loop {
-            match self
-                .record(event, outcome, error, attempts, &progress)
-                .await
-            {
-                Ok(true) => break,
-                Ok(false) => return Err(Exit::Fenced),
-                Err(e) => {
-                    failures += 1;
-                    tracing::warn!(error = %e, "recording a given-up event failed");
-                    if self.pause(store_pause(failures)).await {
-                        return Err(Exit::Stopped);
-                    }
-                }
-            }
+        let recorded = self
+            .until_answered("recording a given-up event", || {
+                self.record(event, outcome, error, attempts, &progress)
+            })
+            .await;
+        match recorded {
+            Some(true) => {}
+            Some(false) => return Err(Exit::Fenced),
+            None => return Err(Exit::Stopped),
         }
         run.saved = event.position;
         run.checkpoint.attempt_position = 0;
