@@ -36,6 +36,7 @@ macro_rules! subscription_cases {
         $m!(two_read_sides_share_the_units);
         $m!(status_reports_every_unit);
         $m!(an_observer_waits_for_a_handler_another_process_runs);
+        $m!(a_new_partition_count_neither_repeats_nor_skips_events);
     };
 }
 
@@ -743,4 +744,67 @@ pub async fn an_observer_waits_for_a_handler_another_process_runs<S: TestStore>(
     assert!(matches!(u.lagging[0].reason, LagReason::Parked(_)), "{u}");
     observer.shutdown().await;
     side.shutdown().await;
+}
+
+pub async fn a_new_partition_count_neither_repeats_nor_skips_events<S: TestStore>(store: S) {
+    use eskema::read::spec::partition_of;
+    let engine = Engine::new(store.clone());
+    let head = accounts(&engine, "r", 8).await;
+    // Four partitions; the one of stream `account-r3` stops on its deposit, so the four
+    // checkpoints end up apart.
+    let stream = "account-r3";
+    let stuck = partition_of(stream, 4);
+    let deposit_of_r3 = store.read_stream(stream, 2, 1).await.expect("read")[0].position;
+    let first = Recorder::default();
+    first.fail(deposit_of_r3, 1_000);
+    let side = read_side(&engine)
+        .handler(Repart4, first.clone())
+        .start()
+        .await
+        .expect("start");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let status = side.status().await.expect("status");
+        let done = status.iter().all(|s| {
+            if s.partition == stuck {
+                s.stopped.is_some()
+            } else {
+                s.position >= head
+            }
+        });
+        if done {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{status:#?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    side.shutdown().await;
+    // Now two partitions: only what the stopped old partition had not passed is handed
+    // over, each event once, and nothing the others had.
+    let second = Recorder::default();
+    let side = read_side(&engine)
+        .handler(Repart2, second.clone())
+        .start()
+        .await
+        .expect("restart");
+    wait(&engine, head, "Repart").await;
+    side.shutdown().await;
+    let all = crate::support::read::all_events(&store).await;
+    let expected: Vec<u64> = all
+        .iter()
+        .filter(|e| partition_of(&e.stream_id, 4) == stuck && e.position >= deposit_of_r3)
+        .map(|e| e.position)
+        .collect();
+    let mut got = second.positions();
+    got.sort_unstable();
+    assert_eq!(got, expected, "handed over after the change");
+    let mut before = first.positions();
+    before.sort_unstable();
+    let mut both: Vec<u64> = before.iter().chain(&got).copied().collect();
+    both.sort_unstable();
+    assert_eq!(
+        both,
+        (1..=head).collect::<Vec<_>>(),
+        "every event once over both runs"
+    );
 }

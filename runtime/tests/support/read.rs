@@ -163,6 +163,26 @@ money_subscription!(
     QUICK,
     StartFrom::Current
 );
+// One subscriber ("Repart") in two partitionings, for a change of `partitions:`.
+money_subscription!(
+    Repart4,
+    "Repart",
+    Kind::Effect,
+    Consistency::Eventual,
+    4,
+    FailurePolicy {
+        then: Exhausted::Stop,
+        ..QUICK
+    }
+);
+money_subscription!(
+    Repart2,
+    "Repart",
+    Kind::Effect,
+    Consistency::Eventual,
+    2,
+    QUICK
+);
 money_subscription!(
     Totals,
     "Totals",
@@ -275,7 +295,9 @@ deliver_to_recorder!(
     Audit4,
     AuditStop,
     AuditSkip,
-    AuditFromNow
+    AuditFromNow,
+    Repart4,
+    Repart2
 );
 
 /// Where a projection keeps counters: a [`MemoryTx`] in memory, a table on Postgres.
@@ -451,6 +473,19 @@ pub async fn totals_from_log<S: EventStore>(store: &S) -> BTreeMap<String, i64> 
                 *out.entry(e.stream_id.clone()).or_insert(0) += by;
             }
         }
+    }
+    out
+}
+
+/// Every stored event, in order.
+pub async fn all_events<S: EventStore>(store: &S) -> Vec<RecordedEvent> {
+    let mut out = Vec::new();
+    let mut next = 1;
+    loop {
+        let page = store.read_all(next, 500).await.expect("read_all");
+        let Some(last) = page.last() else { break };
+        next = last.position + 1;
+        out.extend(page);
     }
     out
 }
