@@ -127,9 +127,11 @@ async fn finish<S: ReadStore, M: Models>(
 ) -> Result<(), String> {
     match mode {
         Mode::Demo => demo(engine, &read_side, models).await?,
-        Mode::Status => settle(engine).await?,
+        Mode::Status => {}
         Mode::Rebuild(name) => rebuild(&read_side, &name).await?,
     }
+    // Every subscriber at the head before it is shown (the last events need a moment).
+    settle(engine).await?;
     println!("\n== The read side");
     status(&read_side).await?;
     read_side.shutdown().await;
