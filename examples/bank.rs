@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --example bank
 //! DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo run --example bank
-//! cargo run --example bank -- --status                     # every handler's checkpoint, lag, owner
+//! cargo run --example bank -- --status                     # every handler's checkpoint, lag, owner (only looks)
 //! cargo run --example bank -- --rebuild AccountBalances    # from origin, with a progress bar
 //! ```
 //!
@@ -113,6 +113,20 @@ async fn on_postgres(url: &str, mode: Mode) -> Result<(), String> {
         eskema::postgres::redact_url(url)
     );
     let engine = Engine::new(store.clone());
+    if mode == Mode::Status {
+        // Only looks: the read side of whichever processes run the subscribers.
+        let observer = ReadSide::builder(&engine)
+            .observe::<bank::AccountBalances>()
+            .observe::<bank::Notifications>()
+            .observe::<bank::Withdrawal>()
+            .start()
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("\n== The read side");
+        status(&observer).await?;
+        observer.shutdown().await;
+        return Ok(());
+    }
     let read_side = read_side::on_postgres(&engine, |b| b)
         .await
         .map_err(|e| e.to_string())?;
@@ -125,13 +139,15 @@ async fn finish<S: ReadStore, M: Models>(
     read_side: ReadSide<S>,
     models: &M,
 ) -> Result<(), String> {
+    // `--status` on Postgres only looks; in memory (nothing stored before this run) it
+    // follows the demo.
     match mode {
         Mode::Demo => demo(engine, &read_side, models).await?,
         Mode::Status => {}
         Mode::Rebuild(name) => rebuild(&read_side, &name).await?,
     }
     // Every subscriber at the head before it is shown (the last events need a moment).
-    settle(engine).await?;
+    settle(&read_side).await?;
     println!("\n== The read side");
     status(&read_side).await?;
     read_side.shutdown().await;
@@ -238,7 +254,7 @@ async fn demo<S: ReadStore, M: Models>(
         .map_err(|e| e.to_string())?;
     // The process manager debits the account (WithdrawMoney), then, on MoneyWithdrawn, has
     // the machine pay out (DispenseCash): no loop here drives it.
-    settle(engine).await?;
+    settle(read_side).await?;
     let atm = engine
         .load::<atm::AtmWithdrawal>(&withdrawal_id.to_string())
         .await
@@ -282,29 +298,11 @@ async fn demo<S: ReadStore, M: Models>(
 
 /// Waits until every subscriber has processed every event, the events its own commands
 /// append included.
-async fn settle<S: ReadStore>(engine: &Engine<S>) -> Result<(), String> {
-    for _ in 0..20 {
-        let head = engine
-            .store()
-            .safe_position()
-            .await
-            .map_err(|e| e.to_string())?
-            .safe;
-        engine
-            .wait_for(head, SUBSCRIBERS, Duration::from_secs(10))
-            .await
-            .map_err(|e| e.to_string())?;
-        let now = engine
-            .store()
-            .safe_position()
-            .await
-            .map_err(|e| e.to_string())?
-            .safe;
-        if now == head {
-            return Ok(());
-        }
-    }
-    Err("the read side did not settle".into())
+async fn settle<S: ReadStore>(read_side: &ReadSide<S>) -> Result<(), String> {
+    read_side
+        .settle(Duration::from_secs(10))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Rebuilds `name` from origin with a progress bar (on a terminal); Ctrl-C stops it, and

@@ -260,16 +260,16 @@ const MEMORY_TX: &str = "eskema::MemoryTx";
 fn handler_methods(h: &model::Handler, paths: &Paths) -> Vec<MethodSpec> {
     let ret = "Result<(), eskema::HandlerError>";
     let projection = h.kind == model::HandlerKind::Projection;
-    let conn = format!("conn: &mut {MEMORY_TX}");
+    let tx = format!("tx: &mut {MEMORY_TX}");
     let mut methods = reaction_methods(
         h.subscribes.iter(),
         paths,
         Reaction {
             receiver: "&self",
-            conn: projection.then_some(conn.as_str()),
+            conn: projection.then_some(tx.as_str()),
             ret,
             body: if projection {
-                "todo!(\"project {event:?} from {}\", recorded.stream_id)"
+                "todo!(\"project {event:?} from {} on {tx:?}\", recorded.stream_id)"
             } else {
                 "todo!(\"act on {event:?} from {} (at least once: its position {} is its idempotency key)\", recorded.stream_id, recorded.position)"
             },
@@ -280,9 +280,9 @@ fn handler_methods(h: &model::Handler, paths: &Paths) -> Vec<MethodSpec> {
         methods.push(MethodSpec {
             name: "reset".into(),
             doc: Vec::new(),
-            params: vec!["&self".into(), conn.clone()],
+            params: vec!["&self".into(), tx.clone()],
             ret: Some(ret.to_string()),
-            body: "todo!(\"empty the read model, for a rebuild\")".into(),
+            body: "todo!(\"empty the read model on {tx:?}, for a rebuild\")".into(),
             asynchronous: true,
         });
     }

@@ -2957,7 +2957,7 @@ fn on_failure_backoff_in_hours() {
         )],
         "shop.yaml",
         (20, 16),
-        r#"a `backoff` delay must be a duration, found "2h""#,
+        r#"a `backoff` delay must be a duration, found "2h" (hours are not a unit here: the longest delay is `60m`)"#,
         Some("write a duration such as `500ms`, `2s` or `1m`"),
     );
 }

@@ -283,24 +283,24 @@ fn fresh_scaffold_creates_one_file_per_unit_and_a_mod_rs() {
         impl AccountBalancesHandler<eskema::MemoryTx> for AccountBalancesProjection {
             async fn on_bank_account_opened(
                 &self,
-                conn: &mut eskema::MemoryTx,
+                tx: &mut eskema::MemoryTx,
                 event: &BankAccountOpened,
                 recorded: &eskema::RecordedEvent,
             ) -> Result<(), eskema::HandlerError> {
-                todo!("project {event:?} from {}", recorded.stream_id)
+                todo!("project {event:?} from {} on {tx:?}", recorded.stream_id)
             }
 
             async fn on_money_withdrawn(
                 &self,
-                conn: &mut eskema::MemoryTx,
+                tx: &mut eskema::MemoryTx,
                 event: &MoneyWithdrawn,
                 recorded: &eskema::RecordedEvent,
             ) -> Result<(), eskema::HandlerError> {
-                todo!("project {event:?} from {}", recorded.stream_id)
+                todo!("project {event:?} from {} on {tx:?}", recorded.stream_id)
             }
 
-            async fn reset(&self, conn: &mut eskema::MemoryTx) -> Result<(), eskema::HandlerError> {
-                todo!("empty the read model, for a rebuild")
+            async fn reset(&self, tx: &mut eskema::MemoryTx) -> Result<(), eskema::HandlerError> {
+                todo!("empty the read model on {tx:?}, for a rebuild")
             }
         }
     "#]]
@@ -554,24 +554,24 @@ fn a_missing_impl_is_appended_with_full_paths_when_the_glob_import_is_gone() {
         impl crate::bank::AccountBalancesHandler<eskema::MemoryTx> for AccountBalancesProjection {
             async fn on_bank_account_opened(
                 &self,
-                conn: &mut eskema::MemoryTx,
+                tx: &mut eskema::MemoryTx,
                 event: &crate::bank::BankAccountOpened,
                 recorded: &eskema::RecordedEvent,
             ) -> Result<(), eskema::HandlerError> {
-                todo!("project {event:?} from {}", recorded.stream_id)
+                todo!("project {event:?} from {} on {tx:?}", recorded.stream_id)
             }
 
             async fn on_money_withdrawn(
                 &self,
-                conn: &mut eskema::MemoryTx,
+                tx: &mut eskema::MemoryTx,
                 event: &crate::bank::MoneyWithdrawn,
                 recorded: &eskema::RecordedEvent,
             ) -> Result<(), eskema::HandlerError> {
-                todo!("project {event:?} from {}", recorded.stream_id)
+                todo!("project {event:?} from {} on {tx:?}", recorded.stream_id)
             }
 
-            async fn reset(&self, conn: &mut eskema::MemoryTx) -> Result<(), eskema::HandlerError> {
-                todo!("empty the read model, for a rebuild")
+            async fn reset(&self, tx: &mut eskema::MemoryTx) -> Result<(), eskema::HandlerError> {
+                todo!("empty the read model on {tx:?}, for a rebuild")
             }
         }
     "#]]

@@ -243,8 +243,12 @@ fn delay(node: &Node, cx: &Cx, sink: &mut Sink) -> Option<u64> {
     };
     match problem {
         BadDuration::Malformed => {
+            let hours = matches!(&node.value, Value::Str(t) if t.ends_with('h')
+                && t[..t.len() - 1].bytes().all(|b| b.is_ascii_digit()));
             let unit = if matches!(node.value, Value::Int(_) | Value::Float(_)) {
                 " (a number needs a unit)"
+            } else if hours {
+                " (hours are not a unit here: the longest delay is `60m`)"
             } else {
                 ""
             };

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::engine::Engine;
-use crate::read::consistency::{Entry, FromStore, Remote, UnitState};
+use crate::read::consistency::{Entry, FromStore, Remote, UnitState, WaitError};
 use crate::read::deliver::{Deliverer, Effect, Process, Projection, UnitCx};
 use crate::read::feed::Feed;
 use crate::read::spec::{Spec, StartFrom};
@@ -45,6 +45,8 @@ pub enum ReadError {
     Failed(String),
     #[error("emptying the read model failed: {0}")]
     Reset(String),
+    #[error(transparent)]
+    Wait(#[from] WaitError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -246,6 +248,7 @@ impl<S: ReadStore> ReadSideBuilder<S> {
             node,
             options,
             subs,
+            observed,
             attached: ids,
             stop,
             running: Mutex::new(HashMap::new()),
@@ -292,6 +295,8 @@ struct Inner<S: ReadStore> {
     node: String,
     options: Options,
     subs: Vec<Sub<S>>,
+    /// Subscribers other processes run, attached for strong consistency and status.
+    observed: Vec<Spec>,
     /// Ids of everything attached to the engine (run and observed), to detach at the end.
     attached: Vec<String>,
     stop: watch::Sender<bool>,
@@ -385,9 +390,11 @@ impl<S: ReadStore> ReadSide<S> {
         let inner = &self.inner;
         let head = inner.feed.refresh().await?;
         let failures = inner.store.failures(None).await?;
+        let running = inner.subs.iter().map(|s| (s.spec, Some(&s.units)));
+        let observed = inner.observed.iter().map(|s| (*s, None));
         let mut out = Vec::new();
-        for sub in &inner.subs {
-            let id = sub.spec.id();
+        for (spec, units) in running.chain(observed) {
+            let id = spec.id();
             let counts = |outcome: FailureOutcome, partition: u32| {
                 failures
                     .iter()
@@ -398,9 +405,8 @@ impl<S: ReadStore> ReadSide<S> {
             };
             for (unit, cp) in inner.store.checkpoints(Some(&id)).await? {
                 // A unit running here is ahead of its saved checkpoint.
-                let position = sub
-                    .units
-                    .get(unit.partition as usize)
+                let position = units
+                    .and_then(|u| u.get(unit.partition as usize))
                     .map(|u| u.borrow().clone())
                     .filter(|s| s.owned)
                     .map_or(cp.position, |s| s.position.max(cp.position));
@@ -431,6 +437,24 @@ impl<S: ReadStore> ReadSide<S> {
             }
         }
         Ok(out)
+    }
+
+    /// Waits until every subscriber this read side runs or observes has processed every
+    /// event in the store, the events its process managers' commands append included (the
+    /// head is read again until it stops moving): for tests, and for tools that show the
+    /// read models. An event given up on (skipped, parked) is an error, as for
+    /// [`Engine::wait_for`].
+    pub async fn settle(&self, timeout: Duration) -> Result<(), ReadError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let names: Vec<&str> = self.inner.attached.iter().map(String::as_str).collect();
+        loop {
+            let head = self.inner.feed.refresh().await?;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            self.inner.engine.wait_for(head, &names, left).await?;
+            if self.inner.feed.refresh().await? == head {
+                return Ok(());
+            }
+        }
     }
 
     /// The parked and skipped events of `name` (of every subscriber when `None`).
