@@ -625,7 +625,7 @@ pub mod bank {
     }
     /// The read model of every account's balance.
     ///
-    /// `consistency: strong`: a dispatch whose events it takes returns once it has processed them.
+    /// `consistency: strong`: a dispatch whose events it takes returns once it has processed them, when a read side of the dispatching engine runs or observes it.
     ///
     /// Writes the read model on `C`, the store's transaction that also moves the checkpoint (`sqlx::PgConnection` on Postgres, `eskema::MemoryTx` in memory): each event exactly once.
     pub trait AccountBalancesHandler<C: ?Sized + Send>: Send + Sync + 'static {

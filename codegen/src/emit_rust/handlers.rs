@@ -215,7 +215,8 @@ pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
     let projection = h.kind == HandlerKind::Projection;
     let strong = match h.consistency {
         Consistency::Strong => {
-            "`consistency: strong`: a dispatch whose events it takes returns once it has processed them."
+            "`consistency: strong`: a dispatch whose events it takes returns once it has processed \
+             them, when a read side of the dispatching engine runs or observes it."
         }
         Consistency::Eventual => "",
     };
