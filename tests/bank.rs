@@ -275,14 +275,14 @@ async fn the_same_command_id_twice_appends_once() {
 async fn old_events_are_upcast_and_renamed_on_load() {
     let store = MemoryStore::new();
     let stream = "bank-account-ACC000001";
-    let meta = eskema::Metadata::default();
-    let v1 = eskema::NewEvent::new(
+    let meta = eskema::store::Metadata::default();
+    let v1 = eskema::store::NewEvent::new(
         "BankAccountOpened",
         1,
         eskema::serde_json::json!({"account_number": ACC, "initial_balance": 80, "pin": "1111"}),
         meta.clone(),
     );
-    let old_name = eskema::NewEvent::new(
+    let old_name = eskema::store::NewEvent::new(
         "CashWithdrawn",
         1,
         eskema::serde_json::json!({"account_number": ACC, "withdrawal_id": eskema::uuid::Uuid::nil(), "amount": 30, "balance": 50}),
@@ -291,7 +291,7 @@ async fn old_events_are_upcast_and_renamed_on_load() {
     store
         .append(
             stream,
-            eskema::ExpectedVersion::NoStream,
+            eskema::store::ExpectedVersion::NoStream,
             vec![v1, old_name],
             None,
         )
@@ -320,7 +320,7 @@ fn the_read_model_ignores_a_same_named_event_of_another_aggregate() {
         event_type: "MoneyDeposited".into(),
         event_version: 1,
         data: eskema::serde_json::json!({"account_number": ACC, "amount": 5, "balance": 5}),
-        metadata: eskema::Metadata::default(),
+        metadata: eskema::store::Metadata::default(),
         created_at: eskema::chrono::Utc::now(),
     };
     let spec = AccountBalances::SPEC;

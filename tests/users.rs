@@ -2,10 +2,9 @@
 //! older versions of the code (upcast from v1 `name`, and an old type name).
 
 use eskema::serde_json::json;
+use eskema::store::{ExpectedVersion, Metadata, NewEvent};
 use eskema::uuid::Uuid;
-use eskema::{
-    AggregateTestExt, Engine, EventStore, ExpectedVersion, MemoryStore, Metadata, NewEvent,
-};
+use eskema::{AggregateTestExt, Engine, EventStore, MemoryStore};
 use eskema_demo::logic::user::hash_password;
 use eskema_demo::users::*;
 

@@ -213,6 +213,17 @@ pub struct Command {
     pub emits: Vec<String>,
 }
 
+impl Command {
+    /// What its executor returns a `Vec` of: the one event it emits, or the
+    /// `<Command>Emits` enum of the events it may emit.
+    pub fn executor_item(&self) -> String {
+        match self.emits.as_slice() {
+            [one] => one.clone(),
+            _ => names::emits_enum(&self.name),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub name: String,
@@ -377,7 +388,8 @@ pub mod names {
     pub fn logic_trait(aggregate: &str) -> String {
         format!("{aggregate}Logic")
     }
-    /// `OpenBankAccount` -> `OpenBankAccountEmits`: the events one command may return.
+    /// `OpenBankAccount` -> `OpenBankAccountEmits`: the events a command that emits more
+    /// than one may return.
     pub fn emits_enum(command: &str) -> String {
         format!("{command}Emits")
     }

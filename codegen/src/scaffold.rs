@@ -233,7 +233,7 @@ fn aggregate_methods(a: &model::Aggregate, paths: &Paths) -> Vec<MethodSpec> {
         params: vec!["&self".into(), format!("command: &{}", paths.own(&c.name))],
         ret: Some(format!(
             "Result<Vec<{}>, {error}>",
-            paths.own(&names::emits_enum(&c.name))
+            paths.own(&c.executor_item())
         )),
         body: "todo!(\"decide {command:?}\")".into(),
         asynchronous: false,

@@ -244,14 +244,14 @@ fn fresh_scaffold_creates_one_file_per_unit_and_a_mod_rs() {
             fn open_bank_account(
                 &self,
                 command: &OpenBankAccount,
-            ) -> Result<Vec<OpenBankAccountEmits>, BankAccountError> {
+            ) -> Result<Vec<BankAccountOpened>, BankAccountError> {
                 todo!("decide {command:?}")
             }
 
             fn withdraw_money(
                 &self,
                 command: &WithdrawMoney,
-            ) -> Result<Vec<WithdrawMoneyEmits>, BankAccountError> {
+            ) -> Result<Vec<MoneyWithdrawn>, BankAccountError> {
                 todo!("decide {command:?}")
             }
 
@@ -424,7 +424,7 @@ fn a_new_command_and_event_add_exactly_two_methods() {
     fn close_bank_account(
         &self,
         command: &CloseBankAccount,
-    ) -> Result<Vec<CloseBankAccountEmits>, BankAccountError> {
+    ) -> Result<Vec<BankAccountClosed>, BankAccountError> {
         todo!(\"decide {command:?}\")
     }
 
@@ -494,7 +494,7 @@ fn multi_byte_characters_before_the_insertion_point_do_not_shift_it() {
     fn withdraw_money(
         &self,
         command: &WithdrawMoney,
-    ) -> Result<Vec<WithdrawMoneyEmits>, BankAccountError> {
+    ) -> Result<Vec<MoneyWithdrawn>, BankAccountError> {
         todo!(\"decide {command:?}\")
     }
 

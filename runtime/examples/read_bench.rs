@@ -39,14 +39,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use eskema::event::AnyEvent;
 use eskema::read::{
     Consistency, Deliver, EventKey, Exhausted, FailurePolicy, HandlerError, Kind, Project,
-    ReadSide, ReadStore, Role, Spec, StartFrom, Subscription,
+    ReadSide, ReadStore, Spec, StartFrom, Subscription,
 };
-use eskema::{
-    Engine, EventStore, ExpectedVersion, Metadata, NewEvent, PostgresStore, RecordedEvent,
-    UpcastError,
-};
+use eskema::store::{ExpectedVersion, Metadata, NewEvent};
+use eskema::{Engine, Event, EventStore, PostgresStore, RecordedEvent, UpcastError};
 use eskema_demo::{atm, bank};
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use uuid::Uuid;
@@ -64,11 +63,7 @@ const SAGAS: usize = 200;
 // Subscriptions written by hand (the generated ones belong to the demo's schema): each
 // takes the demo's `MoneyDeposited` (or `CashDispensed`) events.
 
-const DEPOSITED: EventKey = EventKey {
-    names: &["MoneyDeposited"],
-    stream_prefix: "bank-account-",
-    role: Role::Handle,
-};
+const DEPOSITED: EventKey = EventKey::handle::<bank::MoneyDeposited>("bank-account-");
 
 const QUICK: FailurePolicy = FailurePolicy {
     attempts: 3,
@@ -94,10 +89,10 @@ macro_rules! deposits {
             };
             fn decode(_: usize, recorded: &RecordedEvent) -> Result<bank::MoneyDeposited, UpcastError> {
                 // As generated code decodes.
-                eskema::__private::decode_stored(recorded, bank::MoneyDeposited::VERSION, bank::MoneyDeposited::from_stored)
+                bank::MoneyDeposited::from_recorded(recorded)
             }
             fn encode(event: &bank::MoneyDeposited) -> (usize, serde_json::Value) {
-                (0, eskema::engine::to_json(event))
+                (0, event.to_data())
             }
         }
     )*};
@@ -253,21 +248,13 @@ impl Subscription for Dispensed {
         start_from: StartFrom::Current,
         partitions: 1,
         on_failure: QUICK,
-        events: &[EventKey {
-            names: &["CashDispensed"],
-            stream_prefix: "AtmWithdrawal-",
-            role: Role::Handle,
-        }],
+        events: &[EventKey::handle::<atm::CashDispensed>("AtmWithdrawal-")],
     };
     fn decode(_: usize, recorded: &RecordedEvent) -> Result<atm::CashDispensed, UpcastError> {
-        eskema::__private::decode_stored(
-            recorded,
-            atm::CashDispensed::VERSION,
-            atm::CashDispensed::from_stored,
-        )
+        atm::CashDispensed::from_recorded(recorded)
     }
     fn encode(event: &atm::CashDispensed) -> (usize, serde_json::Value) {
-        (0, eskema::engine::to_json(event))
+        (0, event.to_data())
     }
 }
 

@@ -18,11 +18,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eskema::upcast::{UpcastError, as_object, rename};
-use eskema::{
-    Aggregate, AggregateCommand, CommandContext, DomainEvent, Engine, EventStore, ExpectedVersion,
-    Metadata, NewEvent, PostgresStore, Validate, ValidationErrors,
-};
+use eskema::__private::{as_object, rename};
+use eskema::aggregate::{Aggregate, AggregateCommand};
+use eskema::event::AnyEvent;
+use eskema::event::DomainEvent;
+use eskema::store::{ExpectedVersion, Metadata, NewEvent};
+use eskema::{CommandContext, Engine, EventStore, PostgresStore, Validate, ValidationErrors};
+use eskema::{Event, UpcastError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -96,49 +98,42 @@ impl AggregateCommand for CounterCommand {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-enum CounterEvent {
-    Added { amount: i64 },
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Added {
+    amount: i64,
 }
 
-impl DomainEvent for CounterEvent {
-    fn event_type(&self) -> &'static str {
-        "Added"
-    }
-    fn event_version(&self) -> u32 {
-        2
-    }
-    fn to_data(&self) -> Value {
-        let CounterEvent::Added { amount } = self;
-        json!({ "amount": amount })
-    }
-    fn from_stored(event_type: &str, version: u32, mut data: Value) -> Result<Self, UpcastError> {
-        if event_type != "Added" {
-            return Err(UpcastError::UnknownEventType {
-                event_type: event_type.into(),
-                target: "CounterEvent".into(),
-            });
-        }
-        if version > 2 {
-            return Err(UpcastError::FutureVersion {
-                event_type: event_type.into(),
-                version,
-                current: 2,
-            });
-        }
+impl Event for Added {
+    const NAME: &'static str = "Added";
+    const VERSION: u32 = 2;
+
+    fn upcast(version: u32, mut data: Value) -> Result<Value, UpcastError> {
         if version < 2 {
             rename(
-                as_object(&mut data, event_type, version)?,
+                as_object(&mut data, Self::NAME, version)?,
                 "value",
                 "amount",
             );
         }
-        #[derive(Deserialize)]
-        struct Added {
-            amount: i64,
+        Ok(data)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+enum CounterEvent {
+    Added(Added),
+}
+
+impl DomainEvent for CounterEvent {
+    fn as_event(&self) -> &dyn AnyEvent {
+        let CounterEvent::Added(e) = self;
+        e
+    }
+    fn from_stored(event_type: &str, version: u32, data: Value) -> Result<Self, UpcastError> {
+        if !Added::is_stored_as(event_type) {
+            return Err(UpcastError::unknown(event_type, "CounterEvent"));
         }
-        let e: Added = eskema::aggregate::decode_event(event_type, version, data)?;
-        Ok(CounterEvent::Added { amount: e.amount })
+        Added::from_stored(version, data).map(CounterEvent::Added)
     }
 }
 
@@ -165,10 +160,10 @@ impl Aggregate for Counter {
         if self.total + amount < 0 {
             return Err(CounterError::Negative);
         }
-        Ok(vec![CounterEvent::Added { amount: *amount }])
+        Ok(vec![CounterEvent::Added(Added { amount: *amount })])
     }
     fn apply(&mut self, event: &CounterEvent) {
-        let CounterEvent::Added { amount } = event;
+        let CounterEvent::Added(Added { amount }) = event;
         self.total += amount;
         self.adds += 1;
     }
@@ -842,7 +837,7 @@ impl Bench {
                 )
                 .bind(&stream)
                 .bind(next)
-                .bind(eskema::engine::READ_PAGE as i64)
+                .bind(eskema::__private::READ_PAGE as i64)
                 .fetch_all(&self.raw)
                 .await?;
                 let Some(last) = page.last() else { break };
@@ -859,7 +854,7 @@ impl Bench {
             note: format!(
                 "cache cleared; pages of {}; raw = sqlx reading the same columns and pages; \
                  stmts = per load",
-                eskema::engine::READ_PAGE
+                eskema::__private::READ_PAGE
             ),
         })
     }

@@ -1,13 +1,17 @@
-//! The traits generated code implements: aggregates, their commands and events, and the
-//! per-context router.
+//! The traits generated code implements for aggregates, their commands and the per-context
+//! router. Events have their own module, [`crate::event`].
 
 use std::fmt::Debug;
+use std::future::Future;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::upcast::UpcastError;
+pub use crate::engine::Loaded;
+use crate::engine::{CommandContext, DispatchError, Engine, Outcome};
+use crate::event::DomainEvent;
+use crate::store::EventStore;
 use crate::validate::Validate;
 
 /// An event-sourced aggregate: its state struct, generated from `state:`, implements this
@@ -47,41 +51,99 @@ pub trait AggregateCommand: Validate + Debug + Clone + Serialize + Send + Sync +
     fn identity(&self) -> String;
 }
 
-/// An event enum of one aggregate (`BankAccountEvent`), or of a context (`Event`).
-pub trait DomainEvent: Debug + Clone + PartialEq + Serialize + Send + Sync + 'static {
-    /// The current type name, e.g. `BankAccountOpened`.
-    fn event_type(&self) -> &'static str;
-    /// The current schema version of this event type.
-    fn event_version(&self) -> u32;
-    /// The payload to store: the event struct's JSON, without the enum tag.
-    fn to_data(&self) -> Value;
-    /// Decodes a stored event: resolves `renamed_from`, runs the upcasters from
-    /// `event_version` up to the current version, then deserializes.
-    fn from_stored(event_type: &str, event_version: u32, data: Value) -> Result<Self, UpcastError>;
-}
+/// The result of dispatching a context's command: its events, or why not.
+pub type Dispatched<R> = Result<Outcome<<R as Router>::Event>, DispatchError<<R as Router>::Error>>;
 
-/// Deserializes an upcast payload into an event struct, mapping serde's error.
-pub fn decode_event<T: DeserializeOwned>(
-    event_type: &str,
-    version: u32,
-    data: Value,
-) -> Result<T, UpcastError> {
-    serde_json::from_value(data).map_err(|e| UpcastError::Decode {
-        event_type: event_type.to_string(),
-        version,
-        message: e.to_string(),
-    })
-}
-
-/// A context's router (`bank::Router`): decodes commands by name, for `dispatch_json`.
+/// A context's router (`bank::Router`): runs each command on its aggregate, and decodes
+/// commands by name for `dispatch_json`.
 pub trait Router: Send + Sync + 'static {
     /// The context name, e.g. `bank`.
     const CONTEXT: &'static str;
     /// Every command name this context routes, in schema order.
     const COMMANDS: &'static [&'static str];
     /// The context's command enum (`bank::Command`).
-    type Command: Validate + Debug + Clone + Send + Sync + 'static;
+    type Command: Debug + Clone + Send + Sync + 'static;
+    /// The context's event enum (`bank::Event`).
+    type Event: DomainEvent;
+    /// The context's domain error (`bank::Error`).
+    type Error: std::error::Error + Clone + Send + Sync + 'static;
 
     /// Decodes `json` as the command called `name`; `None` when no command has that name.
     fn decode(name: &str, json: Value) -> Option<Result<Self::Command, serde_json::Error>>;
+
+    /// Validates `command`, then runs it on its aggregate (load, execute, append).
+    fn dispatch<S: EventStore>(
+        engine: &Engine<S>,
+        command: Self::Command,
+        ctx: CommandContext,
+    ) -> impl Future<Output = Dispatched<Self>> + Send;
+
+    /// Decodes `json` as the command called `name` (bare, or qualified with this context:
+    /// `bank.OpenBankAccount`), then [`Router::dispatch`]es it. An unknown name is
+    /// [`DispatchError::UnknownCommand`]; JSON of the wrong shape (unknown fields included)
+    /// is [`DispatchError::Decode`].
+    fn dispatch_json<S: EventStore>(
+        engine: &Engine<S>,
+        name: &str,
+        json: Value,
+        ctx: CommandContext,
+    ) -> impl Future<Output = Dispatched<Self>> + Send {
+        async move {
+            let bare = name
+                .strip_prefix(Self::CONTEXT)
+                .and_then(|rest| rest.strip_prefix('.'))
+                .unwrap_or(name);
+            match Self::decode(bare, json) {
+                Some(Ok(command)) => Self::dispatch(engine, command, ctx).await,
+                Some(Err(e)) => Err(DispatchError::Decode {
+                    name: name.to_string(),
+                    message: e.to_string(),
+                }),
+                None => Err(DispatchError::UnknownCommand {
+                    name: name.to_string(),
+                    known: Self::COMMANDS.join(", "),
+                }),
+            }
+        }
+    }
+}
+
+/// An executor's result as the aggregate's events: what generated `execute` returns.
+#[doc(hidden)]
+pub fn emitted<T: Into<E>, E, Err>(result: Result<Vec<T>, Err>) -> Result<Vec<E>, Err> {
+    result.map(|events| events.into_iter().map(Into::into).collect())
+}
+
+/// Decodes `json` as the command called `name` of an aggregate's command enum (which serde
+/// reads as `{"<name>": json}`): what generated `Router::decode` calls.
+#[doc(hidden)]
+pub fn decode_command<T: DeserializeOwned>(
+    name: &str,
+    json: Value,
+) -> Result<T, serde_json::Error> {
+    let mut tagged = serde_json::Map::with_capacity(1);
+    tagged.insert(name.to_string(), json);
+    serde_json::from_value(Value::Object(tagged))
+}
+
+/// Runs `command` on aggregate `A` and converts its outcome into the context's types: what
+/// the arms of a generated `Router::dispatch` call.
+#[doc(hidden)]
+pub async fn execute<A, R, S>(
+    engine: &Engine<S>,
+    command: A::Command,
+    ctx: CommandContext,
+) -> Dispatched<R>
+where
+    A: Aggregate,
+    R: Router,
+    R::Event: From<A::Event>,
+    R::Error: From<A::Error>,
+    S: EventStore,
+{
+    engine
+        .execute::<A>(command, ctx)
+        .await
+        .map(|outcome| outcome.map_events(Into::into))
+        .map_err(|e| e.map_domain(Into::into))
 }

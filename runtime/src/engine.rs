@@ -8,12 +8,12 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, AggregateCommand, DomainEvent};
+use crate::aggregate::{Aggregate, AggregateCommand};
 use crate::cache::{AggregateCache, CacheConfig};
+use crate::event::DomainEvent;
 use crate::middleware::{CommandInfo, Middleware, OutcomeSummary, Rejection};
 use crate::read::consistency::{Hub, Unconfirmed, WaitError};
 use crate::store::{
@@ -772,26 +772,29 @@ fn apply_page<A: Aggregate>(
     Ok(())
 }
 
-/// The event as it will be stored, after proving it reads back as itself: what is not
-/// faithfully representable in JSON (a NaN or infinite float becomes `null`) is refused
-/// before anything is written, instead of leaving a stream no one can load.
+/// The event as it will be stored. An event whose type may not read back as itself
+/// ([`crate::Event::CHECK_ROUND_TRIP`]: a NaN or infinite float becomes `null`) is decoded
+/// first, and refused if it differs, before anything is written, instead of leaving a
+/// stream no one can load. Other events skip the check: nothing in them can fail it.
 fn storable<A: Aggregate>(
     event: &A::Event,
     metadata: &Metadata,
 ) -> Result<NewEvent, DispatchError<A::Error>> {
     let data = event.to_data();
-    let unstorable = |message: String| DispatchError::Unstorable {
-        event_type: event.event_type().to_string(),
-        message,
-    };
-    match A::Event::from_stored(event.event_type(), event.event_version(), data.clone()) {
-        Ok(back) if back == *event => {}
-        Ok(_) => {
-            return Err(unstorable(
-                "it reads back with different values (a NaN or infinite float?)".to_string(),
-            ));
+    if event.as_event().check_round_trip() {
+        let unstorable = |message: String| DispatchError::Unstorable {
+            event_type: event.event_type().to_string(),
+            message,
+        };
+        match A::Event::from_stored(event.event_type(), event.event_version(), data.clone()) {
+            Ok(back) if back == *event => {}
+            Ok(_) => {
+                return Err(unstorable(
+                    "it reads back with different values (a NaN or infinite float?)".to_string(),
+                ));
+            }
+            Err(e) => return Err(unstorable(e.to_string())),
         }
-        Err(e) => return Err(unstorable(e.to_string())),
     }
     Ok(NewEvent::new(
         event.event_type(),
@@ -825,13 +828,6 @@ fn duplicate_outcome<A: Aggregate>(
         recorded: previous,
         duplicate: true,
     })
-}
-
-/// Serializes a value for storage; used by generated `to_data`.
-pub fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
-    // Generated event structs hold only JSON-representable types with string map keys, so
-    // this cannot fail; a Null would be caught by the event's own decode on read.
-    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
 /// A spawned page fetch, aborted if the load waiting for it is dropped.

@@ -1,42 +1,40 @@
 //! eskema: the runtime for event-sourced domains generated from YAML by `eskema-codegen`.
 //!
-//! The generated code implements the traits in [`aggregate`] and calls the helpers in
-//! [`validate`] and [`upcast`]; an [`Engine`] runs commands against an [`EventStore`]
-//! ([`MemoryStore`] embedded, `PostgresStore` behind the `postgres` feature).
+//! The generated code implements the traits in [`aggregate`] and [`event`]; an [`Engine`]
+//! runs commands against an [`EventStore`] ([`MemoryStore`] embedded, `PostgresStore`
+//! behind the `postgres` feature).
 //!
 //! Generated code names only this crate: everything it needs is re-exported here, so a
 //! user's `Cargo.toml` lists `eskema` and (as a build dependency) `eskema-codegen`.
 
 pub mod aggregate;
-pub mod cache;
-pub mod engine;
-pub mod memory;
+mod cache;
+mod engine;
+pub mod event;
+mod memory;
 pub mod middleware;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod read;
 pub mod store;
 pub mod testing;
-pub mod upcast;
-pub mod validate;
+mod upcast;
+mod validate;
 
-pub use aggregate::{Aggregate, AggregateCommand, DomainEvent, Router};
 pub use cache::CacheConfig;
-pub use engine::{CommandContext, DispatchError, Engine, Loaded, Outcome};
+pub use engine::{CommandContext, DispatchError, Engine, Outcome};
+pub use event::Event;
 pub use memory::{MemoryStore, MemoryTx};
-pub use middleware::{CommandInfo, Middleware, OutcomeSummary, Rejection};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use read::{HandlerError, ReadSide};
-pub use store::{
-    AppendOutcome, EventPayload, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
-    Snapshot, StoreError,
-};
+pub use store::{EventStore, RecordedEvent, StoreError};
 pub use testing::{AggregateTestExt, SubscriberTestExt};
 pub use upcast::UpcastError;
 pub use validate::{Validate, ValidationErrors, Violation};
 
-// Re-exports for generated code and for users, so both name one version of each crate.
+// The crates whose types generated code puts in your structs, re-exported so that your code
+// and the generated code name one version of each.
 pub use chrono;
 pub use rust_decimal;
 pub use serde;
@@ -45,33 +43,19 @@ pub use serde_json;
 pub use sqlx;
 pub use uuid;
 
-/// Not public API: used by generated code only.
+/// Not public API: what generated code calls and nothing else should.
 #[doc(hidden)]
 pub mod __private {
     pub use regex::Regex;
     pub use std::sync::LazyLock;
 
-    use crate::store::RecordedEvent;
-    use crate::upcast::UpcastError;
-
-    /// Decodes a stored event for a subscriber: straight from the stored payload when it is
-    /// at the `current` version (no copy of the payload), else through `from_stored` (the
-    /// event type's future-version check and upcast chain).
-    pub fn decode_stored<T: serde::de::DeserializeOwned>(
-        recorded: &RecordedEvent,
-        current: u32,
-        from_stored: fn(u32, serde_json::Value) -> Result<T, UpcastError>,
-    ) -> Result<T, UpcastError> {
-        if recorded.event_version == current {
-            T::deserialize(&recorded.data).map_err(|e| UpcastError::Decode {
-                event_type: recorded.event_type.clone(),
-                version: current,
-                message: e.to_string(),
-            })
-        } else {
-            from_stored(recorded.event_version, recorded.data.clone())
-        }
-    }
+    pub use crate::__from_variants as from_variants;
+    pub use crate::aggregate::{decode_command, emitted, execute};
+    pub use crate::engine::{PAGES_AHEAD, READ_PAGE};
+    pub use crate::event::{decode, decode_recorded};
+    pub use crate::read::subscriber::{recorded, unknown};
+    pub use crate::upcast::{add_json, as_object, remove, rename};
+    pub use crate::validate::Check;
 }
 
 /// Includes the code `eskema-codegen` generated for one context as `pub mod <context>`.
@@ -89,5 +73,31 @@ macro_rules! include_domain {
     };
     ($context:literal) => {
         include!(concat!(env!("OUT_DIR"), "/", $context, ".rs"));
+    };
+}
+
+/// `From` impls for enums whose variants wrap one value each: `Enum { Variant(Type), .. }`
+/// makes `From<Type> for Enum`; `Enum { Variant: Type, .. }` converts through the variant's
+/// own `From` (`Variant(Type::into())`). Generated code only.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __from_variants {
+    ($enum:ident { $($variant:ident($ty:ty)),* $(,)? }) => {
+        $(
+            impl ::core::convert::From<$ty> for $enum {
+                fn from(value: $ty) -> Self {
+                    Self::$variant(value)
+                }
+            }
+        )*
+    };
+    ($enum:ident { $($variant:ident: $ty:ty),* $(,)? }) => {
+        $(
+            impl ::core::convert::From<$ty> for $enum {
+                fn from(value: $ty) -> Self {
+                    Self::$variant(::core::convert::Into::into(value))
+                }
+            }
+        )*
     };
 }

@@ -31,6 +31,16 @@ pub enum UpcastError {
     },
 }
 
+impl UpcastError {
+    /// [`UpcastError::UnknownEventType`]: no event of `target` is stored as `event_type`.
+    pub fn unknown(event_type: &str, target: &str) -> Self {
+        UpcastError::UnknownEventType {
+            event_type: event_type.to_string(),
+            target: target.to_string(),
+        }
+    }
+}
+
 /// The payload as a mutable object, or [`UpcastError::NotAnObject`].
 pub fn as_object<'a>(
     data: &'a mut Value,
@@ -63,6 +73,16 @@ pub fn add(map: &mut Map<String, Value>, field: &str, default: Value) {
     map.entry(field.to_string()).or_insert(default);
 }
 
+/// [`add`] with the default as JSON text (which eskema-codegen checked fits the field); text
+/// that does not parse adds `null`, which the event's decode then refuses.
+pub fn add_json(map: &mut Map<String, Value>, field: &str, default: &str) {
+    add(
+        map,
+        field,
+        serde_json::from_str(default).unwrap_or(Value::Null),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,7 +96,11 @@ mod tests {
         remove(m, "password");
         add(m, "password_hash", json!(""));
         add(m, "first_name", json!("ignored"));
-        assert_eq!(v, json!({"first_name": "Ann", "password_hash": ""}));
+        add_json(m, "tags", "[\"a\"]");
+        assert_eq!(
+            v,
+            json!({"first_name": "Ann", "password_hash": "", "tags": ["a"]})
+        );
     }
 
     #[test]

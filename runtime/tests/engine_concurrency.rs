@@ -6,11 +6,9 @@ pub mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use eskema::store::{AppendOutcome, ExpectedVersion, NewEvent, Snapshot};
 use eskema::uuid::Uuid;
-use eskema::{
-    AppendOutcome, CommandContext, Engine, EventStore, ExpectedVersion, MemoryStore, NewEvent,
-    RecordedEvent, Snapshot, StoreError,
-};
+use eskema::{CommandContext, Engine, EventStore, MemoryStore, RecordedEvent, StoreError};
 use support::*;
 
 /// Delays every append, so tasks that read together append on the same stale version.

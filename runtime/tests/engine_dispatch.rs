@@ -4,10 +4,11 @@
 pub mod support;
 
 use eskema::serde_json::json;
+use eskema::store::{AppendOutcome, ExpectedVersion, Metadata, NewEvent, Snapshot};
 use eskema::uuid::Uuid;
 use eskema::{
-    AppendOutcome, CacheConfig, CommandContext, DispatchError, Engine, EventStore, ExpectedVersion,
-    MemoryStore, Metadata, NewEvent, RecordedEvent, Snapshot, StoreError, UpcastError,
+    CacheConfig, CommandContext, DispatchError, Engine, EventStore, MemoryStore, RecordedEvent,
+    StoreError, UpcastError,
 };
 use support::*;
 
@@ -293,12 +294,12 @@ async fn a_stream_longer_than_a_page_loads_page_by_page() {
 /// own; the one past the end may or may not be sent before the load ends and aborts it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_longer_than_a_page_loads_with_pages_fetched_ahead() {
-    long_stream_loads(3..=3 + eskema::engine::PAGES_AHEAD - 1).await;
+    long_stream_loads(3..=3 + eskema::__private::PAGES_AHEAD - 1).await;
 }
 
 async fn long_stream_loads(reads: std::ops::RangeInclusive<usize>) {
     let mem = MemoryStore::new();
-    let count = 2 * eskema::engine::READ_PAGE + 500;
+    let count = 2 * eskema::__private::READ_PAGE + 500;
     let mut events = vec![raw(
         "AccountOpened",
         2,

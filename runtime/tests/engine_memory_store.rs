@@ -3,11 +3,9 @@
 pub mod support;
 
 use eskema::serde_json::json;
+use eskema::store::{AppendOutcome, ExpectedVersion, Metadata, NewEvent, Snapshot};
 use eskema::uuid::Uuid;
-use eskema::{
-    AppendOutcome, EventStore, ExpectedVersion, MemoryStore, Metadata, NewEvent, Snapshot,
-    StoreError,
-};
+use eskema::{EventStore, MemoryStore, StoreError};
 
 fn events(n: usize) -> Vec<NewEvent> {
     (0..n)

@@ -6,11 +6,9 @@ pub mod support;
 use std::fmt::Display;
 use std::sync::{Arc, Mutex};
 
+use eskema::middleware::{CommandInfo, Middleware, OutcomeSummary, Rejection};
 use eskema::serde_json::json;
-use eskema::{
-    CommandContext, CommandInfo, DispatchError, Engine, MemoryStore, Middleware, OutcomeSummary,
-    Rejection,
-};
+use eskema::{CommandContext, DispatchError, Engine, MemoryStore};
 use support::*;
 
 type Log = Arc<Mutex<Vec<String>>>;

@@ -4,7 +4,8 @@
 pub mod support;
 
 use eskema::serde_json::json;
-use eskema::{CacheConfig, CommandContext, Engine, EventStore, MemoryStore, Snapshot};
+use eskema::store::Snapshot;
+use eskema::{CacheConfig, CommandContext, Engine, EventStore, MemoryStore};
 use support::*;
 
 async fn history(engine: &Engine<MemoryStore>, deposits: usize) {

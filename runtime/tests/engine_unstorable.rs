@@ -1,10 +1,13 @@
 //! An event that would not read back as itself (a NaN float, stored by JSON as `null`) is
 //! refused before the append, so the stream stays loadable.
 
+use eskema::Event;
+use eskema::aggregate::{Aggregate, AggregateCommand};
+use eskema::event::{AnyEvent, DomainEvent};
 use eskema::serde::{Deserialize, Serialize};
 use eskema::{
-    Aggregate, AggregateCommand, CommandContext, DispatchError, DomainEvent, Engine, EventStore,
-    MemoryStore, UpcastError, Validate, ValidationErrors,
+    CommandContext, DispatchError, Engine, EventStore, MemoryStore, UpcastError, Validate,
+    ValidationErrors,
 };
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -47,18 +50,20 @@ impl AggregateCommand for Measure {
     }
 }
 
+impl Event for Measured {
+    const NAME: &'static str = "Measured";
+    const CHECK_ROUND_TRIP: bool = true;
+}
+
 impl DomainEvent for GaugeEvent {
-    fn event_type(&self) -> &'static str {
-        "Measured"
-    }
-    fn event_version(&self) -> u32 {
-        1
-    }
-    fn to_data(&self) -> eskema::serde_json::Value {
-        eskema::engine::to_json(&self.0)
+    fn as_event(&self) -> &dyn AnyEvent {
+        &self.0
     }
     fn from_stored(t: &str, v: u32, data: eskema::serde_json::Value) -> Result<Self, UpcastError> {
-        eskema::aggregate::decode_event(t, v, data).map(GaugeEvent)
+        if !Measured::is_stored_as(t) {
+            return Err(UpcastError::unknown(t, "GaugeEvent"));
+        }
+        Measured::from_stored(v, data).map(GaugeEvent)
     }
 }
 

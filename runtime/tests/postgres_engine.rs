@@ -6,11 +6,13 @@ mod postgres_support;
 
 use std::sync::Arc;
 
-use eskema::upcast::{UpcastError, as_object, rename};
-use eskema::{
-    Aggregate, AggregateCommand, CommandContext, DomainEvent, Engine, EventStore, ExpectedVersion,
-    Metadata, NewEvent, Snapshot, Validate, ValidationErrors,
-};
+use eskema::__private::{as_object, rename};
+use eskema::aggregate::{Aggregate, AggregateCommand};
+use eskema::event::AnyEvent;
+use eskema::event::DomainEvent;
+use eskema::store::{ExpectedVersion, Metadata, NewEvent, Snapshot};
+use eskema::{CommandContext, Engine, EventStore, Validate, ValidationErrors};
+use eskema::{Event, UpcastError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -50,53 +52,43 @@ impl AggregateCommand for CounterCommand {
 }
 
 /// `Added` v2 `{amount}`; v1 was `{value}`; before that it was called `Incremented`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-enum CounterEvent {
-    Added { amount: i64 },
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Added {
+    amount: i64,
 }
 
-impl DomainEvent for CounterEvent {
-    fn event_type(&self) -> &'static str {
-        "Added"
-    }
-    fn event_version(&self) -> u32 {
-        2
-    }
-    fn to_data(&self) -> Value {
-        let CounterEvent::Added { amount } = self;
-        json!({ "amount": amount })
-    }
-    fn from_stored(
-        event_type: &str,
-        event_version: u32,
-        mut data: Value,
-    ) -> Result<Self, UpcastError> {
-        if !matches!(event_type, "Added" | "Incremented") {
-            return Err(UpcastError::UnknownEventType {
-                event_type: event_type.into(),
-                target: "CounterEvent".into(),
-            });
-        }
-        if event_version > 2 {
-            return Err(UpcastError::FutureVersion {
-                event_type: event_type.into(),
-                version: event_version,
-                current: 2,
-            });
-        }
-        if event_version < 2 {
+impl Event for Added {
+    const NAME: &'static str = "Added";
+    const VERSION: u32 = 2;
+    const RENAMED_FROM: &'static [&'static str] = &["Incremented"];
+
+    fn upcast(version: u32, mut data: Value) -> Result<Value, UpcastError> {
+        if version < 2 {
             rename(
-                as_object(&mut data, event_type, event_version)?,
+                as_object(&mut data, Self::NAME, version)?,
                 "value",
                 "amount",
             );
         }
-        #[derive(Deserialize)]
-        struct Added {
-            amount: i64,
+        Ok(data)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+enum CounterEvent {
+    Added(Added),
+}
+
+impl DomainEvent for CounterEvent {
+    fn as_event(&self) -> &dyn AnyEvent {
+        let CounterEvent::Added(e) = self;
+        e
+    }
+    fn from_stored(event_type: &str, version: u32, data: Value) -> Result<Self, UpcastError> {
+        if !Added::is_stored_as(event_type) {
+            return Err(UpcastError::unknown(event_type, "CounterEvent"));
         }
-        let e: Added = eskema::aggregate::decode_event(event_type, event_version, data)?;
-        Ok(CounterEvent::Added { amount: e.amount })
+        Added::from_stored(version, data).map(CounterEvent::Added)
     }
 }
 
@@ -123,10 +115,10 @@ impl Aggregate for Counter {
         if self.total + amount < 0 {
             return Err(CounterError::Negative);
         }
-        Ok(vec![CounterEvent::Added { amount: *amount }])
+        Ok(vec![CounterEvent::Added(Added { amount: *amount })])
     }
     fn apply(&mut self, event: &CounterEvent) {
-        let CounterEvent::Added { amount } = event;
+        let CounterEvent::Added(Added { amount }) = event;
         self.total += amount;
         self.adds += 1;
     }
@@ -157,7 +149,7 @@ async fn dispatch_is_idempotent_and_validated() {
         .expect("again");
     assert!(again.duplicate);
     assert_eq!(again.recorded, first.recorded);
-    assert_eq!(again.events, vec![CounterEvent::Added { amount: 5 }]);
+    assert_eq!(again.events, vec![CounterEvent::Added(Added { amount: 5 })]);
     assert!(
         engine
             .execute::<Counter>(add("a", 0), CommandContext::default())
@@ -195,7 +187,7 @@ async fn long_streams_upcast_and_reload_in_pages() {
     };
     let store = Arc::clone(&db.store);
     let stream = Counter::stream_id("long");
-    let total = 2 * eskema::engine::READ_PAGE as u64 + eskema::engine::READ_PAGE as u64 / 2;
+    let total = 2 * eskema::__private::READ_PAGE as u64 + eskema::__private::READ_PAGE as u64 / 2;
     assert_eq!(total % 500, 0);
     let mut expected_total = 0;
     for chunk in 0..total / 500 {
@@ -232,7 +224,7 @@ async fn long_streams_upcast_and_reload_in_pages() {
     // the page after it, fetched ahead before the half page ended the load.
     let sent = store.statements_sent() - before;
     assert!(
-        (1 + 3..=1 + 3 + eskema::engine::PAGES_AHEAD as u64 - 1).contains(&sent),
+        (1 + 3..=1 + 3 + eskema::__private::PAGES_AHEAD as u64 - 1).contains(&sent),
         "{sent} statements"
     );
 

@@ -6,9 +6,8 @@ mod postgres_support;
 
 use std::time::Duration;
 
-use eskema::{
-    AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, PostgresStore, StoreError,
-};
+use eskema::store::{AppendOutcome, ExpectedVersion, Metadata, NewEvent};
+use eskema::{EventStore, PostgresStore, StoreError};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -8,8 +8,9 @@ mod postgres_support;
 
 use std::time::Duration;
 
+use eskema::EventStore;
 use eskema::read::ReadStore;
-use eskema::{EventStore, ExpectedVersion, Metadata, NewEvent};
+use eskema::store::{ExpectedVersion, Metadata, NewEvent};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

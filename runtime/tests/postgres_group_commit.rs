@@ -10,9 +10,8 @@ use postgres_locks::{backend_pid, wait_for_blocked, waiting_on};
 use std::sync::Arc;
 use std::time::Duration;
 
-use eskema::{
-    AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, PostgresStore, StoreError,
-};
+use eskema::store::{AppendOutcome, ExpectedVersion, Metadata, NewEvent};
+use eskema::{EventStore, PostgresStore, StoreError};
 use serde_json::json;
 use sqlx::PgConnection;
 use tokio::task::JoinHandle;

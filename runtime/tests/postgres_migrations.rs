@@ -6,7 +6,8 @@ mod postgres_support;
 
 use std::borrow::Cow;
 
-use eskema::{AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, PostgresStore};
+use eskema::store::{AppendOutcome, ExpectedVersion, Metadata, NewEvent};
+use eskema::{EventStore, PostgresStore};
 use serde_json::json;
 use sqlx::Connection;
 use sqlx::migrate::Migrator;

@@ -16,7 +16,7 @@ impl AtmWithdrawalLogic for AtmWithdrawal {
     fn initiate_withdrawal(
         &self,
         command: &InitiateWithdrawal,
-    ) -> Result<Vec<InitiateWithdrawalEmits>, AtmWithdrawalError> {
+    ) -> Result<Vec<WithdrawalInitiated>, AtmWithdrawalError> {
         if self.status.is_some() {
             return Err(AtmWithdrawalError::AlreadyInitiated);
         }
@@ -65,7 +65,7 @@ impl AtmWithdrawalLogic for AtmWithdrawal {
     fn dispense_cash(
         &self,
         command: &DispenseCash,
-    ) -> Result<Vec<DispenseCashEmits>, AtmWithdrawalError> {
+    ) -> Result<Vec<CashDispensed>, AtmWithdrawalError> {
         match self.status {
             None => Err(AtmWithdrawalError::NotInitiated),
             Some(WithdrawalStatus::Initiated) => Err(AtmWithdrawalError::NotAuthorized),

@@ -4,7 +4,7 @@ impl BankAccountLogic for BankAccount {
     fn open_bank_account(
         &self,
         command: &OpenBankAccount,
-    ) -> Result<Vec<OpenBankAccountEmits>, BankAccountError> {
+    ) -> Result<Vec<BankAccountOpened>, BankAccountError> {
         if self.opened {
             return Err(BankAccountError::AccountAlreadyOpened);
         }
@@ -22,7 +22,7 @@ impl BankAccountLogic for BankAccount {
     fn deposit_money(
         &self,
         command: &DepositMoney,
-    ) -> Result<Vec<DepositMoneyEmits>, BankAccountError> {
+    ) -> Result<Vec<MoneyDeposited>, BankAccountError> {
         if !self.opened {
             return Err(BankAccountError::AccountNotOpen);
         }
@@ -39,7 +39,7 @@ impl BankAccountLogic for BankAccount {
     fn withdraw_money(
         &self,
         command: &WithdrawMoney,
-    ) -> Result<Vec<WithdrawMoneyEmits>, BankAccountError> {
+    ) -> Result<Vec<MoneyWithdrawn>, BankAccountError> {
         if !self.opened {
             return Err(BankAccountError::AccountNotOpen);
         }

@@ -13,7 +13,7 @@ pub fn hash_password(password: &str) -> String {
 }
 
 impl UserLogic for User {
-    fn register_user(&self, command: &RegisterUser) -> Result<Vec<RegisterUserEmits>, UserError> {
+    fn register_user(&self, command: &RegisterUser) -> Result<Vec<UserRegistered>, UserError> {
         if self.registered {
             return Err(UserError::UserAlreadyRegistered);
         }

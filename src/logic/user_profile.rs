@@ -1,7 +1,7 @@
 use crate::users::*;
 
 impl UserProfileLogic for UserProfile {
-    fn create_user(&self, command: &CreateUser) -> Result<Vec<CreateUserEmits>, UserProfileError> {
+    fn create_user(&self, command: &CreateUser) -> Result<Vec<UserCreated>, UserProfileError> {
         if self.created {
             return Err(UserProfileError::ProfileAlreadyCreated);
         }

@@ -1,13 +1,14 @@
-//! Per aggregate: state, commands, events, emits enums, command / event / error enums, the
-//! logic trait and the `Aggregate` impl.
+//! Per aggregate: state, commands, events, emits enums (for commands with more than one
+//! event), command / event / error enums, the logic trait and the `Aggregate` impl.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::{
-    Cx, doc_lines, docs, ident, match_ref, state_hash, stored_names, types, upcast, validate,
+    Cx, doc_lines, from_variants, ident, match_ref, state_hash, stored_names, types, upcast,
+    validate,
 };
-use crate::model::{Aggregate, IdentityType, TypeRef, names};
+use crate::model::{Aggregate, TypeRef, names};
 
 pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     let agg = ident(&a.name);
@@ -19,33 +20,24 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     let logic = ident(&names::logic_trait(&a.name));
 
     // ---- state
-    let state_doc = docs(
-        a.doc.as_deref(),
-        &format!(
-            "The state of aggregate `{}`: folded from its events, every field starting at its default.",
-            a.name
-        ),
-    );
+    let state_doc = doc_lines(a.doc.as_deref().unwrap_or_default());
     let (state_fields, state_defaults) = types::struct_fields(cx, &a.name, &a.state, false);
 
     // ---- commands
     let commands = a.commands.iter().map(|c| {
         let id = ident(&c.name);
-        let doc = docs(
-            c.doc.as_deref(),
-            &format!("The `{}` command of aggregate `{}`.", c.name, a.name),
-        );
-        let emits: Vec<String> = c.emits.iter().map(|e| format!("`{e}`")).collect();
-        let extra = doc_lines(&format!(
-            "\nIdentity: `{}`. Emits {}. Unknown JSON fields are refused.",
-            c.identity,
-            emits.join(", ")
-        ));
+        let mut text = c.doc.clone().unwrap_or_default();
+        if c.identity != a.identity {
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
+            text.push_str(&format!("Identity: `{}`.", c.identity));
+        }
+        let doc = doc_lines(&text);
         let (fields, defaults) = types::struct_fields(cx, &c.name, &c.fields, true);
         let validate = validate::emit_impl(cx, &c.name, &c.fields);
         quote! {
             #doc
-            #extra
             #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
             #[serde(crate = "::eskema::serde", deny_unknown_fields)]
             pub struct #id { #fields }
@@ -55,35 +47,24 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     });
 
     // ---- events
-    let events = a.events.iter().map(|e| upcast::emit_event(cx, &a.name, e));
+    let events = a.events.iter().map(|e| upcast::emit_event(cx, e));
 
-    // ---- emits enums
-    let emits_enums = a.commands.iter().map(|c| {
+    // ---- emits enums, for commands that may emit more than one event
+    let emits_enums = a.commands.iter().filter(|c| c.emits.len() > 1).map(|c| {
         let id = ident(&names::emits_enum(&c.name));
-        let doc = doc_lines(&format!(
-            "The events `{}` may return: an executor can only build these.",
-            c.name
-        ));
         let vs: Vec<_> = c.emits.iter().map(|e| ident(e)).collect();
         let allow_emits = super::allow_large_variants(vs.len());
-        let variants = vs.iter().map(|v| {
-            let d = doc_lines(&format!("A [`{v}`] event."));
-            quote!(#d #v(#v),)
-        });
-        let froms = vs.iter().map(|v| {
-            quote! {
-                impl From<#v> for #id {
-                    fn from(event: #v) -> Self { #id::#v(event) }
-                }
-            }
-        });
-        let arms = vs.iter().map(|v| quote!(#id::#v(e) => #ev_enum::#v(e),));
+        let froms = from_variants(
+            &id,
+            vs.iter().map(|v| (quote!(#v), quote!(#v))).collect(),
+            false,
+        );
+        let arms = vs.iter().map(|v| quote!(#id::#v(e) => Self::#v(e),));
         quote! {
-            #doc
             #[derive(Debug, Clone, PartialEq)]
             #allow_emits
-        pub enum #id { #(#variants)* }
-            #(#froms)*
+            pub enum #id { #(#vs(#vs),)* }
+            #froms
             impl From<#id> for #ev_enum {
                 fn from(events: #id) -> Self {
                     match events { #(#arms)* }
@@ -96,26 +77,12 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     let cmd_ids: Vec<_> = a.commands.iter().map(|c| ident(&c.name)).collect();
     let cmd_names: Vec<&String> = a.commands.iter().map(|c| &c.name).collect();
     let allow_commands = super::allow_large_variants(cmd_ids.len());
-    let cmd_variants = cmd_ids.iter().map(|v| {
-        let d = doc_lines(&format!("A [`{v}`] command."));
-        quote!(#d #v(#v),)
-    });
-    let cmd_froms = cmd_ids.iter().map(|v| {
-        quote! {
-            impl From<#v> for #cmd_enum {
-                fn from(command: #v) -> Self { #cmd_enum::#v(command) }
-            }
-        }
-    });
-    let validate_arms = cmd_ids
-        .iter()
-        .map(|v| quote!(#cmd_enum::#v(c) => ::eskema::Validate::validate_into(c, prefix, errors),))
-        .collect();
+    let validate_arms = cmd_ids.iter().map(|v| quote!(Self::#v(c) => c,)).collect();
     let validate_match = match_ref(quote!(self), validate_arms);
     let name_arms = cmd_ids
         .iter()
         .zip(&cmd_names)
-        .map(|(v, n)| quote!(#cmd_enum::#v(_) => #n,))
+        .map(|(v, n)| quote!(Self::#v(_) => #n,))
         .collect();
     let name_match = match_ref(quote!(self), name_arms);
     let identity_arms = a
@@ -130,70 +97,55 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
                 .find(|x| x.name == c.identity)
                 .is_some_and(|x| x.ty == TypeRef::String);
             if is_string {
-                quote!(#cmd_enum::#v(c) => c.#f.clone(),)
+                quote!(Self::#v(c) => c.#f.clone(),)
             } else {
-                quote!(#cmd_enum::#v(c) => c.#f.to_string(),)
+                quote!(Self::#v(c) => c.#f.to_string(),)
             }
         })
         .collect();
     let identity_match = match_ref(quote!(self), identity_arms);
-    let (vprefix, verrors) = if a.commands.is_empty() {
-        (quote!(_prefix), quote!(_errors))
+    let validate_body = if a.commands.is_empty() {
+        quote!(let _ = (prefix, errors); #validate_match)
     } else {
-        (quote!(prefix), quote!(errors))
+        quote! {
+            let command: &dyn ::eskema::Validate = #validate_match;
+            command.validate_into(prefix, errors);
+        }
     };
-    let id_kind = match a.identity_type {
-        IdentityType::String => "a `String`",
-        IdentityType::Uuid => "a `Uuid`, rendered hyphenated",
-    };
-    let cmd_enum_doc = doc_lines(&format!(
-        "Every command of aggregate `{}`; serialized as `{{\"<Command>\": {{..}}}}`.",
-        a.name
-    ));
-    let identity_doc = doc_lines(&format!(
-        "The command's identity field (by default `{}`, {id_kind}), as it appears in the stream id.",
-        a.identity
-    ));
 
     // ---- event enum
     let ev_ids: Vec<_> = a.events.iter().map(|e| ident(&e.name)).collect();
     let allow_events = super::allow_large_variants(ev_ids.len());
-    let ev_variants = ev_ids.iter().map(|v| {
-        let d = doc_lines(&format!("A [`{v}`] event."));
-        quote!(#d #v(#v),)
-    });
-    let ev_froms = ev_ids.iter().map(|v| {
-        quote! {
-            impl From<#v> for #ev_enum {
-                fn from(event: #v) -> Self { #ev_enum::#v(event) }
-            }
-        }
-    });
-    let type_arms = ev_ids
-        .iter()
-        .map(|v| quote!(#ev_enum::#v(_) => #v::EVENT_TYPE,))
-        .collect();
-    let type_match = match_ref(quote!(self), type_arms);
-    let version_arms = ev_ids
-        .iter()
-        .map(|v| quote!(#ev_enum::#v(_) => #v::VERSION,))
-        .collect();
-    let version_match = match_ref(quote!(self), version_arms);
-    let data_arms = ev_ids
-        .iter()
-        .map(|v| quote!(#ev_enum::#v(e) => ::eskema::engine::to_json(e),))
-        .collect();
-    let data_match = match_ref(quote!(self), data_arms);
+    let ev_froms = from_variants(
+        &ev_enum,
+        ev_ids.iter().map(|v| (quote!(#v), quote!(#v))).collect(),
+        false,
+    );
+    let cmd_froms = from_variants(
+        &cmd_enum,
+        cmd_ids.iter().map(|v| (quote!(#v), quote!(#v))).collect(),
+        false,
+    );
+    let as_event_match = match_ref(
+        quote!(self),
+        ev_ids.iter().map(|v| quote!(Self::#v(e) => e,)).collect(),
+    );
     let stored_arms = a.events.iter().map(|e| {
         let v = ident(&e.name);
         let names = stored_names(e);
-        quote!(#(#names)|* => #v::from_stored(event_version, data).map(#ev_enum::#v),)
+        quote!(#(#names)|* => decode(v, data, Self::#v),)
     });
     let ev_enum_name = names::event_enum(&a.name);
-    let ev_enum_doc = doc_lines(&format!(
-        "Every event of aggregate `{}`; serialized as `{{\"<Event>\": {{..}}}}`. Stored events are decoded by `from_stored`, which also accepts `renamed_from` names and upcasts old versions.",
-        a.name
-    ));
+    let (version_param, data_param) = if a.events.is_empty() {
+        (quote!(_v), quote!(_data))
+    } else {
+        (quote!(v), quote!(data))
+    };
+    let import_decode = (!a.events.is_empty()).then(|| {
+        quote!(
+            use ::eskema::__private::decode;
+        )
+    });
 
     // ---- errors
     let err_variants = a.errors.iter().map(|e| {
@@ -207,7 +159,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         .map(|e| {
             let v = ident(&e.name);
             let m = &e.message;
-            quote!(#err_enum::#v => #m,)
+            quote!(Self::#v => #m,)
         })
         .collect::<Vec<_>>();
     let err_display = if err_arms.is_empty() {
@@ -215,15 +167,6 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     } else {
         quote!(f.write_str(match self { #(#err_arms)* }))
     };
-    let err_doc = doc_lines(&format!(
-        "Domain errors of `{}` (from `errors:`); `Display` is the schema's message.{}",
-        a.name,
-        if a.errors.is_empty() {
-            " It has no variants: the schema declares no errors, so no executor can fail."
-        } else {
-            ""
-        }
-    ));
     let fmt_arg = if err_arms.is_empty() {
         quote!(_f)
     } else {
@@ -234,28 +177,21 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     let executors = a.commands.iter().map(|c| {
         let m = ident(&names::snake(&c.name));
         let cid = ident(&c.name);
-        let emits = ident(&names::emits_enum(&c.name));
-        let d = doc_lines(&format!(
-            "Decides what [`{}`] does: the events it causes, or why not. Pure: no I/O, no mutation.",
-            c.name
-        ));
+        let item = ident(&c.executor_item());
         quote! {
-            #d
-            fn #m(&self, command: &#cid) -> Result<Vec<#emits>, #err_enum>;
+            fn #m(&self, command: &#cid) -> Result<Vec<#item>, #err_enum>;
         }
     });
     let appliers = a.events.iter().map(|e| {
         let m = format_ident!("apply_{}", names::snake(&e.name));
         let eid = ident(&e.name);
-        let d = doc_lines(&format!("Folds [`{}`] into the state.", e.name));
         quote! {
-            #d
             fn #m(&mut self, event: &#eid);
         }
     });
     let logic_doc = doc_lines(&format!(
-        "The business logic of `{}`: implement it on [`{}`] (`eskema scaffold` writes the stubs).",
-        a.name, a.name
+        "The business logic of [`{}`]: executors decide (pure: no I/O, no mutation), appliers fold events into the state. `eskema scaffold` writes the stubs.",
+        a.name
     ));
 
     // ---- Aggregate impl
@@ -266,8 +202,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
             let v = ident(&c.name);
             let m = ident(&names::snake(&c.name));
             quote! {
-                #cmd_enum::#v(c) => #logic::#m(self, c)
-                    .map(|events| events.into_iter().map(#ev_enum::from).collect()),
+                #cmd_enum::#v(c) => ::eskema::__private::emitted(self.#m(c)),
             }
         })
         .collect();
@@ -278,7 +213,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         .map(|e| {
             let v = ident(&e.name);
             let m = format_ident!("apply_{}", names::snake(&e.name));
-            quote!(#ev_enum::#v(e) => #logic::#m(self, e),)
+            quote!(#ev_enum::#v(e) => self.#m(e),)
         })
         .collect();
     let apply_match = match_ref(quote!(event), apply_arms);
@@ -316,7 +251,6 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     } else {
         apply_match
     };
-    let stream_doc = doc_lines(&format!("`{}` + the identity value.", a.stream_prefix));
 
     quote! {
         #state_doc
@@ -329,49 +263,41 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         #(#events)*
         #(#emits_enums)*
 
-        #cmd_enum_doc
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
         #allow_commands
-        pub enum #cmd_enum { #(#cmd_variants)* }
-        #(#cmd_froms)*
+        pub enum #cmd_enum { #(#cmd_ids(#cmd_ids),)* }
+        #cmd_froms
         impl ::eskema::Validate for #cmd_enum {
-            fn validate_into(&self, #vprefix: &str, #verrors: &mut ::eskema::ValidationErrors) {
-                #validate_match
+            fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
+                #validate_body
             }
         }
-        impl ::eskema::AggregateCommand for #cmd_enum {
+        impl ::eskema::aggregate::AggregateCommand for #cmd_enum {
             fn name(&self) -> &'static str { #name_match }
-            #identity_doc
             fn identity(&self) -> String { #identity_match }
         }
 
-        #ev_enum_doc
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
         #allow_events
-        pub enum #ev_enum { #(#ev_variants)* }
-        #(#ev_froms)*
-        impl ::eskema::DomainEvent for #ev_enum {
-            fn event_type(&self) -> &'static str { #type_match }
-            fn event_version(&self) -> u32 { #version_match }
-            fn to_data(&self) -> ::eskema::serde_json::Value { #data_match }
+        pub enum #ev_enum { #(#ev_ids(#ev_ids),)* }
+        #ev_froms
+        impl ::eskema::event::DomainEvent for #ev_enum {
+            fn as_event(&self) -> &dyn ::eskema::event::AnyEvent { #as_event_match }
             fn from_stored(
-                event_type: &str,
-                event_version: u32,
-                data: ::eskema::serde_json::Value,
+                name: &str,
+                #version_param: u32,
+                #data_param: ::eskema::serde_json::Value,
             ) -> Result<Self, ::eskema::UpcastError> {
-                match event_type {
+                #import_decode
+                match name {
                     #(#stored_arms)*
-                    _ => Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: event_type.to_string(),
-                        target: #ev_enum_name.to_string(),
-                    }),
+                    _ => Err(::eskema::UpcastError::unknown(name, #ev_enum_name)),
                 }
             }
         }
 
-        #err_doc
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
         pub enum #err_enum { #(#err_variants)* }
@@ -388,7 +314,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
             #(#appliers)*
         }
 
-        impl ::eskema::Aggregate for #agg {
+        impl ::eskema::aggregate::Aggregate for #agg {
             const NAME: &'static str = #agg_name;
             const CONTEXT: &'static str = #ctx_name;
             const SNAPSHOT_EVERY: Option<u64> = #snapshot;
@@ -396,7 +322,6 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
             type Command = #cmd_enum;
             type Event = #ev_enum;
             type Error = #err_enum;
-            #stream_doc
             fn stream_id(identity: &str) -> String {
                 format!(#stream_fmt)
             }

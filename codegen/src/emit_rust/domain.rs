@@ -36,40 +36,33 @@ pub(crate) fn emit(domain: &Domain) -> TokenStream {
     }
     let known_all = qualified.join(", ");
 
-    let cmd_variants = ctxs.iter().map(|(c, v, m)| {
-        let d = doc_lines(&format!("A command of context `{}`.", c.name));
-        quote!(#d #v(super::#m::Command),)
-    });
-    let ev_variants = ctxs.iter().map(|(c, v, m)| {
-        let d = doc_lines(&format!("An event of context `{}`.", c.name));
-        quote!(#d #v(super::#m::Event),)
-    });
-    let err_variants = ctxs.iter().map(|(c, v, m)| {
-        let d = doc_lines(&format!("A domain error of context `{}`.", c.name));
-        quote!(#d #v(super::#m::Error),)
-    });
-    let froms = ctxs.iter().map(|(c, v, m)| {
-        let cmd_froms = c.aggregates.iter().flat_map(|a| &a.commands).map(|cmd| {
-            let cid = ident(&cmd.name);
-            quote! {
-                impl From<super::#m::#cid> for Command {
-                    fn from(command: super::#m::#cid) -> Self { Command::#v(super::#m::Command::from(command)) }
-                }
-            }
-        });
-        quote! {
-            impl From<super::#m::Command> for Command {
-                fn from(command: super::#m::Command) -> Self { Command::#v(command) }
-            }
-            #(#cmd_froms)*
-            impl From<super::#m::Event> for Event {
-                fn from(event: super::#m::Event) -> Self { Event::#v(event) }
-            }
-            impl From<super::#m::Error> for Error {
-                fn from(error: super::#m::Error) -> Self { Error::#v(error) }
-            }
-        }
-    });
+    let cmd_variants = ctxs.iter().map(|(_, v, m)| quote!(#v(super::#m::Command),));
+    let ev_variants = ctxs.iter().map(|(_, v, m)| quote!(#v(super::#m::Event),));
+    let err_variants = ctxs.iter().map(|(_, v, m)| quote!(#v(super::#m::Error),));
+    let pairs = |item: &str| {
+        let item = ident(item);
+        ctxs.iter()
+            .map(|(_, v, m)| (quote!(#v), quote!(super::#m::#item)))
+            .collect::<Vec<_>>()
+    };
+    let command_froms = super::from_variants(&ident("Command"), pairs("Command"), false);
+    let event_froms = super::from_variants(&ident("Event"), pairs("Event"), false);
+    let error_froms = super::from_variants(&ident("Error"), pairs("Error"), false);
+    let each_command = super::from_variants(
+        &ident("Command"),
+        ctxs.iter()
+            .flat_map(|(c, v, m)| {
+                c.aggregates
+                    .iter()
+                    .flat_map(|a| &a.commands)
+                    .map(move |cmd| {
+                        let cid = ident(&cmd.name);
+                        (quote!(#v), quote!(super::#m::#cid))
+                    })
+            })
+            .collect(),
+        true,
+    );
     let err_arms: Vec<_> = ctxs
         .iter()
         .map(|(_, v, _)| quote!(Error::#v(e) => ::std::fmt::Display::fmt(e, f),))
@@ -174,7 +167,10 @@ pub(crate) fn emit(domain: &Domain) -> TokenStream {
             /// A domain error of any context; `Display` is the schema's message.
             #[derive(Debug, Clone, PartialEq, Eq)]
             pub enum Error { #(#err_variants)* }
-            #(#froms)*
+            #command_froms
+            #each_command
+            #event_froms
+            #error_froms
             impl ::std::fmt::Display for Error {
                 fn fmt(&self, #fmt_param: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                     #err_display

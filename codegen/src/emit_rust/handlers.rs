@@ -6,7 +6,7 @@
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{Cx, doc_lines, docs, event_ref_names, ident, stored_names, types};
+use super::{Cx, doc_lines, event_ref_names, ident, types};
 use crate::model::{
     Consistency, EventRef, Exhausted, FailurePolicy, Handler, HandlerKind, ProcessManager,
     StartFrom, TypeRef, names,
@@ -18,7 +18,8 @@ struct Sub {
     method: Ident,
     path: TokenStream,
     r: EventRef,
-    /// `Start`, `Continue`, `Stop` for a process manager, `Handle` for a handler.
+    /// The `EventKey` constructor: `start`, `proceed`, `stop` for a process manager,
+    /// `handle` for a handler.
     role: TokenStream,
 }
 
@@ -46,16 +47,12 @@ fn shown(cx: &Cx, r: &EventRef) -> String {
     }
 }
 
-/// The `EventKey`s of a spec: stored names (current and `renamed_from`) and the stream
-/// prefix of the event's aggregate, which tells it from a same-named event of another
-/// context.
+/// The `EventKey`s of a spec: the event type (its stored names come from its `Event`
+/// impl) and the stream prefix of its aggregate, which tells it from a same-named event of
+/// another context.
 fn event_keys(cx: &Cx, subs: &[Sub]) -> Vec<TokenStream> {
     subs.iter()
         .map(|s| {
-            let names = cx
-                .event(&s.r)
-                .map(stored_names)
-                .unwrap_or_else(|| vec![s.r.name.clone()]);
             let prefix = cx
                 .domain
                 .contexts
@@ -64,14 +61,8 @@ fn event_keys(cx: &Cx, subs: &[Sub]) -> Vec<TokenStream> {
                 .and_then(|c| c.aggregates.iter().find(|a| a.name == s.r.aggregate))
                 .map(|a| a.stream_prefix.clone())
                 .unwrap_or_default();
-            let role = &s.role;
-            quote! {
-                ::eskema::read::EventKey {
-                    names: &[#(#names),*],
-                    stream_prefix: #prefix,
-                    role: ::eskema::read::Role::#role,
-                }
-            }
+            let (role, path) = (&s.role, &s.path);
+            quote!(::eskema::read::EventKey::#role::<#path>(#prefix))
         })
         .collect()
 }
@@ -95,32 +86,27 @@ fn policy(p: &FailurePolicy) -> TokenStream {
 
 /// The enum of the events a subscriber takes, with `From` for each (what the test
 /// helpers' `given` takes).
-fn event_enum(enum_id: &Ident, owner: &str, cx: &Cx, subs: &[Sub]) -> TokenStream {
+fn event_enum(enum_id: &Ident, subs: &[Sub]) -> TokenStream {
     let allow_large = super::allow_large_variants(subs.len());
     let variants = subs.iter().map(|s| {
         let (v, p) = (&s.variant, &s.path);
         quote!(#v(#p),)
     });
-    let froms = subs.iter().map(|s| {
-        let (v, p) = (&s.variant, &s.path);
-        quote! {
-            impl From<#p> for #enum_id {
-                fn from(event: #p) -> Self { #enum_id::#v(event) }
-            }
-        }
-    });
-    let list = subs
-        .iter()
-        .map(|s| format!("`{}`", shown(cx, &s.r)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let doc = doc_lines(&format!("The events `{owner}` takes: {list}."));
+    let froms = super::from_variants(
+        enum_id,
+        subs.iter()
+            .map(|s| {
+                let (v, p) = (&s.variant, &s.path);
+                (quote!(#v), quote!(#p))
+            })
+            .collect(),
+        false,
+    );
     quote! {
-        #doc
         #[derive(Debug, Clone, PartialEq)]
         #allow_large
         pub enum #enum_id { #(#variants)* }
-        #(#froms)*
+        #froms
     }
 }
 
@@ -152,30 +138,32 @@ fn subscription(
         on_failure,
     } = declared;
     let context = &cx.ctx.name;
-    let consistency = match consistency {
-        Consistency::Strong => quote!(Strong),
-        Consistency::Eventual => quote!(Eventual),
-    };
-    let start_from = match start_from {
-        StartFrom::Origin => quote!(Origin),
-        StartFrom::Current => quote!(Current),
-    };
-    let policy = policy(on_failure);
-    let partitions = Literal::u32_unsuffixed(partitions);
+    // Only what differs from `Spec::DEFAULT`.
+    let consistency = (consistency == Consistency::Strong)
+        .then(|| quote!(consistency: ::eskema::read::Consistency::Strong,));
+    let start_from = (start_from == StartFrom::Current)
+        .then(|| quote!(start_from: ::eskema::read::StartFrom::Current,));
+    let policy = (*on_failure != FailurePolicy::default()).then(|| {
+        let policy = policy(on_failure);
+        quote!(on_failure: #policy,)
+    });
+    let partitions = (partitions != 1).then(|| {
+        let n = Literal::u32_unsuffixed(partitions);
+        quote!(partitions: #n,)
+    });
     let keys = event_keys(cx, subs);
     let arms = subs.iter().enumerate().map(|(i, s)| {
-        let (v, p) = (&s.variant, &s.path);
+        let v = &s.variant;
         let i = Literal::usize_unsuffixed(i);
         quote! {
-            #i => ::eskema::__private::decode_stored(recorded, #p::VERSION, #p::from_stored).map(#enum_id::#v),
+            #i => decode_recorded(recorded, #enum_id::#v),
         }
     });
     let encode_arms = subs.iter().enumerate().map(|(i, s)| {
         let v = &s.variant;
         let i = Literal::usize_unsuffixed(i);
-        quote!(#enum_id::#v(e) => (#i, ::eskema::engine::to_json(e)),)
+        quote!(#enum_id::#v(e) => (#i, e.to_data()),)
     });
-    let target_name = format!("{context}::{name}");
     quote! {
         impl ::eskema::read::Subscription for #target {
             type Event = #enum_id;
@@ -183,22 +171,22 @@ fn subscription(
                 context: #context,
                 name: #name,
                 kind: ::eskema::read::Kind::#kind,
-                consistency: ::eskema::read::Consistency::#consistency,
-                start_from: ::eskema::read::StartFrom::#start_from,
-                partitions: #partitions,
-                on_failure: #policy,
+                #consistency
+                #start_from
+                #partitions
+                #policy
                 events: &[#(#keys),*],
+                ..::eskema::read::Spec::DEFAULT
             };
             fn decode(index: usize, recorded: &::eskema::RecordedEvent) -> Result<#enum_id, ::eskema::UpcastError> {
+                use ::eskema::__private::decode_recorded;
                 match index {
                     #(#arms)*
-                    _ => Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: recorded.event_type.clone(),
-                        target: #target_name.to_string(),
-                    }),
+                    _ => Err(::eskema::__private::unknown::<Self>(recorded)),
                 }
             }
             fn encode(event: &#enum_id) -> (usize, ::eskema::serde_json::Value) {
+                use ::eskema::event::AnyEvent as _;
                 match event { #(#encode_arms)* }
             }
         }
@@ -207,7 +195,7 @@ fn subscription(
 
 pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
     let refs: Vec<(&EventRef, TokenStream)> =
-        h.subscribes.iter().map(|r| (r, quote!(Handle))).collect();
+        h.subscribes.iter().map(|r| (r, quote!(handle))).collect();
     let subs = subs(cx, &refs);
     let target = ident(&h.name);
     let trait_id = ident(&names::handler_trait(&h.name));
@@ -220,7 +208,7 @@ pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
         }
         Consistency::Eventual => "",
     };
-    let doc = docs(h.doc.as_deref(), &format!("The handler `{}`.", h.name));
+    let doc = doc_lines(h.doc.as_deref().unwrap_or_default());
     let strong = (!strong.is_empty()).then(|| {
         let d = doc_lines(strong);
         quote!(#[doc = ""] #d)
@@ -229,13 +217,12 @@ pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
         let methods = subs.iter().map(|s| {
             let (m, p) = (&s.method, &s.path);
             quote! {
-                fn #m(&self, conn: &mut C, event: &#p, recorded: &::eskema::RecordedEvent)
-                    -> impl ::std::future::Future<Output = Result<(), ::eskema::HandlerError>> + Send;
+                fn #m(&self, conn: &mut C, event: &#p, recorded: &::eskema::RecordedEvent) -> impl ::eskema::read::Handled;
             }
         });
         let arms = subs.iter().map(|s| {
             let (v, m) = (&s.variant, &s.method);
-            quote!(#enum_id::#v(e) => handler.#m(conn, e, recorded).await,)
+            quote!(#enum_id::#v(e) => h.#m(conn, e, r).await,)
         });
         (
             quote!(Projection),
@@ -243,12 +230,11 @@ pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
                 #(#methods)*
                 /// Empties the read model, for a rebuild from origin (in the same transaction
                 /// that moves the checkpoint back).
-                fn reset(&self, conn: &mut C)
-                    -> impl ::std::future::Future<Output = Result<(), ::eskema::HandlerError>> + Send;
+                fn reset(&self, conn: &mut C) -> impl ::eskema::read::Handled;
             },
             quote! {
                 impl<C: ?Sized + Send, H: #trait_id<C>> ::eskema::read::Project<H, C> for #target {
-                    async fn project(handler: &H, conn: &mut C, event: &#enum_id, recorded: &::eskema::RecordedEvent) -> Result<(), ::eskema::HandlerError> {
+                    async fn project(h: &H, conn: &mut C, event: &#enum_id, r: &::eskema::RecordedEvent) -> Result<(), ::eskema::HandlerError> {
                         match event { #(#arms)* }
                     }
                     async fn reset(handler: &H, conn: &mut C) -> Result<(), ::eskema::HandlerError> {
@@ -261,20 +247,19 @@ pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
         let methods = subs.iter().map(|s| {
             let (m, p) = (&s.method, &s.path);
             quote! {
-                fn #m(&self, event: &#p, recorded: &::eskema::RecordedEvent)
-                    -> impl ::std::future::Future<Output = Result<(), ::eskema::HandlerError>> + Send;
+                fn #m(&self, event: &#p, recorded: &::eskema::RecordedEvent) -> impl ::eskema::read::Handled;
             }
         });
         let arms = subs.iter().map(|s| {
             let (v, m) = (&s.variant, &s.method);
-            quote!(#enum_id::#v(e) => handler.#m(e, recorded).await,)
+            quote!(#enum_id::#v(e) => h.#m(e, r).await,)
         });
         (
             quote!(Effect),
             quote!(#(#methods)*),
             quote! {
                 impl<H: #trait_id> ::eskema::read::Deliver<H> for #target {
-                    async fn deliver(handler: &H, event: &#enum_id, recorded: &::eskema::RecordedEvent) -> Result<(), ::eskema::HandlerError> {
+                    async fn deliver(h: &H, event: &#enum_id, r: &::eskema::RecordedEvent) -> Result<(), ::eskema::HandlerError> {
                         match event { #(#arms)* }
                     }
                 }
@@ -298,10 +283,10 @@ pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
             TokenStream::new(),
         )
     };
-    let enum_ts = event_enum(&enum_id, &h.name, cx, &subs);
+    let enum_ts = event_enum(&enum_id, &subs);
     let marker_doc = doc_lines(&format!(
-        "Handler `{}`, for `eskema::ReadSide::builder(..).{}({}, ..)`.",
-        h.name,
+        "Runs [`{}`] on a read side: `ReadSide::builder(..).{}({}, ..)`.",
+        names::handler_trait(&h.name),
         if projection { "projection" } else { "handler" },
         h.name
     ));
@@ -340,9 +325,9 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
     // Each event once, in starts / continues / stops order.
     let mut refs: Vec<(&EventRef, TokenStream)> = Vec::new();
     for (list, role) in [
-        (&p.starts_on, quote!(Start)),
-        (&p.continues_on, quote!(Continue)),
-        (&p.stops_on, quote!(Stop)),
+        (&p.starts_on, quote!(start)),
+        (&p.continues_on, quote!(proceed)),
+        (&p.stops_on, quote!(stop)),
     ] {
         for r in list {
             if !refs.iter().any(|(seen, _)| *seen == r) {
@@ -355,10 +340,7 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
     let trait_id = ident(&names::process_trait(&p.name));
     let enum_id = ident(&names::process_event_enum(&p.name));
     let dispatch_id = ident(&names::process_dispatch_enum(&p.name));
-    let state_doc = docs(
-        p.doc.as_deref(),
-        &format!("The state of process manager `{}`.", p.name),
-    );
+    let state_doc = doc_lines(p.doc.as_deref().unwrap_or_default());
     let (state_fields, state_defaults) = types::struct_fields(cx, &p.name, &p.state, false);
 
     // ---- dispatch enum: variants named after the command, or Context+Command on a clash.
@@ -383,25 +365,20 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
         .collect();
     let allow_large = super::allow_large_variants(cmds.len());
     let cmd_variants = cmds.iter().map(|(v, path, _)| quote!(#v(#path),));
-    let cmd_froms = cmds.iter().map(|(v, path, _)| {
-        quote! {
-            impl From<#path> for #dispatch_id {
-                fn from(command: #path) -> Self { #dispatch_id::#v(command) }
-            }
-        }
-    });
+    let cmd_froms = super::from_variants(
+        &dispatch_id,
+        cmds.iter()
+            .map(|(v, path, _)| (quote!(#v), quote!(#path)))
+            .collect(),
+        false,
+    );
     let name_arms = cmds.iter().map(|(v, _, c)| {
         let q = format!("{}.{}", c.context, c.name);
-        quote!(#dispatch_id::#v(_) => #q,)
+        quote!(Self::#v(_) => #q,)
     });
     let dispatch_arms = cmds.iter().map(|(v, _, c)| {
         let f = cx.item_path(&c.context, "dispatch_with");
-        quote! {
-            #dispatch_id::#v(command) => #f(engine, command, ctx)
-                .await
-                .map(|outcome| outcome.recorded)
-                .map_err(|e| e.map_domain(|d| d.to_string())),
-        }
+        quote!(Self::#v(c) => ::eskema::__private::recorded(#f(engine, c, ctx).await),)
     });
     let (name_match, dispatch_match) = if cmds.is_empty() {
         (quote!(match *self {}), quote!(match self {}))
@@ -416,19 +393,6 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
     } else {
         (quote!(engine), quote!(ctx))
     };
-    let commands = cmds
-        .iter()
-        .map(|(_, _, c)| format!("`{}.{}`", c.context, c.name))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let dispatch_doc = if cmds.is_empty() {
-        doc_lines(&format!("`{}` dispatches no command.", p.name))
-    } else {
-        doc_lines(&format!(
-            "The commands `{}` may dispatch: {commands}.",
-            p.name
-        ))
-    };
 
     // ---- trait
     let methods = subs.iter().map(|s| {
@@ -439,9 +403,9 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
     });
     let handle_arms = subs.iter().map(|s| {
         let (v, m) = (&s.variant, &s.method);
-        quote!(#enum_id::#v(e) => #trait_id::#m(self, e, recorded),)
+        quote!(#enum_id::#v(e) => self.#m(e, r),)
     });
-    let enum_ts = event_enum(&enum_id, &p.name, cx, &subs);
+    let enum_ts = event_enum(&enum_id, &subs);
 
     // ---- the instance: the identity field of each event, as a string
     let f = ident(&p.identity);
@@ -497,11 +461,10 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
         pub struct #state_id { #state_fields }
         #state_defaults
 
-        #dispatch_doc
         #[derive(Debug, Clone, PartialEq)]
         #allow_large
         pub enum #dispatch_id { #(#cmd_variants)* }
-        #(#cmd_froms)*
+        #cmd_froms
         impl ::eskema::read::Commands for #dispatch_id {
             fn command_name(&self) -> &'static str { #name_match }
             async fn dispatch<S: ::eskema::EventStore>(
@@ -522,7 +485,7 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
         impl ::eskema::read::ProcessManager for #state_id {
             type Command = #dispatch_id;
             fn instance(event: &#enum_id) -> String { #instance_match }
-            fn handle(&mut self, event: &#enum_id, recorded: &::eskema::RecordedEvent) -> Result<Vec<#dispatch_id>, ::eskema::HandlerError> {
+            fn handle(&mut self, event: &#enum_id, r: &::eskema::RecordedEvent) -> Result<Vec<#dispatch_id>, ::eskema::HandlerError> {
                 match event { #(#handle_arms)* }
             }
         }

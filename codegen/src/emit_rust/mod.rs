@@ -428,12 +428,6 @@ impl Cx<'_> {
     pub fn event(&self, r: &EventRef) -> Option<&Event> {
         find_event(self.domain, &r.context, &r.name)
     }
-
-    /// The type as written in the schema (`Option<Vec<Money>>`, `atm.Location`); used in
-    /// docs and in STATE_HASH.
-    pub fn schema_type(&self, t: &TypeRef) -> String {
-        t.schema_text(&self.ctx.name)
-    }
 }
 
 pub(crate) fn find_typedef<'d>(
@@ -654,5 +648,25 @@ pub(crate) fn allow_large_variants(variants: usize) -> TokenStream {
     if variants < 2 {
         return TokenStream::new();
     }
-    quote!(#[allow(clippy::large_enum_variant, reason = "variants mirror the schema one-to-one; boxing them would change the generated API")])
+    quote!(#[allow(clippy::large_enum_variant, reason = "mirrors the schema")])
+}
+
+/// `From<Type> for Enum` for each `(Variant, Type)`, as one call of the runtime's
+/// `from_variants!`; with `through`, each converts into the variant's own type first.
+pub(crate) fn from_variants(
+    enum_id: &Ident,
+    pairs: Vec<(TokenStream, TokenStream)>,
+    through: bool,
+) -> TokenStream {
+    if pairs.is_empty() {
+        return TokenStream::new();
+    }
+    let entries = pairs.iter().map(|(v, t)| {
+        if through {
+            quote!(#v: #t)
+        } else {
+            quote!(#v(#t))
+        }
+    });
+    quote!(::eskema::__private::from_variants!(#enum_id { #(#entries),* });)
 }

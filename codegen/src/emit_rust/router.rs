@@ -3,8 +3,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Cx, doc_lines, ident, match_ref, stored_names};
-use crate::model::{Aggregate, Command, names};
+use super::{Cx, from_variants, ident, match_ref, stored_names};
+use crate::model::names;
 
 /// The router in three parts, each built and formatted on its own (see
 /// [`super::emit_files`]): the `Command` enum with its conversions and `Validate`; the
@@ -33,84 +33,62 @@ pub(crate) fn emit_part(cx: &Cx, part: Part) -> TokenStream {
     }
 }
 
-/// Every command of the context with its aggregate, in schema order.
-fn all_commands<'c>(cx: &Cx<'c>) -> Vec<(&'c Aggregate, &'c Command)> {
-    cx.ctx
-        .aggregates
-        .iter()
-        .flat_map(|a| a.commands.iter().map(move |c| (a, c)))
-        .collect()
-}
-
 fn commands(cx: &Cx) -> TokenStream {
     let ctx = cx.ctx;
-    let ctx_name = &ctx.name;
-    let cmds = all_commands(cx);
-    let allow_large = super::allow_large_variants(cmds.len());
-    let ctx_doc = doc_lines(&format!(
-        "Every command of context `{ctx_name}`: what [`dispatch`] takes."
-    ));
-    let cmd_variants = cmds.iter().map(|(a, c)| {
-        let v = ident(&c.name);
-        let d = doc_lines(&format!(
-            "[`{}`], a command of aggregate `{}`.",
-            c.name, a.name
-        ));
-        quote!(#d #v(#v),)
-    });
-    let cmd_froms = cmds.iter().map(|(_, c)| {
-        let v = ident(&c.name);
-        quote! {
-            impl From<#v> for Command {
-                fn from(command: #v) -> Self { Command::#v(command) }
-            }
-        }
-    });
-    let agg_cmd_froms = ctx.aggregates.iter().map(|a| {
-        let e = ident(&names::command_enum(&a.name));
-        let arms: Vec<_> = a
-            .commands
-            .iter()
-            .map(|c| {
-                let v = ident(&c.name);
-                quote!(#e::#v(c) => Command::#v(c),)
-            })
-            .collect();
-        let body = if arms.is_empty() {
-            quote!(match command {})
-        } else {
-            quote!(match command { #(#arms)* })
-        };
-        quote! {
-            impl From<#e> for Command {
-                fn from(command: #e) -> Self { #body }
-            }
-        }
-    });
-    let validate_arms = cmds
+    let aggs: Vec<_> = ctx.aggregates.iter().map(|a| ident(&a.name)).collect();
+    let enums: Vec<_> = ctx
+        .aggregates
         .iter()
-        .map(|(_, c)| {
-            let v = ident(&c.name);
-            quote!(Command::#v(c) => ::eskema::Validate::validate_into(c, prefix, errors),)
-        })
+        .map(|a| ident(&names::command_enum(&a.name)))
         .collect();
-    let validate_match = match_ref(quote!(self), validate_arms);
-    let (vp, ve) = if cmds.is_empty() {
-        (quote!(_prefix), quote!(_errors))
+    let allow_large = super::allow_large_variants(aggs.len());
+    let command = ident("Command");
+    let agg_froms = from_variants(
+        &command,
+        aggs.iter()
+            .zip(&enums)
+            .map(|(v, e)| (quote!(#v), quote!(#e)))
+            .collect(),
+        false,
+    );
+    let cmd_froms = from_variants(
+        &command,
+        ctx.aggregates
+            .iter()
+            .zip(&aggs)
+            .flat_map(|(a, v)| {
+                a.commands.iter().map(move |c| {
+                    let c = ident(&c.name);
+                    (quote!(#v), quote!(#c))
+                })
+            })
+            .collect(),
+        true,
+    );
+    let validate_match = match_ref(
+        quote!(self),
+        aggs.iter().map(|v| quote!(Self::#v(c) => c,)).collect(),
+    );
+    let validate_body = if aggs.is_empty() {
+        quote!(let _ = (prefix, errors); #validate_match)
     } else {
-        (quote!(prefix), quote!(errors))
+        quote! {
+            let command: &dyn ::eskema::Validate = #validate_match;
+            command.validate_into(prefix, errors);
+        }
     };
     quote! {
-        #ctx_doc
+        /// Every command of the context, by aggregate: what [`dispatch`] takes. Serialized
+        /// as the aggregate's command enum: `{"<Command>": {..}}`.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(crate = "::eskema::serde")]
+        #[serde(crate = "::eskema::serde", untagged)]
         #allow_large
-        pub enum Command { #(#cmd_variants)* }
-        #(#cmd_froms)*
-        #(#agg_cmd_froms)*
+        pub enum Command { #(#aggs(#enums),)* }
+        #agg_froms
+        #cmd_froms
         impl ::eskema::Validate for Command {
-            fn validate_into(&self, #vp: &str, #ve: &mut ::eskema::ValidationErrors) {
-                #validate_match
+            fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
+                #validate_body
             }
         }
     }
@@ -118,112 +96,77 @@ fn commands(cx: &Cx) -> TokenStream {
 
 fn events(cx: &Cx) -> TokenStream {
     let ctx = cx.ctx;
-    let ctx_name = &ctx.name;
-    let target = format!("{ctx_name}::Event");
-    let evs: Vec<_> = ctx
+    let target = format!("{}::Event", ctx.name);
+    let aggs: Vec<_> = ctx.aggregates.iter().map(|a| ident(&a.name)).collect();
+    let enums: Vec<_> = ctx
         .aggregates
         .iter()
-        .flat_map(|a| a.events.iter().map(move |e| (a, e)))
+        .map(|a| ident(&names::event_enum(&a.name)))
         .collect();
-    let allow_large = super::allow_large_variants(evs.len());
-    let ev_variants = evs.iter().map(|(a, e)| {
-        let v = ident(&e.name);
-        let d = doc_lines(&format!(
-            "[`{}`], an event of aggregate `{}`.",
-            e.name, a.name
-        ));
-        quote!(#d #v(#v),)
-    });
-    let ev_froms = evs.iter().map(|(_, e)| {
-        let v = ident(&e.name);
-        quote! {
-            impl From<#v> for Event {
-                fn from(event: #v) -> Self { Event::#v(event) }
-            }
-        }
-    });
-    let agg_ev_froms = ctx.aggregates.iter().map(|a| {
-        let e = ident(&names::event_enum(&a.name));
-        let arms: Vec<_> = a
-            .events
+    let allow_large = super::allow_large_variants(aggs.len());
+    let event = ident("Event");
+    let agg_froms = from_variants(
+        &event,
+        aggs.iter()
+            .zip(&enums)
+            .map(|(v, e)| (quote!(#v), quote!(#e)))
+            .collect(),
+        false,
+    );
+    let ev_froms = from_variants(
+        &event,
+        ctx.aggregates
             .iter()
-            .map(|ev| {
-                let v = ident(&ev.name);
-                quote!(#e::#v(x) => Event::#v(x),)
+            .zip(&aggs)
+            .flat_map(|(a, v)| {
+                a.events.iter().map(move |e| {
+                    let e = ident(&e.name);
+                    (quote!(#v), quote!(#e))
+                })
             })
-            .collect();
-        let body = if arms.is_empty() {
-            quote!(match event {})
-        } else {
-            quote!(match event { #(#arms)* })
-        };
-        quote! {
-            impl From<#e> for Event {
-                fn from(event: #e) -> Self { #body }
-            }
-        }
-    });
-    let ev_ids: Vec<_> = evs.iter().map(|(_, e)| ident(&e.name)).collect();
-    let type_match = match_ref(
+            .collect(),
+        true,
+    );
+    let as_event_match = match_ref(
         quote!(self),
-        ev_ids
-            .iter()
-            .map(|v| quote!(Event::#v(_) => #v::EVENT_TYPE,))
+        aggs.iter()
+            .map(|v| quote!(Self::#v(e) => e.as_event(),))
             .collect(),
     );
-    let version_match = match_ref(
-        quote!(self),
-        ev_ids
-            .iter()
-            .map(|v| quote!(Event::#v(_) => #v::VERSION,))
-            .collect(),
-    );
-    let data_match = match_ref(
-        quote!(self),
-        ev_ids
-            .iter()
-            .map(|v| quote!(Event::#v(e) => ::eskema::engine::to_json(e),))
-            .collect(),
-    );
-    let stored_arms = evs.iter().map(|(_, e)| {
-        let v = ident(&e.name);
-        let names = stored_names(e);
-        quote!(#(#names)|* => #v::from_stored(event_version, data).map(Event::#v),)
-    });
-    let data_param = if evs.is_empty() {
-        quote!(_data)
+    let stored_arms = ctx
+        .aggregates
+        .iter()
+        .zip(aggs.iter().zip(&enums))
+        .filter(|(a, _)| !a.events.is_empty())
+        .map(|(a, (v, e))| {
+            let names: Vec<String> = a.events.iter().flat_map(stored_names).collect();
+            quote!(#(#names)|* => #e::from_stored(name, v, data).map(Self::#v),)
+        });
+    let any_events = ctx.aggregates.iter().any(|a| !a.events.is_empty());
+    let (version_param, data_param) = if any_events {
+        (quote!(v), quote!(data))
     } else {
-        quote!(data)
+        (quote!(_v), quote!(_data))
     };
-    let ver_param = if evs.is_empty() {
-        quote!(_event_version)
-    } else {
-        quote!(event_version)
-    };
-
     quote! {
-        /// Every event of the context, as dispatch returns them.
+        /// Every event of the context, by aggregate, as dispatch returns them. Serialized as
+        /// the aggregate's event enum: `{"<Event>": {..}}`.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(crate = "::eskema::serde")]
+        #[serde(crate = "::eskema::serde", untagged)]
         #allow_large
-        pub enum Event { #(#ev_variants)* }
-        #(#ev_froms)*
-        #(#agg_ev_froms)*
-        impl ::eskema::DomainEvent for Event {
-            fn event_type(&self) -> &'static str { #type_match }
-            fn event_version(&self) -> u32 { #version_match }
-            fn to_data(&self) -> ::eskema::serde_json::Value { #data_match }
+        pub enum Event { #(#aggs(#enums),)* }
+        #agg_froms
+        #ev_froms
+        impl ::eskema::event::DomainEvent for Event {
+            fn as_event(&self) -> &dyn ::eskema::event::AnyEvent { #as_event_match }
             fn from_stored(
-                event_type: &str,
-                #ver_param: u32,
+                name: &str,
+                #version_param: u32,
                 #data_param: ::eskema::serde_json::Value,
             ) -> Result<Self, ::eskema::UpcastError> {
-                match event_type {
+                match name {
                     #(#stored_arms)*
-                    _ => Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: event_type.to_string(),
-                        target: #target.to_string(),
-                    }),
+                    _ => Err(::eskema::UpcastError::unknown(name, #target)),
                 }
             }
         }
@@ -233,73 +176,62 @@ fn events(cx: &Cx) -> TokenStream {
 fn rest(cx: &Cx) -> TokenStream {
     let ctx = cx.ctx;
     let ctx_name = &ctx.name;
-    let prefix = format!("{ctx_name}.");
-    let cmds = all_commands(cx);
-    let cmd_names: Vec<&String> = cmds.iter().map(|(_, c)| &c.name).collect();
-    let decode_arms = cmds.iter().map(|(_, c)| {
-        let v = ident(&c.name);
-        let n = &c.name;
+    let cmd_names: Vec<&String> = ctx
+        .aggregates
+        .iter()
+        .flat_map(|a| a.commands.iter().map(|c| &c.name))
+        .collect();
+    let decode_arms = ctx.aggregates.iter().filter(|a| !a.commands.is_empty()).map(|a| {
+        let v = ident(&a.name);
+        let names = a.commands.iter().map(|c| &c.name);
         quote! {
-            #n => Some(::eskema::serde_json::from_value::<#v>(json).map(Command::#v)),
+            #(#names)|* => Some(::eskema::__private::decode_command(name, json).map(Command::#v)),
         }
     });
-    let json_param = if cmds.is_empty() {
+    let json_param = if cmd_names.is_empty() {
         quote!(_json)
     } else {
         quote!(json)
     };
-    let dispatch_arms: Vec<_> = cmds
-        .iter()
-        .map(|(a, c)| {
-            let v = ident(&c.name);
-            let agg = ident(&a.name);
-            let ce = ident(&names::command_enum(&a.name));
-            let av = ident(&a.name);
-            quote! {
-                Command::#v(c) => engine
-                    .execute::<#agg>(#ce::#v(c), ctx)
-                    .await
-                    .map(|outcome| outcome.map_events(Event::from))
-                    .map_err(|e| e.map_domain(Error::#av)),
-            }
-        })
-        .collect();
-    let (engine_param, ctx_param, dispatch_body) = if cmds.is_empty() {
-        (
-            quote!(_engine),
-            quote!(_ctx),
-            quote!(match Into::<Command>::into(command) {}),
-        )
-    } else {
-        (
-            quote!(engine),
-            quote!(ctx),
-            quote!(match Into::<Command>::into(command) { #(#dispatch_arms)* }),
-        )
-    };
-
-    let err_variants = ctx.aggregates.iter().map(|a| {
-        let v = ident(&a.name);
-        let e = ident(&names::error_enum(&a.name));
-        let d = doc_lines(&format!("A domain error of aggregate `{}`.", a.name));
-        quote!(#d #v(#e),)
-    });
-    let err_froms = ctx.aggregates.iter().map(|a| {
-        let v = ident(&a.name);
-        let e = ident(&names::error_enum(&a.name));
-        quote! {
-            impl From<#e> for Error {
-                fn from(error: #e) -> Self { Error::#v(error) }
-            }
-        }
-    });
-    let err_arms: Vec<_> = ctx
+    let dispatch_arms: Vec<_> = ctx
         .aggregates
         .iter()
         .map(|a| {
             let v = ident(&a.name);
-            quote!(Error::#v(e) => ::std::fmt::Display::fmt(e, f),)
+            quote!(Command::#v(c) => execute::<#v, Self, S>(engine, c, ctx).await,)
         })
+        .collect();
+    let (engine_param, ctx_param) = if dispatch_arms.is_empty() {
+        (quote!(_engine), quote!(_ctx))
+    } else {
+        (quote!(engine), quote!(ctx))
+    };
+    let dispatch_body = if dispatch_arms.is_empty() {
+        quote!(async move { match command {} })
+    } else {
+        quote! {
+            use ::eskema::__private::execute;
+            async move { match command { #(#dispatch_arms)* } }
+        }
+    };
+
+    let aggs: Vec<_> = ctx.aggregates.iter().map(|a| ident(&a.name)).collect();
+    let errs: Vec<_> = ctx
+        .aggregates
+        .iter()
+        .map(|a| ident(&names::error_enum(&a.name)))
+        .collect();
+    let err_froms = from_variants(
+        &ident("Error"),
+        aggs.iter()
+            .zip(&errs)
+            .map(|(v, e)| (quote!(#v), quote!(#e)))
+            .collect(),
+        false,
+    );
+    let err_arms: Vec<_> = aggs
+        .iter()
+        .map(|v| quote!(Self::#v(e) => ::std::fmt::Display::fmt(e, f),))
         .collect();
     let fmt_param = if err_arms.is_empty() {
         quote!(_f)
@@ -307,21 +239,13 @@ fn rest(cx: &Cx) -> TokenStream {
         quote!(f)
     };
     let err_display = match_ref(quote!(self), err_arms);
-    let known = cmd_names
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let json_doc = doc_lines(&format!(
-        "`name` is a bare command name or one qualified with this context (`{prefix}<Command>`). An unknown name is `DispatchError::UnknownCommand` (known: {known}); JSON of the wrong shape (including unknown fields) is `DispatchError::Decode`."
-    ));
 
     quote! {
         /// The domain errors of every aggregate of the context; `Display` is the schema's message.
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
-        pub enum Error { #(#err_variants)* }
-        #(#err_froms)*
+        pub enum Error { #(#aggs(#errs),)* }
+        #err_froms
         impl ::std::fmt::Display for Error {
             fn fmt(&self, #fmt_param: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 #err_display
@@ -329,13 +253,15 @@ fn rest(cx: &Cx) -> TokenStream {
         }
         impl ::std::error::Error for Error {}
 
-        /// Decodes the context's commands by name, for [`dispatch_json`].
+        /// The context's router: runs each command on its aggregate, decodes commands by name.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
         pub struct Router;
-        impl ::eskema::Router for Router {
+        impl ::eskema::aggregate::Router for Router {
             const CONTEXT: &'static str = #ctx_name;
             const COMMANDS: &'static [&'static str] = &[#(#cmd_names),*];
             type Command = Command;
+            type Event = Event;
+            type Error = Error;
             fn decode(
                 name: &str,
                 #json_param: ::eskema::serde_json::Value,
@@ -345,6 +271,13 @@ fn rest(cx: &Cx) -> TokenStream {
                     _ => None,
                 }
             }
+            fn dispatch<S: ::eskema::EventStore>(
+                #engine_param: &::eskema::Engine<S>,
+                command: Command,
+                #ctx_param: ::eskema::CommandContext,
+            ) -> impl ::std::future::Future<Output = ::eskema::aggregate::Dispatched<Self>> + Send {
+                #dispatch_body
+            }
         }
 
         /// Validates `command`, then runs it on its aggregate (load, execute, append), with a
@@ -352,29 +285,27 @@ fn rest(cx: &Cx) -> TokenStream {
         pub async fn dispatch<S: ::eskema::EventStore>(
             engine: &::eskema::Engine<S>,
             command: impl Into<Command>,
-        ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
+        ) -> ::eskema::aggregate::Dispatched<Router> {
             dispatch_with(engine, command, ::eskema::CommandContext::default()).await
         }
 
         /// [`dispatch`] with a [`::eskema::CommandContext`]: a command id makes the dispatch
         /// idempotent; correlation and causation ids and extra metadata go into every event.
         pub async fn dispatch_with<S: ::eskema::EventStore>(
-            #engine_param: &::eskema::Engine<S>,
+            engine: &::eskema::Engine<S>,
             command: impl Into<Command>,
-            #ctx_param: ::eskema::CommandContext,
-        ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
-            #dispatch_body
+            ctx: ::eskema::CommandContext,
+        ) -> ::eskema::aggregate::Dispatched<Router> {
+            <Router as ::eskema::aggregate::Router>::dispatch(engine, command.into(), ctx).await
         }
 
-        /// Decodes `json` as the command called `name`, then [`dispatch`]es it (which
-        /// validates first).
-        ///
-        #json_doc
+        /// Decodes `json` as the command called `name` (bare or `context.Command`), then
+        /// [`dispatch`]es it; see [`::eskema::aggregate::Router::dispatch_json`].
         pub async fn dispatch_json<S: ::eskema::EventStore>(
             engine: &::eskema::Engine<S>,
             name: &str,
             json: ::eskema::serde_json::Value,
-        ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
+        ) -> ::eskema::aggregate::Dispatched<Router> {
             dispatch_json_with(engine, name, json, ::eskema::CommandContext::default()).await
         }
 
@@ -384,24 +315,8 @@ fn rest(cx: &Cx) -> TokenStream {
             name: &str,
             json: ::eskema::serde_json::Value,
             ctx: ::eskema::CommandContext,
-        ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
-            let bare = name.strip_prefix(#prefix).unwrap_or(name);
-            let command = match <Router as ::eskema::Router>::decode(bare, json) {
-                Some(Ok(command)) => command,
-                Some(Err(e)) => {
-                    return Err(::eskema::DispatchError::Decode {
-                        name: name.to_string(),
-                        message: e.to_string(),
-                    });
-                }
-                None => {
-                    return Err(::eskema::DispatchError::UnknownCommand {
-                        name: name.to_string(),
-                        known: <Router as ::eskema::Router>::COMMANDS.join(", "),
-                    });
-                }
-            };
-            dispatch_with(engine, command, ctx).await
+        ) -> ::eskema::aggregate::Dispatched<Router> {
+            <Router as ::eskema::aggregate::Router>::dispatch_json(engine, name, json, ctx).await
         }
     }
 }

@@ -4,7 +4,9 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_json::Value;
 
-use super::{Cx, doc_lines, docs, ident, validate};
+use std::collections::HashSet;
+
+use super::{Cx, doc_lines, ident, validate};
 use crate::model::{Field, TypeDef, TypeRef, names};
 
 /// Structs and enums of `types:`, each struct with its `Validate` impl.
@@ -15,18 +17,12 @@ pub(crate) fn emit(cx: &Cx) -> TokenStream {
             doc,
             variants,
         } => {
-            let doc = docs(
-                doc.as_deref(),
-                &format!(
-                    "The `{name}` enum of the schema; serialized as the variant name, the first variant is the default."
-                ),
-            );
+            let doc = doc_lines(doc.as_deref().unwrap_or_default());
             let id = ident(name);
             let vs = variants.iter().enumerate().map(|(i, v)| {
                 let v_id = ident(v);
-                let vdoc = doc_lines(&format!("`{v}`."));
                 let default = (i == 0).then(|| quote!(#[default]));
-                quote!(#vdoc #default #v_id,)
+                quote!(#default #v_id,)
             });
             quote! {
                 #doc
@@ -36,10 +32,7 @@ pub(crate) fn emit(cx: &Cx) -> TokenStream {
             }
         }
         TypeDef::Struct { name, doc, fields } => {
-            let doc = docs(
-                doc.as_deref(),
-                &format!("The `{name}` value object of the schema."),
-            );
+            let doc = doc_lines(doc.as_deref().unwrap_or_default());
             let id = ident(name);
             let (fields_ts, defaults) = struct_fields(cx, name, fields, true);
             let validate = validate::emit_impl(cx, name, fields);
@@ -71,18 +64,20 @@ pub(crate) fn struct_fields(
         .map(|f| {
             let id = ident(&f.name);
             let ty = cx.ty(&f.ty);
-            let mut text = f
-                .doc
-                .clone()
-                .filter(|d| !d.trim().is_empty())
-                .unwrap_or_else(|| format!("`{}`: `{}`.", f.name, cx.schema_type(&f.ty)));
+            let mut text = f.doc.clone().unwrap_or_default();
+            let mut para = |line: String| {
+                if !text.trim().is_empty() {
+                    text.push_str("\n\n");
+                }
+                text.push_str(&line);
+            };
             if rules_in_docs && !f.rules.is_empty() {
                 let rules: Vec<String> = f
                     .rules
                     .iter()
                     .map(|r| validate::describe(cx, r, &f.ty, true))
                     .collect();
-                text.push_str(&format!("\n\nValidated: {}.", rules.join("; ")));
+                para(format!("Validated: {}.", rules.join("; ")));
             }
             let serde_attr = if let Some(value) = &f.default {
                 // `__` between owner and field: a snake_case field never contains `__`
@@ -94,15 +89,10 @@ pub(crate) fn struct_fields(
                 );
                 let fn_id = format_ident!("{}", fn_name);
                 let body = default_expr(cx, &f.ty, value);
-                let fdoc = doc_lines(&format!(
-                    "The schema default of `{owner}::{}`: payloads without the field get it.",
-                    f.name
-                ));
                 default_fns.push(quote! {
-                    #fdoc
                     fn #fn_id() -> #ty { #body }
                 });
-                text.push_str(&format!("\n\nDefaults to `{value}` when absent."));
+                para(format!("Defaults to `{value}` when absent."));
                 quote!(#[serde(default = #fn_name)])
             } else if matches!(f.ty, TypeRef::Option(_)) {
                 quote!(#[serde(default)])
@@ -165,5 +155,32 @@ fn default_expr(cx: &Cx, ty: &TypeRef, value: &Value) -> TokenStream {
             let json = value.to_string();
             quote!(::eskema::serde_json::from_str::<#ty>(#json).unwrap_or_default())
         }
+    }
+}
+
+/// Whether a value with these fields may read back differently from its JSON: a float
+/// (NaN and infinities become `null`) or a `Json` value (`Some(null)` becomes `None`),
+/// here or in a declared type the fields hold.
+pub(crate) fn may_not_round_trip(cx: &Cx, fields: &[Field]) -> bool {
+    let mut seen = HashSet::new();
+    fields.iter().any(|f| lossy(cx, &f.ty, &mut seen))
+}
+
+fn lossy(cx: &Cx, ty: &TypeRef, seen: &mut HashSet<(String, String)>) -> bool {
+    match ty {
+        TypeRef::F64 | TypeRef::Json => true,
+        TypeRef::Option(i) | TypeRef::Vec(i) | TypeRef::Map(i) => lossy(cx, i, seen),
+        TypeRef::Named { context, name } => {
+            if !seen.insert((context.clone(), name.clone())) {
+                return false;
+            }
+            match cx.typedef(context, name) {
+                Some(TypeDef::Struct { fields, .. }) => {
+                    fields.iter().any(|f| lossy(cx, &f.ty, seen))
+                }
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }

@@ -1,55 +1,52 @@
-//! Event structs and their stored-payload decoding: `upcast` steps and `from_stored`.
+//! Event structs and their `eskema::Event` impls: name, version, old names and upcast
+//! steps; the runtime trait's provided methods do the decoding.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Cx, doc_lines, docs, ident, stored_names, types};
+use super::{Cx, doc_lines, ident, types};
 use crate::model::{Event, UpcastOp, user_path};
 
-/// The event struct, its constants, `upcast` (when VERSION > 1) and `from_stored`.
-pub(crate) fn emit_event(cx: &Cx, aggregate: &str, e: &Event) -> TokenStream {
+/// The event struct and its `impl ::eskema::Event`, declaring only what differs from the
+/// trait's defaults.
+pub(crate) fn emit_event(cx: &Cx, e: &Event) -> TokenStream {
     let id = ident(&e.name);
-    let doc = docs(
-        e.doc.as_deref(),
-        &format!("The `{}` event of aggregate `{aggregate}`.", e.name),
-    );
+    let mut text = e.doc.clone().unwrap_or_default();
+    if e.version > 1 {
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        text.push_str(&upcast_doc(e));
+    }
+    let doc = doc_lines(&text);
     let (fields, defaults) = types::struct_fields(cx, &e.name, &e.fields, false);
     let name = &e.name;
-    let version = proc_macro2::Literal::u32_unsuffixed(e.version);
-    let names = stored_names(e);
-    let has_upcast = e.version > 1;
-    let upcast_fn = has_upcast.then(|| upcast_fn(e));
-    let upcast_call = has_upcast.then(|| quote!(let data = Self::upcast(version, data)?;));
+    let version = (e.version > 1).then(|| {
+        let v = proc_macro2::Literal::u32_unsuffixed(e.version);
+        quote!(const VERSION: u32 = #v;)
+    });
+    let renamed = (!e.renamed_from.is_empty()).then(|| {
+        let names = &e.renamed_from;
+        quote!(const RENAMED_FROM: &'static [&'static str] = &[#(#names),*];)
+    });
+    let round_trip = types::may_not_round_trip(cx, &e.fields).then(|| {
+        quote!(
+            const CHECK_ROUND_TRIP: bool = true;
+        )
+    });
+    let upcast_fn = (e.version > 1).then(|| upcast_fn(e));
     quote! {
         #doc
-        ///
-        /// Stored payloads may carry fields this version does not know; they are ignored.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
         pub struct #id { #fields }
         #defaults
-        impl #id {
-            /// The type name events are stored under.
-            pub const EVENT_TYPE: &'static str = #name;
-            /// The current schema version; stored payloads of older versions are upcast.
-            pub const VERSION: u32 = #version;
-            /// Every type name a stored event of this kind may carry: the current one, then
-            /// `renamed_from`.
-            pub const STORED_NAMES: &'static [&'static str] = &[#(#names),*];
+        impl ::eskema::Event for #id {
+            const NAME: &'static str = #name;
+            #version
+            #renamed
+            #round_trip
             #upcast_fn
-            /// Decodes a stored payload of any known version: refuses versions newer than
-            /// [`Self::VERSION`], runs the upcast steps, then deserializes.
-            pub fn from_stored(version: u32, data: ::eskema::serde_json::Value) -> Result<Self, ::eskema::UpcastError> {
-                if version > Self::VERSION {
-                    return Err(::eskema::UpcastError::FutureVersion {
-                        event_type: Self::EVENT_TYPE.to_string(),
-                        version,
-                        current: Self::VERSION,
-                    });
-                }
-                #upcast_call
-                ::eskema::aggregate::decode_event(Self::EVENT_TYPE, version, data)
-            }
         }
     }
 }
@@ -65,7 +62,7 @@ fn upcast_fn(e: &Event) -> TokenStream {
             if !declarative.is_empty() {
                 let ops = std::mem::take(declarative);
                 parts.push(quote! {
-                    let map = ::eskema::upcast::as_object(&mut data, Self::EVENT_TYPE, #from)?;
+                    let map = ::eskema::__private::as_object(&mut data, Self::NAME, #from)?;
                     #(#ops)*
                 });
             }
@@ -73,15 +70,14 @@ fn upcast_fn(e: &Event) -> TokenStream {
         for op in &step.ops {
             match op {
                 UpcastOp::Rename { from: old, to } => {
-                    declarative.push(quote!(::eskema::upcast::rename(map, #old, #to);));
+                    declarative.push(quote!(::eskema::__private::rename(map, #old, #to);));
                 }
                 UpcastOp::Remove(field) => {
-                    declarative.push(quote!(::eskema::upcast::remove(map, #field);));
+                    declarative.push(quote!(::eskema::__private::remove(map, #field);));
                 }
                 UpcastOp::Add { field, value } => {
                     let json = value.to_string();
-                    let value_expr = json_expr(value, &json);
-                    declarative.push(quote!(::eskema::upcast::add(map, #field, #value_expr);));
+                    declarative.push(quote!(::eskema::__private::add_json(map, #field, #json);));
                 }
                 UpcastOp::Convert(path) => {
                     flush(&mut declarative, &mut parts);
@@ -92,7 +88,7 @@ fn upcast_fn(e: &Event) -> TokenStream {
                         });
                     parts.push(quote! {
                         data = #f(data).map_err(|message| ::eskema::UpcastError::Step {
-                            event_type: Self::EVENT_TYPE.to_string(),
+                            event_type: Self::NAME.to_string(),
                             from: #from,
                             message,
                         })?;
@@ -107,10 +103,8 @@ fn upcast_fn(e: &Event) -> TokenStream {
             }
         }
     });
-    let doc = doc_lines(&upcast_doc(e));
     quote! {
-        #doc
-        pub fn upcast(version: u32, mut data: ::eskema::serde_json::Value) -> Result<::eskema::serde_json::Value, ::eskema::UpcastError> {
+        fn upcast(version: u32, mut data: ::eskema::serde_json::Value) -> Result<::eskema::serde_json::Value, ::eskema::UpcastError> {
             #(#steps)*
             Ok(data)
         }
@@ -119,8 +113,9 @@ fn upcast_fn(e: &Event) -> TokenStream {
 
 /// Docs listing each step, so a reader sees what happens to an old payload.
 fn upcast_doc(e: &Event) -> String {
-    let mut s = String::from(
-        "Runs the upcast steps from `version` to [`Self::VERSION`] on a stored payload, oldest first:\n",
+    let mut s = format!(
+        "Version {}; stored payloads of older versions are upcast:\n",
+        e.version
     );
     for step in &e.upcasts {
         let ops: Vec<String> = step
@@ -141,32 +136,4 @@ fn upcast_doc(e: &Event) -> String {
         ));
     }
     s
-}
-
-/// A `serde_json::Value` expression: literals for scalars, parsed JSON text otherwise.
-fn json_expr(value: &serde_json::Value, json: &str) -> TokenStream {
-    use serde_json::Value;
-    match value {
-        Value::Null => quote!(::eskema::serde_json::Value::Null),
-        Value::Bool(b) => quote!(::eskema::serde_json::Value::Bool(#b)),
-        Value::String(s) => quote!(::eskema::serde_json::Value::String(String::from(#s))),
-        Value::Number(n) if n.as_i64().is_some() => {
-            let lit = proc_macro2::Literal::i64_suffixed(n.as_i64().unwrap_or_default());
-            quote!(::eskema::serde_json::Value::from(#lit))
-        }
-        Value::Number(n) if n.as_u64().is_some() => {
-            let lit = proc_macro2::Literal::u64_suffixed(n.as_u64().unwrap_or_default());
-            quote!(::eskema::serde_json::Value::from(#lit))
-        }
-        Value::Number(n) if n.as_f64().is_some() => {
-            let lit = proc_macro2::Literal::f64_suffixed(n.as_f64().unwrap_or_default());
-            quote!(::eskema::serde_json::Value::from(#lit))
-        }
-        _ => {
-            // The checker verified the default fits the field; an object or array default
-            // is kept as JSON text (parsing JSON that serde_json itself printed cannot fail,
-            // and a failure would only yield Null, caught by the event's decode).
-            quote!(::eskema::serde_json::from_str::<::eskema::serde_json::Value>(#json).unwrap_or_default())
-        }
-    }
 }

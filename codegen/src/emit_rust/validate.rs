@@ -6,58 +6,38 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use serde_json::{Number, Value};
 
-use super::{Cx, doc_lines, ident, lit};
-use crate::model::{Field, Rule, TypeDef, TypeRef, names, user_path};
+use super::{Cx, ident, lit};
+use crate::model::{Field, Rule, TypeDef, TypeRef, user_path};
 
-/// The pattern statics and `impl ::eskema::Validate for <owner>`.
+/// `impl ::eskema::Validate for <owner>`: one call into the runtime's rule checks per rule.
 pub(crate) fn emit_impl(cx: &Cx, owner: &str, fields: &[Field]) -> TokenStream {
     let owner_id = ident(owner);
-    let mut statics = Vec::new();
-    let mut body = Vec::new();
-    for f in fields {
-        body.extend(field_checks(cx, owner, f, &mut statics));
+    let body: Vec<TokenStream> = fields.iter().flat_map(|f| field_checks(cx, f)).collect();
+    if body.is_empty() {
+        return quote!(impl ::eskema::Validate for #owner_id {});
     }
-    let (prefix, errors) = if body.is_empty() {
-        (quote!(_prefix), quote!(_errors))
-    } else {
-        (quote!(prefix), quote!(errors))
-    };
-    let doc = doc_lines(&format!(
-        "Checks every rule of every field of `{owner}` (nested declared types included) and reports all violations."
-    ));
     quote! {
-        #(#statics)*
-        #doc
         impl ::eskema::Validate for #owner_id {
-            fn validate_into(&self, #prefix: &str, #errors: &mut ::eskema::ValidationErrors) {
+            fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
+                let mut check = ::eskema::__private::Check::new(prefix, errors);
                 #(#body)*
             }
         }
     }
 }
 
-fn field_checks(
-    cx: &Cx,
-    owner: &str,
-    f: &Field,
-    statics: &mut Vec<TokenStream>,
-) -> Vec<TokenStream> {
+fn field_checks(cx: &Cx, f: &Field) -> Vec<TokenStream> {
     let mut out = Vec::new();
     let fid = ident(&f.name);
-    let path = format!("{{prefix}}{}", f.name);
-    let path_lit = lit(&path);
+    let name = lit(&f.name);
+    let field = quote!(#name);
     // `required` is about the field itself (Some / non-empty); every other rule is about
     // the value, which for an `Option` means the value when present.
     for rule in &f.rules {
         if let Rule::Required = rule {
-            let (cond, msg) = match &f.ty {
-                TypeRef::Option(_) => (quote!(self.#fid.is_none()), "is required"),
-                _ => (quote!(self.#fid.is_empty()), "must not be empty"),
-            };
-            out.push(quote! {
-                if #cond {
-                    errors.push(format!(#path_lit), "required", #msg);
-                }
+            out.push(match &f.ty {
+                TypeRef::Option(_) => quote!(check.present(#field, &self.#fid);),
+                _ => quote!(check.not_empty(#field, self.#fid.is_empty());),
             });
         }
     }
@@ -65,99 +45,44 @@ fn field_checks(
         TypeRef::Option(inner) => (inner.as_ref(), true),
         other => (other, false),
     };
-    let patterns = f
-        .rules
-        .iter()
-        .filter(|r| matches!(r, Rule::Pattern(_)))
-        .count();
-    let mut pattern_index = 0;
-    let mut live = Vec::new();
-    for rule in &f.rules {
-        if let Rule::Required = rule {
-            continue;
-        }
-        let pattern_static = if let Rule::Pattern(re) = rule {
-            pattern_index += 1;
-            // `__` between owner and field, as for default fns: `Foo`.`bar_baz` and
-            // `FooBar`.`baz` must not share a static.
-            let mut name = format!(
-                "{}__{}_PATTERN",
-                names::snake(owner).to_uppercase(),
-                f.name.to_uppercase()
-            );
-            if patterns > 1 {
-                name.push_str(&format!("_{pattern_index}"));
-            }
-            let id = format_ident!("{}", name);
-            let re_lit = lit(re);
-            let doc = doc_lines(&format!(
-                "The `pattern` rule of `{owner}::{}`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.",
-                f.name
-            ));
-            statics.push(quote! {
-                #doc
-                static #id: ::eskema::__private::LazyLock<::eskema::__private::Regex> =
-                    ::eskema::__private::LazyLock::new(|| {
-                        ::eskema::__private::Regex::new(#re_lit).expect("pattern checked by eskema-codegen")
-                    });
-            });
-            Some(id)
-        } else {
-            None
-        };
-        live.push((rule, pattern_static));
-    }
-    // A vacuous rule (`min: 0` on a `u64`) generates nothing. A lone check inside
-    // `if let Some(value)` takes its bound form (see `rule_check`).
-    let checks: Vec<TokenStream> = {
-        let gen_all = |bind: bool| -> Vec<TokenStream> {
-            live.iter()
-                .map(|(rule, pat)| {
-                    rule_check(cx, rule, inner, quote!(value), &path, pat.as_ref(), bind)
-                })
-                .filter(|c| !c.is_empty())
-                .collect()
-        };
-        let first = gen_all(false);
-        if optional && first.len() == 1 {
-            gen_all(true)
-        } else {
-            first
+    let value = if optional {
+        Val::binding(quote!(value))
+    } else {
+        Val {
+            r: quote!(&self.#fid),
+            p: quote!(self.#fid),
+            d: quote!(self.#fid),
         }
     };
+    // A vacuous rule (`min: 0` on a `u64`) generates nothing.
+    let checks: Vec<TokenStream> = f
+        .rules
+        .iter()
+        .filter(|r| !matches!(r, Rule::Required))
+        .map(|rule| rule_check(cx, rule, inner, &value, &f.name))
+        .filter(|c| !c.is_empty())
+        .collect();
     if !checks.is_empty() {
         if optional {
             out.push(quote! {
                 if let Some(value) = &self.#fid { #(#checks)* }
             });
         } else {
-            out.push(quote! {
-                {
-                    let value = &self.#fid;
-                    #(#checks)*
-                }
-            });
+            out.extend(checks);
         }
     }
-    if let Some(nested) = nested(cx, &f.ty, quote!(self.#fid), false, &path, 0) {
+    if let Some(nested) = nested(cx, &f.ty, quote!(self.#fid), false, field, &f.name, 0) {
         out.push(nested);
     }
     out
 }
 
-/// One rule on `value` (a reference to a `ty`), reporting at `path` (a format string).
-/// Value rules on a `Vec` (`pattern`, `email`, `one_of`, `min` / `max`) apply to each item
-/// and report `field[i]`; `length`, `required` and `custom` take the whole `Vec`.
-fn rule_check(
-    cx: &Cx,
-    rule: &Rule,
-    ty: &TypeRef,
-    value: TokenStream,
-    path: &str,
-    pattern: Option<&proc_macro2::Ident>,
-    bind: bool,
-) -> TokenStream {
-    let rule_name = rule.name();
+/// One rule on `value` (a reference to a `ty`), reported on `path` (the field's name, or an
+/// item's `field[i]` as a format string). Value rules on a `Vec` (`pattern`, `email`,
+/// `one_of`, `min` / `max`) apply to each item and report `field[i]`; `length`,
+/// `required` and `custom` take the whole `Vec`.
+fn rule_check(cx: &Cx, rule: &Rule, ty: &TypeRef, value: &Val, path: &str) -> TokenStream {
+    let Val { r, p, d } = value;
     if let TypeRef::Vec(item_ty) = ty
         && matches!(
             rule,
@@ -165,143 +90,105 @@ fn rule_check(
         )
     {
         let item_path = format!("{path}[{{i}}]");
-        let inner = rule_check(cx, rule, item_ty, quote!(item), &item_path, pattern, false);
+        let inner = rule_check(cx, rule, item_ty, &Val::binding(quote!(item)), &item_path);
         if inner.is_empty() {
             return inner;
         }
         return quote! {
-            for (i, item) in #value.iter().enumerate() { #inner }
+            for (i, item) in #p.iter().enumerate() { #inner }
         };
     }
-    let path_lit = lit(path);
-    let message = describe(cx, rule, ty, false);
-    let push = quote!(errors.push(format!(#path_lit), #rule_name, #message););
-    let cond = match rule {
-        Rule::Required => return quote!(),
+    let field = if path.contains('{') {
+        let p = lit(path);
+        quote!(&format!(#p))
+    } else {
+        let p = lit(path);
+        quote!(#p)
+    };
+    match rule {
+        Rule::Required => quote!(),
         Rule::Range { min, max } => {
-            let lo = min.as_ref().and_then(|n| bound_check(ty, &value, n, true));
-            let hi = max.as_ref().and_then(|n| bound_check(ty, &value, n, false));
+            let lo = min.as_ref().and_then(|n| bound_check(ty, n, true));
+            let hi = max.as_ref().and_then(|n| bound_check(ty, n, false));
+            let widen = |b: &Bound| b.widened;
+            let wide = lo.as_ref().is_some_and(widen) || hi.as_ref().is_some_and(widen);
+            let v = if wide {
+                quote!(&i128::from(#d))
+            } else {
+                r.clone()
+            };
+            let bound = |b: Bound| if wide { b.wide } else { b.bound };
             match (lo, hi) {
-                (None, None) => return quote!(),
-                (Some(b), None) => {
-                    let (lhs, bound) = (&b.lhs, &b.bound);
-                    if let TypeRef::F64 = ty {
-                        // NaN is neither at least nor at most anything.
-                        quote!(#value.is_nan() || #lhs < #bound)
-                    } else {
-                        quote!(#lhs < #bound)
-                    }
+                (None, None) => quote!(),
+                (Some(a), None) => {
+                    let a = bound(a);
+                    quote!(check.min(#field, #v, #a);)
                 }
                 (None, Some(b)) => {
-                    let (lhs, bound) = (&b.lhs, &b.bound);
-                    if let TypeRef::F64 = ty {
-                        quote!(#value.is_nan() || #lhs > #bound)
-                    } else {
-                        quote!(#lhs > #bound)
-                    }
-                }
-                // A range excludes NaN by itself.
-                (Some(a), Some(b)) if a.lhs.to_string() == b.lhs.to_string() => {
-                    let (r, lo, hi) = (&a.by_ref, &a.bound, &b.bound);
-                    quote!(!(#lo..=#hi).contains(#r))
+                    let b = bound(b);
+                    quote!(check.max(#field, #v, #b);)
                 }
                 (Some(a), Some(b)) => {
-                    let (la, ba, lb, bb) = (&a.lhs, &a.bound, &b.lhs, &b.bound);
-                    quote!(#la < #ba || #lb > #bb)
+                    let (a, b) = (bound(a), bound(b));
+                    quote!(check.range(#field, #v, #a, #b);)
                 }
             }
         }
         Rule::Length { min, max } => {
-            let n = match ty {
-                TypeRef::String => quote!(::eskema::validate::char_len(#value)),
-                _ => quote!(#value.len()),
-            };
-            if let (Some(a), Some(b)) = (min, max)
-                && a == b
-            {
-                let m = Literal::u64_unsuffixed(*a);
-                return quote! {
-                    if #n != #m { #push }
-                };
+            if min.is_none_or(|m| m == 0) && max.is_none() {
+                return quote!();
             }
-            let cond = match (min.filter(|m| *m > 0), max) {
-                (None, None) => return quote!(),
-                (Some(a), None) => {
-                    let a = Literal::u64_unsuffixed(a);
-                    quote!(n < #a)
+            let opt = |n: &Option<u64>| match n {
+                Some(n) => {
+                    let n = Literal::u64_unsuffixed(*n);
+                    quote!(Some(#n))
                 }
-                (None, Some(b)) => {
-                    let b = Literal::u64_unsuffixed(*b);
-                    quote!(n > #b)
-                }
-                (Some(a), Some(b)) => {
-                    let (a, b) = (Literal::u64_unsuffixed(a), Literal::u64_unsuffixed(*b));
-                    quote!(!(#a..=#b).contains(&n))
-                }
+                None => quote!(None),
             };
-            return quote! {
-                {
-                    let n = #n;
-                    if #cond { #push }
-                }
-            };
+            let (lo, hi) = (opt(min), opt(max));
+            match ty {
+                TypeRef::String => quote!(check.text_length(#field, #r, #lo, #hi);),
+                _ => quote!(check.items_length(#field, #p.len(), #lo, #hi);),
+            }
         }
-        Rule::Pattern(_) => match pattern {
-            Some(id) => quote!(!#id.is_match(#value)),
-            None => return quote!(),
-        },
-        Rule::Email => quote!(!::eskema::validate::is_email(#value)),
-        Rule::OneOf(values) => one_of_check(cx, ty, &value, values),
+        Rule::Pattern(re) => {
+            let re = lit(re);
+            quote!(check.pattern(#field, #r, #re);)
+        }
+        Rule::Email => quote!(check.email(#field, #r);),
+        Rule::OneOf(values) => {
+            let allowed = one_of_allowed(cx, ty, value, values);
+            if allowed.to_string() == "true" {
+                return quote!();
+            }
+            let listed = lit(&one_of_list(values));
+            quote!(check.one_of(#field, #allowed, #listed);)
+        }
         Rule::Custom(path_str) => {
             let f: TokenStream = syn::parse_str::<syn::Path>(&user_path(path_str))
                 .map(|p| quote!(#p))
                 .unwrap_or_else(|_| quote!(compile_error!("invalid custom validator path")));
-            if bind {
-                return quote! {
-                    let result = #f(#value);
-                    if let Err(message) = result {
-                        errors.push(format!(#path_lit), #rule_name, message);
-                    }
-                };
-            }
-            return quote! {
-                if let Err(message) = #f(#value) {
-                    errors.push(format!(#path_lit), #rule_name, message);
-                }
-            };
+            quote!(check.custom(#field, #f(#r));)
         }
-    };
-    if cond.to_string() == "false" {
-        return quote!();
-    }
-    if bind {
-        // Alone inside `if let Some(value)`, a bare `if` would trip clippy's
-        // `collapsible_if`, whose fix (let chains) needs edition 2024; user crates may not be.
-        return quote! {
-            let broken = #cond;
-            if broken { #push }
-        };
-    }
-    quote! {
-        if #cond { #push }
     }
 }
 
-/// One bound of a `min` / `max` rule, in the field's type: compare `lhs` with `bound`
-/// (`by_ref` is `lhs` as a reference, for `RangeInclusive::contains`).
+/// One bound of a `min` / `max` rule, in the field's type (`bound`) and widened to `i128`
+/// (`wide`) for an integer bound outside the field's type, which needs the value widened
+/// too (`widened`).
 struct Bound {
-    lhs: TokenStream,
-    by_ref: TokenStream,
     bound: TokenStream,
+    wide: TokenStream,
+    widened: bool,
 }
 
 /// `None` when the bound can never be broken (a `min` at or below the type's minimum), so no
 /// absurd comparison is generated.
-fn bound_check(ty: &TypeRef, value: &TokenStream, n: &Number, is_min: bool) -> Option<Bound> {
+fn bound_check(ty: &TypeRef, n: &Number, is_min: bool) -> Option<Bound> {
     let plain = |bound: TokenStream| Bound {
-        lhs: quote!(*#value),
-        by_ref: value.clone(),
+        wide: bound.clone(),
         bound,
+        widened: false,
     };
     match ty {
         TypeRef::I32 | TypeRef::I64 | TypeRef::U32 | TypeRef::U64 => {
@@ -327,22 +214,26 @@ fn bound_check(ty: &TypeRef, value: &TokenStream, n: &Number, is_min: bool) -> O
             if (is_min && b <= lo) || (!is_min && b >= hi) {
                 return None;
             }
+            let wide = Literal::i128_suffixed(b);
             if b < lo || b > hi {
                 // Outside the type: compare widened, so the literal still fits.
-                let b = Literal::i128_suffixed(b);
                 return Some(Bound {
-                    lhs: quote!(i128::from(*#value)),
-                    by_ref: quote!(&i128::from(*#value)),
-                    bound: quote!(#b),
+                    bound: quote!(#wide),
+                    wide: quote!(#wide),
+                    widened: true,
                 });
             }
-            let b = match ty {
+            let bound = match ty {
                 TypeRef::I32 => Literal::i32_suffixed(b as i32),
                 TypeRef::I64 => Literal::i64_suffixed(b as i64),
                 TypeRef::U32 => Literal::u32_suffixed(b as u32),
                 _ => Literal::u64_suffixed(b as u64),
             };
-            Some(plain(quote!(#b)))
+            Some(Bound {
+                bound: quote!(#bound),
+                wide: quote!(#wide),
+                widened: false,
+            })
         }
         TypeRef::F64 => {
             let b = Literal::f64_suffixed(n.as_f64()?);
@@ -373,21 +264,42 @@ fn decimal_lit(n: &Number) -> Option<TokenStream> {
     Some(quote!(::eskema::rust_decimal::Decimal::from_i128_with_scale(#m, #s)))
 }
 
-fn one_of_check(cx: &Cx, ty: &TypeRef, value: &TokenStream, values: &[Value]) -> TokenStream {
+/// A value a rule checks, three ways: a reference to it (`r`), a place to call methods on
+/// (`p`) and the value itself, for `Copy` types (`d`).
+struct Val {
+    r: TokenStream,
+    p: TokenStream,
+    d: TokenStream,
+}
+
+impl Val {
+    /// A binding that holds a reference (`if let Some(value) = &self.x`, an item).
+    fn binding(name: TokenStream) -> Self {
+        Val {
+            r: name.clone(),
+            p: name.clone(),
+            d: quote!(*#name),
+        }
+    }
+}
+
+/// Whether `value` is one of `values`, as an expression.
+fn one_of_allowed(cx: &Cx, ty: &TypeRef, value: &Val, values: &[Value]) -> TokenStream {
+    let Val { r, p, d } = value;
     let strs = || values.iter().filter_map(Value::as_str).collect::<Vec<_>>();
     match ty {
         TypeRef::String => {
             let s = strs();
-            quote!(!matches!(#value.as_str(), #(#s)|*))
+            quote!(matches!(#p.as_str(), #(#s)|*))
         }
         TypeRef::Bool => {
             let t = values.iter().any(|v| v.as_bool() == Some(true));
             let f = values.iter().any(|v| v.as_bool() == Some(false));
             match (t, f) {
-                (true, true) => quote!(false),
-                (true, false) => quote!(!*#value),
-                (false, true) => quote!(*#value),
-                (false, false) => quote!(true),
+                (true, true) => quote!(true),
+                (true, false) => quote!(#d),
+                (false, true) => quote!(!#d),
+                (false, false) => quote!(false),
             }
         }
         TypeRef::I32 | TypeRef::I64 | TypeRef::U32 | TypeRef::U64 => {
@@ -406,21 +318,21 @@ fn one_of_check(cx: &Cx, ty: &TypeRef, value: &TokenStream, values: &[Value]) ->
                     })
                 })
                 .collect();
-            quote!(![#(#lits),*].contains(#value))
+            quote!([#(#lits),*].contains(#r))
         }
         TypeRef::F64 => {
             let lits = values
                 .iter()
                 .filter_map(Value::as_f64)
                 .map(Literal::f64_suffixed);
-            quote!(![#(#lits),*].contains(#value))
+            quote!([#(#lits),*].contains(#r))
         }
         TypeRef::Decimal => {
             let lits = values.iter().filter_map(|v| match v {
                 Value::Number(n) => decimal_lit(n),
                 _ => None,
             });
-            quote!(![#(#lits),*].contains(#value))
+            quote!([#(#lits),*].contains(#r))
         }
         TypeRef::Named { context, name } => {
             let path = cx.item_path(context, name);
@@ -432,15 +344,27 @@ fn one_of_check(cx: &Cx, ty: &TypeRef, value: &TokenStream, values: &[Value]) ->
                 })
                 .collect();
             if vs.is_empty() {
-                return quote!(true);
+                return quote!(false);
             }
-            quote!(!matches!(#value, #(#vs)|*))
+            quote!(matches!(#r, #(#vs)|*))
         }
         _ => {
             let s = strs();
-            quote!(!matches!(#value.to_string().as_str(), #(#s)|*))
+            quote!(matches!(#p.to_string().as_str(), #(#s)|*))
         }
     }
+}
+
+/// The values of a `one_of` as its message lists them: strings as written, others as JSON.
+fn one_of_list(values: &[Value]) -> String {
+    values
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The message of a violation of `rule` on a field of type `ty` (for `Option<T>`, `T`).
@@ -490,16 +414,7 @@ pub(crate) fn describe(cx: &Cx, rule: &Rule, ty: &TypeRef, code: bool) -> String
         }
         Rule::Pattern(re) => format!("must match {}", q(re)),
         Rule::Email => "must be a valid e-mail address".into(),
-        Rule::OneOf(values) => {
-            let vs: Vec<String> = values
-                .iter()
-                .map(|v| match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect();
-            format!("must be one of {}", q(&vs.join(", ")))
-        }
+        Rule::OneOf(values) => format!("must be one of {}", q(&one_of_list(values))),
         Rule::Custom(path) => {
             let _ = cx;
             format!("checked by {}", q(&user_path(path)))
@@ -508,12 +423,14 @@ pub(crate) fn describe(cx: &Cx, rule: &Rule, ty: &TypeRef, code: bool) -> String
 }
 
 /// Recursion into nested declared types: `expr` is a place (`self.money`) or, when
-/// `is_ref`, a reference binding. Reports under `path.` / `path[i].` / `path[key].`.
+/// `is_ref`, a reference binding; `field` the path it is reported under (`path` as a format
+/// string: `lines[{i0}]`).
 fn nested(
     cx: &Cx,
     ty: &TypeRef,
     expr: TokenStream,
     is_ref: bool,
+    field: TokenStream,
     path: &str,
     depth: usize,
 ) -> Option<TokenStream> {
@@ -522,40 +439,39 @@ fn nested(
     }
     let borrowed = if is_ref { expr.clone() } else { quote!(&#expr) };
     match ty {
-        TypeRef::Named { .. } => {
-            let p = lit(&format!("{path}."));
-            Some(quote!(::eskema::Validate::validate_into(#borrowed, &format!(#p), errors);))
-        }
+        TypeRef::Named { .. } => Some(quote!(check.nested(#field, #borrowed);)),
         TypeRef::Option(inner) => {
             let v = format_ident!("v{}", depth);
-            let body = nested(cx, inner, quote!(#v), true, path, depth + 1)?;
+            let body = nested(cx, inner, quote!(#v), true, field, path, depth + 1)?;
             Some(quote!(if let Some(#v) = #borrowed { #body }))
         }
-        TypeRef::Vec(inner) => {
-            let i = format_ident!("i{}", depth);
+        TypeRef::Vec(inner) | TypeRef::Map(inner) => {
+            let (k, bind, iter) = if matches!(ty, TypeRef::Vec(_)) {
+                let i = format_ident!("i{}", depth);
+                let v = format_ident!("v{}", depth);
+                (
+                    i.clone(),
+                    quote!((#i, #v)),
+                    quote!(#expr.iter().enumerate()),
+                )
+            } else {
+                let k = format_ident!("k{}", depth);
+                let v = format_ident!("v{}", depth);
+                (k.clone(), quote!((#k, #v)), quote!(#expr.iter()))
+            };
             let v = format_ident!("v{}", depth);
+            let inner_path = format!("{path}[{{{k}}}]");
+            let p = lit(&inner_path);
             let body = nested(
                 cx,
                 inner,
                 quote!(#v),
                 true,
-                &format!("{path}[{{{i}}}]"),
+                quote!(&format!(#p)),
+                &inner_path,
                 depth + 1,
             )?;
-            Some(quote!(for (#i, #v) in #expr.iter().enumerate() { #body }))
-        }
-        TypeRef::Map(inner) => {
-            let k = format_ident!("k{}", depth);
-            let v = format_ident!("v{}", depth);
-            let body = nested(
-                cx,
-                inner,
-                quote!(#v),
-                true,
-                &format!("{path}[{{{k}}}]"),
-                depth + 1,
-            )?;
-            Some(quote!(for (#k, #v) in #expr.iter() { #body }))
+            Some(quote!(for #bind in #iter { #body }))
         }
         _ => None,
     }

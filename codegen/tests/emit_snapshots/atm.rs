@@ -8,633 +8,281 @@ pub mod atm {
     #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct Location {
-        /// `city`: `String`.
-        ///
         /// Validated: must not be empty.
         pub city: String,
-        /// `latitude`: `f64`.
-        ///
         /// Validated: must be between -90.0 and 90.0.
         pub latitude: f64,
-        /// `longitude`: `f64`.
-        ///
         /// Validated: must be at most 180.0.
         pub longitude: f64,
-        /// `country`: `String`.
-        ///
         /// Validated: must be one of `DE, FR, NL`.
         pub country: String,
-        /// `fee`: `bank.Money`.
         pub fee: super::bank::Money,
     }
-    /// Checks every rule of every field of `Location` (nested declared types included) and reports all violations.
     impl ::eskema::Validate for Location {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            if self.city.is_empty() {
-                errors.push(format!("{prefix}city"), "required", "must not be empty");
-            }
-            {
-                let value = &self.latitude;
-                if !(-90f64..=90f64).contains(value) {
-                    errors
-                        .push(
-                            format!("{prefix}latitude"),
-                            "range",
-                            "must be between -90.0 and 90.0",
-                        );
-                }
-            }
-            {
-                let value = &self.longitude;
-                if value.is_nan() || *value > 180f64 {
-                    errors
-                        .push(
-                            format!("{prefix}longitude"),
-                            "max",
-                            "must be at most 180.0",
-                        );
-                }
-            }
-            {
-                let value = &self.country;
-                if !matches!(value.as_str(), "DE" | "FR" | "NL") {
-                    errors
-                        .push(
-                            format!("{prefix}country"),
-                            "one_of",
-                            "must be one of DE, FR, NL",
-                        );
-                }
-            }
-            ::eskema::Validate::validate_into(
-                &self.fee,
-                &format!("{prefix}fee."),
-                errors,
-            );
+            let mut check = ::eskema::__private::Check::new(prefix, errors);
+            check.not_empty("city", self.city.is_empty());
+            check.range("latitude", &self.latitude, -90f64, 90f64);
+            check.max("longitude", &self.longitude, 180f64);
+            check
+                .one_of(
+                    "country",
+                    matches!(self.country.as_str(), "DE" | "FR" | "NL"),
+                    "DE, FR, NL",
+                );
+            check.nested("fee", &self.fee);
         }
     }
-    /// The `Denomination` enum of the schema; serialized as the variant name, the first variant is the default.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum Denomination {
-        /// `Note10`.
         #[default]
         Note10,
-        /// `Note20`.
         Note20,
-        /// `Note50`.
         Note50,
     }
     /// One withdrawal at a cash machine.
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct Atm {
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
-        /// `account_number`: `String`.
         pub account_number: String,
-        /// `amount`: `i64`.
         pub amount: i64,
-        /// `authorized`: `bool`.
         pub authorized: bool,
-        /// `notes`: `Option<Vec<Denomination>>`.
         #[serde(default)]
         pub notes: Option<Vec<Denomination>>,
-        /// `balances`: `Map<String, bank.Money>`.
         pub balances: ::std::collections::BTreeMap<String, super::bank::Money>,
     }
     /// A customer asks a cash machine for money.
-    ///
-    /// Identity: `withdrawal_id`. Emits `WithdrawalInitiated`. Unknown JSON fields are refused.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde", deny_unknown_fields)]
     pub struct InitiateWithdrawal {
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
-        /// `account_number`: `String`.
-        ///
         /// Validated: must match `^ACC[0-9]{6}$`.
         pub account_number: String,
-        /// `amount`: `i64`.
-        ///
         /// Validated: must be at least 1.
         pub amount: i64,
-        /// `currency`: `bank.Currency`.
-        ///
         /// Validated: must be one of `EUR, USD`.
         ///
         /// Defaults to `"EUR"` when absent.
         #[serde(default = "__default_initiate_withdrawal__currency")]
         pub currency: super::bank::Currency,
-        /// `location`: `Option<Location>`.
         #[serde(default)]
         pub location: Option<Location>,
-        /// `notes`: `Vec<Denomination>`.
-        ///
         /// Validated: must have between 1 and 10 items.
         pub notes: Vec<Denomination>,
-        /// `tags`: `Vec<String>`.
-        ///
         /// Validated: must have at most 3 items; must match `^[a-z]+$`.
         pub tags: Vec<String>,
-        /// `fee`: `Decimal`.
-        ///
         /// Validated: must be between 0 and 2.5.
         pub fee: ::eskema::rust_decimal::Decimal,
-        /// `retries`: `u32`.
-        ///
         /// Validated: must be at most 3.
         pub retries: u32,
-        /// `priority`: `i32`.
-        ///
         /// Validated: must be one of `1, 2, 3`.
         pub priority: i32,
-        /// `sequence`: `u64`.
-        ///
         /// Validated: must be at least 0.
         pub sequence: u64,
-        /// `requested_at`: `DateTime`.
         pub requested_at: ::eskema::chrono::DateTime<::eskema::chrono::Utc>,
-        /// `terminal`: `Json`.
         pub terminal: ::eskema::serde_json::Value,
-        /// `limits`: `Map<String, u64>`.
         pub limits: ::std::collections::BTreeMap<String, u64>,
-        /// `receipt`: `bool`.
-        ///
         /// Validated: must be one of `true`.
         pub receipt: bool,
-        /// `notify`: `Option<String>`.
-        ///
         /// Validated: is required; must be a valid e-mail address.
         #[serde(default)]
         pub notify: Option<String>,
-        /// `history`: `Vec<bank.Money>`.
         pub history: Vec<super::bank::Money>,
     }
-    /// The schema default of `InitiateWithdrawal::currency`: payloads without the field get it.
     fn __default_initiate_withdrawal__currency() -> super::bank::Currency {
         ::eskema::serde_json::from_str::<super::bank::Currency>("\"EUR\"")
             .unwrap_or_default()
     }
-    /// The `pattern` rule of `InitiateWithdrawal::account_number`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.
-    static INITIATE_WITHDRAWAL__ACCOUNT_NUMBER_PATTERN: ::eskema::__private::LazyLock<
-        ::eskema::__private::Regex,
-    > = ::eskema::__private::LazyLock::new(|| {
-        ::eskema::__private::Regex::new("^ACC[0-9]{6}$")
-            .expect("pattern checked by eskema-codegen")
-    });
-    /// The `pattern` rule of `InitiateWithdrawal::tags`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.
-    static INITIATE_WITHDRAWAL__TAGS_PATTERN: ::eskema::__private::LazyLock<
-        ::eskema::__private::Regex,
-    > = ::eskema::__private::LazyLock::new(|| {
-        ::eskema::__private::Regex::new("^[a-z]+$")
-            .expect("pattern checked by eskema-codegen")
-    });
-    /// Checks every rule of every field of `InitiateWithdrawal` (nested declared types included) and reports all violations.
     impl ::eskema::Validate for InitiateWithdrawal {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            {
-                let value = &self.account_number;
-                if !INITIATE_WITHDRAWAL__ACCOUNT_NUMBER_PATTERN.is_match(value) {
-                    errors
-                        .push(
-                            format!("{prefix}account_number"),
-                            "pattern",
-                            "must match ^ACC[0-9]{6}$",
-                        );
-                }
-            }
-            {
-                let value = &self.amount;
-                if *value < 1i64 {
-                    errors.push(format!("{prefix}amount"), "min", "must be at least 1");
-                }
-            }
-            {
-                let value = &self.currency;
-                if !matches!(
-                    value, super::bank::Currency::EUR | super::bank::Currency::USD
-                ) {
-                    errors
-                        .push(
-                            format!("{prefix}currency"),
-                            "one_of",
-                            "must be one of EUR, USD",
-                        );
-                }
-            }
-            if let Some(v0) = &self.location {
-                ::eskema::Validate::validate_into(
-                    v0,
-                    &format!("{prefix}location."),
-                    errors,
+            let mut check = ::eskema::__private::Check::new(prefix, errors);
+            check.pattern("account_number", &self.account_number, "^ACC[0-9]{6}$");
+            check.min("amount", &self.amount, 1i64);
+            check
+                .one_of(
+                    "currency",
+                    matches!(
+                        & self.currency, super::bank::Currency::EUR |
+                        super::bank::Currency::USD
+                    ),
+                    "EUR, USD",
                 );
+            if let Some(v0) = &self.location {
+                check.nested("location", v0);
             }
-            {
-                let value = &self.notes;
-                {
-                    let n = value.len();
-                    if !(1..=10).contains(&n) {
-                        errors
-                            .push(
-                                format!("{prefix}notes"),
-                                "length",
-                                "must have between 1 and 10 items",
-                            );
-                    }
-                }
+            check.items_length("notes", self.notes.len(), Some(1), Some(10));
+            check.items_length("tags", self.tags.len(), None, Some(3));
+            for (i, item) in self.tags.iter().enumerate() {
+                check.pattern(&format!("tags[{i}]"), item, "^[a-z]+$");
             }
-            {
-                let value = &self.tags;
-                {
-                    let n = value.len();
-                    if n > 3 {
-                        errors
-                            .push(
-                                format!("{prefix}tags"),
-                                "length",
-                                "must have at most 3 items",
-                            );
-                    }
-                }
-                for (i, item) in value.iter().enumerate() {
-                    if !INITIATE_WITHDRAWAL__TAGS_PATTERN.is_match(item) {
-                        errors
-                            .push(
-                                format!("{prefix}tags[{i}]"),
-                                "pattern",
-                                "must match ^[a-z]+$",
-                            );
-                    }
-                }
-            }
-            {
-                let value = &self.fee;
-                if !(::eskema::rust_decimal::Decimal::from(
-                    0i64,
-                )..=::eskema::rust_decimal::Decimal::from_i128_with_scale(25i128, 1u32))
-                    .contains(value)
-                {
-                    errors
-                        .push(
-                            format!("{prefix}fee"),
-                            "range",
-                            "must be between 0 and 2.5",
-                        );
-                }
-            }
-            {
-                let value = &self.retries;
-                if *value > 3u32 {
-                    errors.push(format!("{prefix}retries"), "max", "must be at most 3");
-                }
-            }
-            {
-                let value = &self.priority;
-                if ![1i32, 2i32, 3i32].contains(value) {
-                    errors
-                        .push(
-                            format!("{prefix}priority"),
-                            "one_of",
-                            "must be one of 1, 2, 3",
-                        );
-                }
-            }
-            {
-                let value = &self.receipt;
-                if !*value {
-                    errors
-                        .push(
-                            format!("{prefix}receipt"),
-                            "one_of",
-                            "must be one of true",
-                        );
-                }
-            }
-            if self.notify.is_none() {
-                errors.push(format!("{prefix}notify"), "required", "is required");
-            }
+            check
+                .range(
+                    "fee",
+                    &self.fee,
+                    ::eskema::rust_decimal::Decimal::from(0i64),
+                    ::eskema::rust_decimal::Decimal::from_i128_with_scale(25i128, 1u32),
+                );
+            check.max("retries", &self.retries, 3u32);
+            check
+                .one_of(
+                    "priority",
+                    [1i32, 2i32, 3i32].contains(&self.priority),
+                    "1, 2, 3",
+                );
+            check.one_of("receipt", self.receipt, "true");
+            check.present("notify", &self.notify);
             if let Some(value) = &self.notify {
-                let broken = !::eskema::validate::is_email(value);
-                if broken {
-                    errors
-                        .push(
-                            format!("{prefix}notify"),
-                            "email",
-                            "must be a valid e-mail address",
-                        );
-                }
+                check.email("notify", value);
             }
             for (i0, v0) in self.history.iter().enumerate() {
-                ::eskema::Validate::validate_into(
-                    v0,
-                    &format!("{prefix}history[{i0}]."),
-                    errors,
-                );
+                check.nested(&format!("history[{i0}]"), v0);
             }
         }
     }
-    /// The `ConfirmAuthorization` command of aggregate `Atm`.
-    ///
-    /// Identity: `withdrawal_id`. Emits `AuthorizationConfirmed`. Unknown JSON fields are refused.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde", deny_unknown_fields)]
     pub struct ConfirmAuthorization {
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
-        /// `authorization_code`: `Option<String>`.
-        ///
         /// Validated: must be exactly 6 characters; checked by `crate::validators::authorization_code`.
         #[serde(default)]
         pub authorization_code: Option<String>,
     }
-    /// Checks every rule of every field of `ConfirmAuthorization` (nested declared types included) and reports all violations.
     impl ::eskema::Validate for ConfirmAuthorization {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
+            let mut check = ::eskema::__private::Check::new(prefix, errors);
             if let Some(value) = &self.authorization_code {
-                if ::eskema::validate::char_len(value) != 6 {
-                    errors
-                        .push(
-                            format!("{prefix}authorization_code"),
-                            "length",
-                            "must be exactly 6 characters",
-                        );
-                }
-                if let Err(message) = crate::validators::authorization_code(value) {
-                    errors
-                        .push(format!("{prefix}authorization_code"), "custom", message);
-                }
+                check.text_length("authorization_code", value, Some(6), Some(6));
+                check
+                    .custom(
+                        "authorization_code",
+                        crate::validators::authorization_code(value),
+                    );
             }
         }
     }
     /// A cash machine started a withdrawal.
     ///
-    /// Stored payloads may carry fields this version does not know; they are ignored.
+    /// Version 2; stored payloads of older versions are upcast:
+    ///
+    /// - v1 -> v2: rename `account` to `account_number`, remove `machine`, convert with `crate::upcasts::amount_to_cents`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct WithdrawalInitiated {
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
-        /// `account_number`: `String`.
         pub account_number: String,
-        /// `amount`: `i64`.
         pub amount: i64,
     }
-    impl WithdrawalInitiated {
-        /// The type name events are stored under.
-        pub const EVENT_TYPE: &'static str = "WithdrawalInitiated";
-        /// The current schema version; stored payloads of older versions are upcast.
-        pub const VERSION: u32 = 2;
-        /// Every type name a stored event of this kind may carry: the current one, then
-        /// `renamed_from`.
-        pub const STORED_NAMES: &'static [&'static str] = &["WithdrawalInitiated"];
-        /// Runs the upcast steps from `version` to [`Self::VERSION`] on a stored payload, oldest first:
-        ///
-        /// - v1 -> v2: rename `account` to `account_number`, remove `machine`, convert with `crate::upcasts::amount_to_cents`.
-        pub fn upcast(
+    impl ::eskema::Event for WithdrawalInitiated {
+        const NAME: &'static str = "WithdrawalInitiated";
+        const VERSION: u32 = 2;
+        fn upcast(
             version: u32,
             mut data: ::eskema::serde_json::Value,
         ) -> Result<::eskema::serde_json::Value, ::eskema::UpcastError> {
             if version <= 1 {
-                let map = ::eskema::upcast::as_object(&mut data, Self::EVENT_TYPE, 1)?;
-                ::eskema::upcast::rename(map, "account", "account_number");
-                ::eskema::upcast::remove(map, "machine");
+                let map = ::eskema::__private::as_object(&mut data, Self::NAME, 1)?;
+                ::eskema::__private::rename(map, "account", "account_number");
+                ::eskema::__private::remove(map, "machine");
                 data = crate::upcasts::amount_to_cents(data)
                     .map_err(|message| ::eskema::UpcastError::Step {
-                        event_type: Self::EVENT_TYPE.to_string(),
+                        event_type: Self::NAME.to_string(),
                         from: 1,
                         message,
                     })?;
             }
             Ok(data)
         }
-        /// Decodes a stored payload of any known version: refuses versions newer than
-        /// [`Self::VERSION`], runs the upcast steps, then deserializes.
-        pub fn from_stored(
-            version: u32,
-            data: ::eskema::serde_json::Value,
-        ) -> Result<Self, ::eskema::UpcastError> {
-            if version > Self::VERSION {
-                return Err(::eskema::UpcastError::FutureVersion {
-                    event_type: Self::EVENT_TYPE.to_string(),
-                    version,
-                    current: Self::VERSION,
-                });
-            }
-            let data = Self::upcast(version, data)?;
-            ::eskema::aggregate::decode_event(Self::EVENT_TYPE, version, data)
-        }
     }
-    /// The `AuthorizationConfirmed` event of aggregate `Atm`.
-    ///
-    /// Stored payloads may carry fields this version does not know; they are ignored.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct AuthorizationConfirmed {
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
-        /// `approved_by`: `String`.
-        ///
         /// Defaults to `"bank"` when absent.
         #[serde(default = "__default_authorization_confirmed__approved_by")]
         pub approved_by: String,
-        /// `attempts`: `u32`.
-        ///
         /// Defaults to `1` when absent.
         #[serde(default = "__default_authorization_confirmed__attempts")]
         pub attempts: u32,
     }
-    /// The schema default of `AuthorizationConfirmed::approved_by`: payloads without the field get it.
     fn __default_authorization_confirmed__approved_by() -> String {
         String::from("bank")
     }
-    /// The schema default of `AuthorizationConfirmed::attempts`: payloads without the field get it.
     fn __default_authorization_confirmed__attempts() -> u32 {
         1u32
     }
-    impl AuthorizationConfirmed {
-        /// The type name events are stored under.
-        pub const EVENT_TYPE: &'static str = "AuthorizationConfirmed";
-        /// The current schema version; stored payloads of older versions are upcast.
-        pub const VERSION: u32 = 1;
-        /// Every type name a stored event of this kind may carry: the current one, then
-        /// `renamed_from`.
-        pub const STORED_NAMES: &'static [&'static str] = &[
-            "AuthorizationConfirmed",
-            "WithdrawalAuthorized",
-        ];
-        /// Decodes a stored payload of any known version: refuses versions newer than
-        /// [`Self::VERSION`], runs the upcast steps, then deserializes.
-        pub fn from_stored(
-            version: u32,
-            data: ::eskema::serde_json::Value,
-        ) -> Result<Self, ::eskema::UpcastError> {
-            if version > Self::VERSION {
-                return Err(::eskema::UpcastError::FutureVersion {
-                    event_type: Self::EVENT_TYPE.to_string(),
-                    version,
-                    current: Self::VERSION,
-                });
-            }
-            ::eskema::aggregate::decode_event(Self::EVENT_TYPE, version, data)
-        }
+    impl ::eskema::Event for AuthorizationConfirmed {
+        const NAME: &'static str = "AuthorizationConfirmed";
+        const RENAMED_FROM: &'static [&'static str] = &["WithdrawalAuthorized"];
     }
-    /// The events `InitiateWithdrawal` may return: an executor can only build these.
-    #[derive(Debug, Clone, PartialEq)]
-    pub enum InitiateWithdrawalEmits {
-        /// A [`WithdrawalInitiated`] event.
-        WithdrawalInitiated(WithdrawalInitiated),
-    }
-    impl From<WithdrawalInitiated> for InitiateWithdrawalEmits {
-        fn from(event: WithdrawalInitiated) -> Self {
-            InitiateWithdrawalEmits::WithdrawalInitiated(event)
-        }
-    }
-    impl From<InitiateWithdrawalEmits> for AtmEvent {
-        fn from(events: InitiateWithdrawalEmits) -> Self {
-            match events {
-                InitiateWithdrawalEmits::WithdrawalInitiated(e) => {
-                    AtmEvent::WithdrawalInitiated(e)
-                }
-            }
-        }
-    }
-    /// The events `ConfirmAuthorization` may return: an executor can only build these.
-    #[derive(Debug, Clone, PartialEq)]
-    pub enum ConfirmAuthorizationEmits {
-        /// A [`AuthorizationConfirmed`] event.
-        AuthorizationConfirmed(AuthorizationConfirmed),
-    }
-    impl From<AuthorizationConfirmed> for ConfirmAuthorizationEmits {
-        fn from(event: AuthorizationConfirmed) -> Self {
-            ConfirmAuthorizationEmits::AuthorizationConfirmed(event)
-        }
-    }
-    impl From<ConfirmAuthorizationEmits> for AtmEvent {
-        fn from(events: ConfirmAuthorizationEmits) -> Self {
-            match events {
-                ConfirmAuthorizationEmits::AuthorizationConfirmed(e) => {
-                    AtmEvent::AuthorizationConfirmed(e)
-                }
-            }
-        }
-    }
-    /// Every command of aggregate `Atm`; serialized as `{"<Command>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AtmCommand {
-        /// A [`InitiateWithdrawal`] command.
         InitiateWithdrawal(InitiateWithdrawal),
-        /// A [`ConfirmAuthorization`] command.
         ConfirmAuthorization(ConfirmAuthorization),
     }
-    impl From<InitiateWithdrawal> for AtmCommand {
-        fn from(command: InitiateWithdrawal) -> Self {
-            AtmCommand::InitiateWithdrawal(command)
-        }
-    }
-    impl From<ConfirmAuthorization> for AtmCommand {
-        fn from(command: ConfirmAuthorization) -> Self {
-            AtmCommand::ConfirmAuthorization(command)
-        }
-    }
+    ::eskema::__private::from_variants!(
+        AtmCommand { InitiateWithdrawal(InitiateWithdrawal),
+        ConfirmAuthorization(ConfirmAuthorization) }
+    );
     impl ::eskema::Validate for AtmCommand {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            match self {
-                AtmCommand::InitiateWithdrawal(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-                AtmCommand::ConfirmAuthorization(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-            }
+            let command: &dyn ::eskema::Validate = match self {
+                Self::InitiateWithdrawal(c) => c,
+                Self::ConfirmAuthorization(c) => c,
+            };
+            command.validate_into(prefix, errors);
         }
     }
-    impl ::eskema::AggregateCommand for AtmCommand {
+    impl ::eskema::aggregate::AggregateCommand for AtmCommand {
         fn name(&self) -> &'static str {
             match self {
-                AtmCommand::InitiateWithdrawal(_) => "InitiateWithdrawal",
-                AtmCommand::ConfirmAuthorization(_) => "ConfirmAuthorization",
+                Self::InitiateWithdrawal(_) => "InitiateWithdrawal",
+                Self::ConfirmAuthorization(_) => "ConfirmAuthorization",
             }
         }
-        /// The command's identity field (by default `withdrawal_id`, a `Uuid`, rendered hyphenated), as it appears in the stream id.
         fn identity(&self) -> String {
             match self {
-                AtmCommand::InitiateWithdrawal(c) => c.withdrawal_id.to_string(),
-                AtmCommand::ConfirmAuthorization(c) => c.withdrawal_id.to_string(),
+                Self::InitiateWithdrawal(c) => c.withdrawal_id.to_string(),
+                Self::ConfirmAuthorization(c) => c.withdrawal_id.to_string(),
             }
         }
     }
-    /// Every event of aggregate `Atm`; serialized as `{"<Event>": {..}}`. Stored events are decoded by `from_stored`, which also accepts `renamed_from` names and upcasts old versions.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AtmEvent {
-        /// A [`WithdrawalInitiated`] event.
         WithdrawalInitiated(WithdrawalInitiated),
-        /// A [`AuthorizationConfirmed`] event.
         AuthorizationConfirmed(AuthorizationConfirmed),
     }
-    impl From<WithdrawalInitiated> for AtmEvent {
-        fn from(event: WithdrawalInitiated) -> Self {
-            AtmEvent::WithdrawalInitiated(event)
-        }
-    }
-    impl From<AuthorizationConfirmed> for AtmEvent {
-        fn from(event: AuthorizationConfirmed) -> Self {
-            AtmEvent::AuthorizationConfirmed(event)
-        }
-    }
-    impl ::eskema::DomainEvent for AtmEvent {
-        fn event_type(&self) -> &'static str {
+    ::eskema::__private::from_variants!(
+        AtmEvent { WithdrawalInitiated(WithdrawalInitiated),
+        AuthorizationConfirmed(AuthorizationConfirmed) }
+    );
+    impl ::eskema::event::DomainEvent for AtmEvent {
+        fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
             match self {
-                AtmEvent::WithdrawalInitiated(_) => WithdrawalInitiated::EVENT_TYPE,
-                AtmEvent::AuthorizationConfirmed(_) => AuthorizationConfirmed::EVENT_TYPE,
-            }
-        }
-        fn event_version(&self) -> u32 {
-            match self {
-                AtmEvent::WithdrawalInitiated(_) => WithdrawalInitiated::VERSION,
-                AtmEvent::AuthorizationConfirmed(_) => AuthorizationConfirmed::VERSION,
-            }
-        }
-        fn to_data(&self) -> ::eskema::serde_json::Value {
-            match self {
-                AtmEvent::WithdrawalInitiated(e) => ::eskema::engine::to_json(e),
-                AtmEvent::AuthorizationConfirmed(e) => ::eskema::engine::to_json(e),
+                Self::WithdrawalInitiated(e) => e,
+                Self::AuthorizationConfirmed(e) => e,
             }
         }
         fn from_stored(
-            event_type: &str,
-            event_version: u32,
+            name: &str,
+            v: u32,
             data: ::eskema::serde_json::Value,
         ) -> Result<Self, ::eskema::UpcastError> {
-            match event_type {
-                "WithdrawalInitiated" => {
-                    WithdrawalInitiated::from_stored(event_version, data)
-                        .map(AtmEvent::WithdrawalInitiated)
-                }
+            use ::eskema::__private::decode;
+            match name {
+                "WithdrawalInitiated" => decode(v, data, Self::WithdrawalInitiated),
                 "AuthorizationConfirmed" | "WithdrawalAuthorized" => {
-                    AuthorizationConfirmed::from_stored(event_version, data)
-                        .map(AtmEvent::AuthorizationConfirmed)
+                    decode(v, data, Self::AuthorizationConfirmed)
                 }
-                _ => {
-                    Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: event_type.to_string(),
-                        target: "AtmEvent".to_string(),
-                    })
-                }
+                _ => Err(::eskema::UpcastError::unknown(name, "AtmEvent")),
             }
         }
     }
-    /// Domain errors of `Atm` (from `errors:`); `Display` is the schema's message.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum AtmError {
@@ -647,31 +295,27 @@ pub mod atm {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(
                 match self {
-                    AtmError::NotInitiated => "no withdrawal was initiated",
-                    AtmError::AlreadyAuthorized => "the withdrawal is already authorized",
+                    Self::NotInitiated => "no withdrawal was initiated",
+                    Self::AlreadyAuthorized => "the withdrawal is already authorized",
                 },
             )
         }
     }
     impl ::std::error::Error for AtmError {}
-    /// The business logic of `Atm`: implement it on [`Atm`] (`eskema scaffold` writes the stubs).
+    /// The business logic of [`Atm`]: executors decide (pure: no I/O, no mutation), appliers fold events into the state. `eskema scaffold` writes the stubs.
     pub trait AtmLogic {
-        /// Decides what [`InitiateWithdrawal`] does: the events it causes, or why not. Pure: no I/O, no mutation.
         fn initiate_withdrawal(
             &self,
             command: &InitiateWithdrawal,
-        ) -> Result<Vec<InitiateWithdrawalEmits>, AtmError>;
-        /// Decides what [`ConfirmAuthorization`] does: the events it causes, or why not. Pure: no I/O, no mutation.
+        ) -> Result<Vec<WithdrawalInitiated>, AtmError>;
         fn confirm_authorization(
             &self,
             command: &ConfirmAuthorization,
-        ) -> Result<Vec<ConfirmAuthorizationEmits>, AtmError>;
-        /// Folds [`WithdrawalInitiated`] into the state.
+        ) -> Result<Vec<AuthorizationConfirmed>, AtmError>;
         fn apply_withdrawal_initiated(&mut self, event: &WithdrawalInitiated);
-        /// Folds [`AuthorizationConfirmed`] into the state.
         fn apply_authorization_confirmed(&mut self, event: &AuthorizationConfirmed);
     }
-    impl ::eskema::Aggregate for Atm {
+    impl ::eskema::aggregate::Aggregate for Atm {
         const NAME: &'static str = "Atm";
         const CONTEXT: &'static str = "atm";
         const SNAPSHOT_EVERY: Option<u64> = None;
@@ -679,29 +323,24 @@ pub mod atm {
         type Command = AtmCommand;
         type Event = AtmEvent;
         type Error = AtmError;
-        /// `atm-withdrawal-` + the identity value.
         fn stream_id(identity: &str) -> String {
             format!("atm-withdrawal-{identity}")
         }
         fn execute(&self, command: &AtmCommand) -> Result<Vec<AtmEvent>, AtmError> {
             match command {
                 AtmCommand::InitiateWithdrawal(c) => {
-                    AtmLogic::initiate_withdrawal(self, c)
-                        .map(|events| events.into_iter().map(AtmEvent::from).collect())
+                    ::eskema::__private::emitted(self.initiate_withdrawal(c))
                 }
                 AtmCommand::ConfirmAuthorization(c) => {
-                    AtmLogic::confirm_authorization(self, c)
-                        .map(|events| events.into_iter().map(AtmEvent::from).collect())
+                    ::eskema::__private::emitted(self.confirm_authorization(c))
                 }
             }
         }
         fn apply(&mut self, event: &AtmEvent) {
             match event {
-                AtmEvent::WithdrawalInitiated(e) => {
-                    AtmLogic::apply_withdrawal_initiated(self, e)
-                }
+                AtmEvent::WithdrawalInitiated(e) => self.apply_withdrawal_initiated(e),
                 AtmEvent::AuthorizationConfirmed(e) => {
-                    AtmLogic::apply_authorization_confirmed(self, e)
+                    self.apply_authorization_confirmed(e)
                 }
             }
         }
@@ -714,38 +353,24 @@ pub mod atm {
             &self,
             event: &WithdrawalInitiated,
             recorded: &::eskema::RecordedEvent,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::eskema::HandlerError>,
-        > + Send;
+        ) -> impl ::eskema::read::Handled;
         fn on_money_withdrawn(
             &self,
             event: &super::bank::MoneyWithdrawn,
             recorded: &::eskema::RecordedEvent,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::eskema::HandlerError>,
-        > + Send;
+        ) -> impl ::eskema::read::Handled;
     }
-    /// The events `AtmJournal` takes: `WithdrawalInitiated`, `bank.MoneyWithdrawn`.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AtmJournalEvent {
         WithdrawalInitiated(WithdrawalInitiated),
         MoneyWithdrawn(super::bank::MoneyWithdrawn),
     }
-    impl From<WithdrawalInitiated> for AtmJournalEvent {
-        fn from(event: WithdrawalInitiated) -> Self {
-            AtmJournalEvent::WithdrawalInitiated(event)
-        }
-    }
-    impl From<super::bank::MoneyWithdrawn> for AtmJournalEvent {
-        fn from(event: super::bank::MoneyWithdrawn) -> Self {
-            AtmJournalEvent::MoneyWithdrawn(event)
-        }
-    }
-    /// Handler `AtmJournal`, for `eskema::ReadSide::builder(..).handler(AtmJournal, ..)`.
+    ::eskema::__private::from_variants!(
+        AtmJournalEvent { WithdrawalInitiated(WithdrawalInitiated),
+        MoneyWithdrawn(super::bank::MoneyWithdrawn) }
+    );
+    /// Runs [`AtmJournalHandler`] on a read side: `ReadSide::builder(..).handler(AtmJournal, ..)`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
     pub struct AtmJournal;
     impl ::eskema::read::Subscription for AtmJournal {
@@ -754,194 +379,98 @@ pub mod atm {
             context: "atm",
             name: "AtmJournal",
             kind: ::eskema::read::Kind::Effect,
-            consistency: ::eskema::read::Consistency::Eventual,
             start_from: ::eskema::read::StartFrom::Current,
             partitions: 4,
-            on_failure: ::eskema::read::FailurePolicy {
-                attempts: 3,
-                backoff_ms: &[100, 1000],
-                then: ::eskema::read::Exhausted::Stop,
-            },
             events: &[
-                ::eskema::read::EventKey {
-                    names: &["WithdrawalInitiated"],
-                    stream_prefix: "atm-withdrawal-",
-                    role: ::eskema::read::Role::Handle,
-                },
-                ::eskema::read::EventKey {
-                    names: &["MoneyWithdrawn", "CashWithdrawn"],
-                    stream_prefix: "bank-account-",
-                    role: ::eskema::read::Role::Handle,
-                },
+                ::eskema::read::EventKey::handle::<
+                    WithdrawalInitiated,
+                >("atm-withdrawal-"),
+                ::eskema::read::EventKey::handle::<
+                    super::bank::MoneyWithdrawn,
+                >("bank-account-"),
             ],
+            ..::eskema::read::Spec::DEFAULT
         };
         fn decode(
             index: usize,
             recorded: &::eskema::RecordedEvent,
         ) -> Result<AtmJournalEvent, ::eskema::UpcastError> {
+            use ::eskema::__private::decode_recorded;
             match index {
-                0 => {
-                    ::eskema::__private::decode_stored(
-                            recorded,
-                            WithdrawalInitiated::VERSION,
-                            WithdrawalInitiated::from_stored,
-                        )
-                        .map(AtmJournalEvent::WithdrawalInitiated)
-                }
-                1 => {
-                    ::eskema::__private::decode_stored(
-                            recorded,
-                            super::bank::MoneyWithdrawn::VERSION,
-                            super::bank::MoneyWithdrawn::from_stored,
-                        )
-                        .map(AtmJournalEvent::MoneyWithdrawn)
-                }
-                _ => {
-                    Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: recorded.event_type.clone(),
-                        target: "atm::AtmJournal".to_string(),
-                    })
-                }
+                0 => decode_recorded(recorded, AtmJournalEvent::WithdrawalInitiated),
+                1 => decode_recorded(recorded, AtmJournalEvent::MoneyWithdrawn),
+                _ => Err(::eskema::__private::unknown::<Self>(recorded)),
             }
         }
         fn encode(event: &AtmJournalEvent) -> (usize, ::eskema::serde_json::Value) {
+            use ::eskema::event::AnyEvent as _;
             match event {
-                AtmJournalEvent::WithdrawalInitiated(e) => {
-                    (0, ::eskema::engine::to_json(e))
-                }
-                AtmJournalEvent::MoneyWithdrawn(e) => (1, ::eskema::engine::to_json(e)),
+                AtmJournalEvent::WithdrawalInitiated(e) => (0, e.to_data()),
+                AtmJournalEvent::MoneyWithdrawn(e) => (1, e.to_data()),
             }
         }
     }
     impl<H: AtmJournalHandler> ::eskema::read::Deliver<H> for AtmJournal {
         async fn deliver(
-            handler: &H,
+            h: &H,
             event: &AtmJournalEvent,
-            recorded: &::eskema::RecordedEvent,
+            r: &::eskema::RecordedEvent,
         ) -> Result<(), ::eskema::HandlerError> {
             match event {
                 AtmJournalEvent::WithdrawalInitiated(e) => {
-                    handler.on_withdrawal_initiated(e, recorded).await
+                    h.on_withdrawal_initiated(e, r).await
                 }
-                AtmJournalEvent::MoneyWithdrawn(e) => {
-                    handler.on_money_withdrawn(e, recorded).await
-                }
+                AtmJournalEvent::MoneyWithdrawn(e) => h.on_money_withdrawn(e, r).await,
             }
         }
     }
-    /// Every command of context `atm`: what [`dispatch`] takes.
+    /// Every command of the context, by aggregate: what [`dispatch`] takes. Serialized
+    /// as the aggregate's command enum: `{"<Command>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[serde(crate = "::eskema::serde", untagged)]
     pub enum Command {
-        /// [`InitiateWithdrawal`], a command of aggregate `Atm`.
-        InitiateWithdrawal(InitiateWithdrawal),
-        /// [`ConfirmAuthorization`], a command of aggregate `Atm`.
-        ConfirmAuthorization(ConfirmAuthorization),
+        Atm(AtmCommand),
     }
-    impl From<InitiateWithdrawal> for Command {
-        fn from(command: InitiateWithdrawal) -> Self {
-            Command::InitiateWithdrawal(command)
-        }
-    }
-    impl From<ConfirmAuthorization> for Command {
-        fn from(command: ConfirmAuthorization) -> Self {
-            Command::ConfirmAuthorization(command)
-        }
-    }
-    impl From<AtmCommand> for Command {
-        fn from(command: AtmCommand) -> Self {
-            match command {
-                AtmCommand::InitiateWithdrawal(c) => Command::InitiateWithdrawal(c),
-                AtmCommand::ConfirmAuthorization(c) => Command::ConfirmAuthorization(c),
-            }
-        }
-    }
+    ::eskema::__private::from_variants!(Command { Atm(AtmCommand) });
+    ::eskema::__private::from_variants!(
+        Command { Atm : InitiateWithdrawal, Atm : ConfirmAuthorization }
+    );
     impl ::eskema::Validate for Command {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            match self {
-                Command::InitiateWithdrawal(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-                Command::ConfirmAuthorization(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-            }
+            let command: &dyn ::eskema::Validate = match self {
+                Self::Atm(c) => c,
+            };
+            command.validate_into(prefix, errors);
         }
     }
-    /// Every event of the context, as dispatch returns them.
+    /// Every event of the context, by aggregate, as dispatch returns them. Serialized as
+    /// the aggregate's event enum: `{"<Event>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[serde(crate = "::eskema::serde", untagged)]
     pub enum Event {
-        /// [`WithdrawalInitiated`], an event of aggregate `Atm`.
-        WithdrawalInitiated(WithdrawalInitiated),
-        /// [`AuthorizationConfirmed`], an event of aggregate `Atm`.
-        AuthorizationConfirmed(AuthorizationConfirmed),
+        Atm(AtmEvent),
     }
-    impl From<WithdrawalInitiated> for Event {
-        fn from(event: WithdrawalInitiated) -> Self {
-            Event::WithdrawalInitiated(event)
-        }
-    }
-    impl From<AuthorizationConfirmed> for Event {
-        fn from(event: AuthorizationConfirmed) -> Self {
-            Event::AuthorizationConfirmed(event)
-        }
-    }
-    impl From<AtmEvent> for Event {
-        fn from(event: AtmEvent) -> Self {
-            match event {
-                AtmEvent::WithdrawalInitiated(x) => Event::WithdrawalInitiated(x),
-                AtmEvent::AuthorizationConfirmed(x) => Event::AuthorizationConfirmed(x),
-            }
-        }
-    }
-    impl ::eskema::DomainEvent for Event {
-        fn event_type(&self) -> &'static str {
+    ::eskema::__private::from_variants!(Event { Atm(AtmEvent) });
+    ::eskema::__private::from_variants!(
+        Event { Atm : WithdrawalInitiated, Atm : AuthorizationConfirmed }
+    );
+    impl ::eskema::event::DomainEvent for Event {
+        fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
             match self {
-                Event::WithdrawalInitiated(_) => WithdrawalInitiated::EVENT_TYPE,
-                Event::AuthorizationConfirmed(_) => AuthorizationConfirmed::EVENT_TYPE,
-            }
-        }
-        fn event_version(&self) -> u32 {
-            match self {
-                Event::WithdrawalInitiated(_) => WithdrawalInitiated::VERSION,
-                Event::AuthorizationConfirmed(_) => AuthorizationConfirmed::VERSION,
-            }
-        }
-        fn to_data(&self) -> ::eskema::serde_json::Value {
-            match self {
-                Event::WithdrawalInitiated(e) => ::eskema::engine::to_json(e),
-                Event::AuthorizationConfirmed(e) => ::eskema::engine::to_json(e),
+                Self::Atm(e) => e.as_event(),
             }
         }
         fn from_stored(
-            event_type: &str,
-            event_version: u32,
+            name: &str,
+            v: u32,
             data: ::eskema::serde_json::Value,
         ) -> Result<Self, ::eskema::UpcastError> {
-            match event_type {
-                "WithdrawalInitiated" => {
-                    WithdrawalInitiated::from_stored(event_version, data)
-                        .map(Event::WithdrawalInitiated)
+            match name {
+                "WithdrawalInitiated" | "AuthorizationConfirmed"
+                | "WithdrawalAuthorized" => {
+                    AtmEvent::from_stored(name, v, data).map(Self::Atm)
                 }
-                "AuthorizationConfirmed" | "WithdrawalAuthorized" => {
-                    AuthorizationConfirmed::from_stored(event_version, data)
-                        .map(Event::AuthorizationConfirmed)
-                }
-                _ => {
-                    Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: event_type.to_string(),
-                        target: "atm::Event".to_string(),
-                    })
-                }
+                _ => Err(::eskema::UpcastError::unknown(name, "atm::Event")),
             }
         }
     }
@@ -949,50 +478,54 @@ pub mod atm {
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum Error {
-        /// A domain error of aggregate `Atm`.
         Atm(AtmError),
     }
-    impl From<AtmError> for Error {
-        fn from(error: AtmError) -> Self {
-            Error::Atm(error)
-        }
-    }
+    ::eskema::__private::from_variants!(Error { Atm(AtmError) });
     impl ::std::fmt::Display for Error {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match self {
-                Error::Atm(e) => ::std::fmt::Display::fmt(e, f),
+                Self::Atm(e) => ::std::fmt::Display::fmt(e, f),
             }
         }
     }
     impl ::std::error::Error for Error {}
-    /// Decodes the context's commands by name, for [`dispatch_json`].
+    /// The context's router: runs each command on its aggregate, decodes commands by name.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
     pub struct Router;
-    impl ::eskema::Router for Router {
+    impl ::eskema::aggregate::Router for Router {
         const CONTEXT: &'static str = "atm";
         const COMMANDS: &'static [&'static str] = &[
             "InitiateWithdrawal",
             "ConfirmAuthorization",
         ];
         type Command = Command;
+        type Event = Event;
+        type Error = Error;
         fn decode(
             name: &str,
             json: ::eskema::serde_json::Value,
         ) -> Option<Result<Command, ::eskema::serde_json::Error>> {
             match name {
-                "InitiateWithdrawal" => {
+                "InitiateWithdrawal" | "ConfirmAuthorization" => {
                     Some(
-                        ::eskema::serde_json::from_value::<InitiateWithdrawal>(json)
-                            .map(Command::InitiateWithdrawal),
-                    )
-                }
-                "ConfirmAuthorization" => {
-                    Some(
-                        ::eskema::serde_json::from_value::<ConfirmAuthorization>(json)
-                            .map(Command::ConfirmAuthorization),
+                        ::eskema::__private::decode_command(name, json).map(Command::Atm),
                     )
                 }
                 _ => None,
+            }
+        }
+        fn dispatch<S: ::eskema::EventStore>(
+            engine: &::eskema::Engine<S>,
+            command: Command,
+            ctx: ::eskema::CommandContext,
+        ) -> impl ::std::future::Future<
+            Output = ::eskema::aggregate::Dispatched<Self>,
+        > + Send {
+            use ::eskema::__private::execute;
+            async move {
+                match command {
+                    Command::Atm(c) => execute::<Atm, Self, S>(engine, c, ctx).await,
+                }
             }
         }
     }
@@ -1001,7 +534,7 @@ pub mod atm {
     pub async fn dispatch<S: ::eskema::EventStore>(
         engine: &::eskema::Engine<S>,
         command: impl Into<Command>,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
+    ) -> ::eskema::aggregate::Dispatched<Router> {
         dispatch_with(engine, command, ::eskema::CommandContext::default()).await
     }
     /// [`dispatch`] with a [`::eskema::CommandContext`]: a command id makes the dispatch
@@ -1010,33 +543,17 @@ pub mod atm {
         engine: &::eskema::Engine<S>,
         command: impl Into<Command>,
         ctx: ::eskema::CommandContext,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
-        match Into::<Command>::into(command) {
-            Command::InitiateWithdrawal(c) => {
-                engine
-                    .execute::<Atm>(AtmCommand::InitiateWithdrawal(c), ctx)
-                    .await
-                    .map(|outcome| outcome.map_events(Event::from))
-                    .map_err(|e| e.map_domain(Error::Atm))
-            }
-            Command::ConfirmAuthorization(c) => {
-                engine
-                    .execute::<Atm>(AtmCommand::ConfirmAuthorization(c), ctx)
-                    .await
-                    .map(|outcome| outcome.map_events(Event::from))
-                    .map_err(|e| e.map_domain(Error::Atm))
-            }
-        }
+    ) -> ::eskema::aggregate::Dispatched<Router> {
+        <Router as ::eskema::aggregate::Router>::dispatch(engine, command.into(), ctx)
+            .await
     }
-    /// Decodes `json` as the command called `name`, then [`dispatch`]es it (which
-    /// validates first).
-    ///
-    /// `name` is a bare command name or one qualified with this context (`atm.<Command>`). An unknown name is `DispatchError::UnknownCommand` (known: InitiateWithdrawal, ConfirmAuthorization); JSON of the wrong shape (including unknown fields) is `DispatchError::Decode`.
+    /// Decodes `json` as the command called `name` (bare or `context.Command`), then
+    /// [`dispatch`]es it; see [`::eskema::aggregate::Router::dispatch_json`].
     pub async fn dispatch_json<S: ::eskema::EventStore>(
         engine: &::eskema::Engine<S>,
         name: &str,
         json: ::eskema::serde_json::Value,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
+    ) -> ::eskema::aggregate::Dispatched<Router> {
         dispatch_json_with(engine, name, json, ::eskema::CommandContext::default()).await
     }
     /// [`dispatch_json`] with a [`::eskema::CommandContext`].
@@ -1045,23 +562,8 @@ pub mod atm {
         name: &str,
         json: ::eskema::serde_json::Value,
         ctx: ::eskema::CommandContext,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
-        let bare = name.strip_prefix("atm.").unwrap_or(name);
-        let command = match <Router as ::eskema::Router>::decode(bare, json) {
-            Some(Ok(command)) => command,
-            Some(Err(e)) => {
-                return Err(::eskema::DispatchError::Decode {
-                    name: name.to_string(),
-                    message: e.to_string(),
-                });
-            }
-            None => {
-                return Err(::eskema::DispatchError::UnknownCommand {
-                    name: name.to_string(),
-                    known: <Router as ::eskema::Router>::COMMANDS.join(", "),
-                });
-            }
-        };
-        dispatch_with(engine, command, ctx).await
+    ) -> ::eskema::aggregate::Dispatched<Router> {
+        <Router as ::eskema::aggregate::Router>::dispatch_json(engine, name, json, ctx)
+            .await
     }
 }

@@ -14,91 +14,38 @@ pub mod domain {
     ];
     /// A command of any context: what [`dispatch`] takes.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Command {
-        /// A command of context `atm`.
         Atm(super::atm::Command),
-        /// A command of context `bank`.
         Bank(super::bank::Command),
     }
     /// An event of any context, as dispatch returns them.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Event {
-        /// An event of context `atm`.
         Atm(super::atm::Event),
-        /// An event of context `bank`.
         Bank(super::bank::Event),
     }
     /// A domain error of any context; `Display` is the schema's message.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum Error {
-        /// A domain error of context `atm`.
         Atm(super::atm::Error),
-        /// A domain error of context `bank`.
         Bank(super::bank::Error),
     }
-    impl From<super::atm::Command> for Command {
-        fn from(command: super::atm::Command) -> Self {
-            Command::Atm(command)
-        }
-    }
-    impl From<super::atm::InitiateWithdrawal> for Command {
-        fn from(command: super::atm::InitiateWithdrawal) -> Self {
-            Command::Atm(super::atm::Command::from(command))
-        }
-    }
-    impl From<super::atm::ConfirmAuthorization> for Command {
-        fn from(command: super::atm::ConfirmAuthorization) -> Self {
-            Command::Atm(super::atm::Command::from(command))
-        }
-    }
-    impl From<super::atm::Event> for Event {
-        fn from(event: super::atm::Event) -> Self {
-            Event::Atm(event)
-        }
-    }
-    impl From<super::atm::Error> for Error {
-        fn from(error: super::atm::Error) -> Self {
-            Error::Atm(error)
-        }
-    }
-    impl From<super::bank::Command> for Command {
-        fn from(command: super::bank::Command) -> Self {
-            Command::Bank(command)
-        }
-    }
-    impl From<super::bank::OpenBankAccount> for Command {
-        fn from(command: super::bank::OpenBankAccount) -> Self {
-            Command::Bank(super::bank::Command::from(command))
-        }
-    }
-    impl From<super::bank::WithdrawMoney> for Command {
-        fn from(command: super::bank::WithdrawMoney) -> Self {
-            Command::Bank(super::bank::Command::from(command))
-        }
-    }
-    impl From<super::bank::RegisterUser> for Command {
-        fn from(command: super::bank::RegisterUser) -> Self {
-            Command::Bank(super::bank::Command::from(command))
-        }
-    }
-    impl From<super::bank::Event> for Event {
-        fn from(event: super::bank::Event) -> Self {
-            Event::Bank(event)
-        }
-    }
-    impl From<super::bank::Error> for Error {
-        fn from(error: super::bank::Error) -> Self {
-            Error::Bank(error)
-        }
-    }
+    ::eskema::__private::from_variants!(
+        Command { Atm(super::atm::Command), Bank(super::bank::Command) }
+    );
+    ::eskema::__private::from_variants!(
+        Command { Atm : super::atm::InitiateWithdrawal, Atm :
+        super::atm::ConfirmAuthorization, Bank : super::bank::OpenBankAccount, Bank :
+        super::bank::WithdrawMoney, Bank : super::bank::RegisterUser }
+    );
+    ::eskema::__private::from_variants!(
+        Event { Atm(super::atm::Event), Bank(super::bank::Event) }
+    );
+    ::eskema::__private::from_variants!(
+        Error { Atm(super::atm::Error), Bank(super::bank::Error) }
+    );
     impl ::std::fmt::Display for Error {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match self {

@@ -41,7 +41,9 @@ pub use process::Planned;
 pub use side::{ReadError, ReadSide, ReadSideBuilder, Rebuild, UnitStatus};
 pub use spec::{Consistency, EventKey, Exhausted, FailurePolicy, Kind, Role, Spec, StartFrom};
 pub use store::{Checkpoint, FailedEvent, FailureOutcome, ReadStore, UnitId};
-pub use subscriber::{Commands, Deliver, HandlerError, ProcessManager, Project, Subscription};
+pub use subscriber::{
+    Commands, Deliver, Handled, HandlerError, ProcessManager, Project, Subscription,
+};
 
 /// Resolves once `stop` turns true (or its sender is gone).
 pub(crate) async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {

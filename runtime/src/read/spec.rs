@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::event::Event;
 use crate::store::RecordedEvent;
 
 /// What a subscriber does with its events, and so which delivery it gets.
@@ -94,14 +95,48 @@ pub enum Role {
 /// same-named event of another context.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventKey {
-    pub names: &'static [&'static str],
+    /// The event's current type name.
+    pub name: &'static str,
+    /// Its names before a rename.
+    pub renamed_from: &'static [&'static str],
     pub stream_prefix: &'static str,
     pub role: Role,
 }
 
 impl EventKey {
+    /// The key of event type `E`, in streams starting with `stream_prefix`.
+    pub const fn of<E: Event>(stream_prefix: &'static str, role: Role) -> Self {
+        EventKey {
+            name: E::NAME,
+            renamed_from: E::RENAMED_FROM,
+            stream_prefix,
+            role,
+        }
+    }
+
+    /// [`EventKey::of`] for a handler's event.
+    pub const fn handle<E: Event>(stream_prefix: &'static str) -> Self {
+        Self::of::<E>(stream_prefix, Role::Handle)
+    }
+
+    /// [`EventKey::of`] for an event that starts a process manager's instance.
+    pub const fn start<E: Event>(stream_prefix: &'static str) -> Self {
+        Self::of::<E>(stream_prefix, Role::Start)
+    }
+
+    /// [`EventKey::of`] for an event that continues an existing instance.
+    pub const fn proceed<E: Event>(stream_prefix: &'static str) -> Self {
+        Self::of::<E>(stream_prefix, Role::Continue)
+    }
+
+    /// [`EventKey::of`] for an event that ends an instance.
+    pub const fn stop<E: Event>(stream_prefix: &'static str) -> Self {
+        Self::of::<E>(stream_prefix, Role::Stop)
+    }
+
     fn matches(&self, event: &RecordedEvent) -> bool {
-        self.names.contains(&event.event_type.as_str())
+        let name = event.event_type.as_str();
+        (name == self.name || self.renamed_from.contains(&name))
             && event.stream_id.starts_with(self.stream_prefix)
     }
 }
@@ -124,6 +159,24 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// What generated specs leave out: eventual, from origin, one partition, the default
+    /// failure policy (three attempts 100 ms and 1 s apart, then stop). Generated specs
+    /// state their context, name, kind and events, and what differs from this.
+    pub const DEFAULT: Spec = Spec {
+        context: "",
+        name: "",
+        kind: Kind::Effect,
+        consistency: Consistency::Eventual,
+        start_from: StartFrom::Origin,
+        partitions: 1,
+        on_failure: FailurePolicy {
+            attempts: 3,
+            backoff_ms: &[100, 1_000],
+            then: Exhausted::Stop,
+        },
+        events: &[],
+    };
+
     /// `context.Name`: the key of its checkpoints, leases and parked events.
     pub fn id(&self) -> String {
         format!("{}.{}", self.context, self.name)

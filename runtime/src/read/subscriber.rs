@@ -82,6 +82,12 @@ pub trait Subscription: Send + Sync + 'static {
     fn encode(event: &Self::Event) -> (usize, serde_json::Value);
 }
 
+/// What a handler's method returns: the future of its result, `Send` so that the read side
+/// may run it on any thread. Implement the method as an `async fn`.
+pub trait Handled: Future<Output = Result<(), HandlerError>> + Send {}
+
+impl<F: Future<Output = Result<(), HandlerError>> + Send> Handled for F {}
+
 /// Hands an event of `Self` to the side-effect handler `H` (generated for every type that
 /// implements the handler's trait).
 pub trait Deliver<H>: Subscription {
@@ -139,4 +145,21 @@ pub trait Commands: Send + Sync + Clone + fmt::Debug + PartialEq + 'static {
         engine: &Engine<S>,
         ctx: CommandContext,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, DispatchError<String>>> + Send;
+}
+
+/// The error of a generated `Subscription::decode` for an event index it does not know.
+#[doc(hidden)]
+pub fn unknown<S: Subscription>(recorded: &RecordedEvent) -> crate::UpcastError {
+    crate::UpcastError::unknown(&recorded.event_type, &S::SPEC.id().replace('.', "::"))
+}
+
+/// A dispatched command's outcome as a process manager records it: the events, or the
+/// error with the domain error rendered to its message.
+#[doc(hidden)]
+pub fn recorded<E, F: fmt::Display>(
+    result: Result<crate::Outcome<E>, DispatchError<F>>,
+) -> Result<Vec<RecordedEvent>, DispatchError<String>> {
+    result
+        .map(|outcome| outcome.recorded)
+        .map_err(|e| e.map_domain(|d| d.to_string()))
 }

@@ -4,7 +4,9 @@
 //!
 //! ```
 //! # use eskema::serde::{Deserialize, Serialize};
-//! # use eskema::{Aggregate, AggregateCommand, DomainEvent, UpcastError, Validate, ValidationErrors};
+//! # use eskema::aggregate::{Aggregate, AggregateCommand};
+//! # use eskema::event::{AnyEvent, DomainEvent};
+//! # use eskema::{Event, UpcastError, Validate, ValidationErrors};
 //! use eskema::AggregateTestExt;
 //!
 //! // A hand-written aggregate; generated ones look the same.
@@ -47,12 +49,12 @@
 //!     fn name(&self) -> &'static str { "Add" }
 //!     fn identity(&self) -> String { let CounterCommand::Add(c) = self; c.id.clone() }
 //! }
+//! impl Event for Added { const NAME: &'static str = "Added"; }
 //! impl DomainEvent for CounterEvent {
-//!     fn event_type(&self) -> &'static str { "Added" }
-//!     fn event_version(&self) -> u32 { 1 }
-//!     fn to_data(&self) -> eskema::serde_json::Value { let CounterEvent::Added(e) = self; eskema::engine::to_json(e) }
+//!     fn as_event(&self) -> &dyn AnyEvent { let CounterEvent::Added(e) = self; e }
 //!     fn from_stored(t: &str, v: u32, data: eskema::serde_json::Value) -> Result<Self, UpcastError> {
-//!         eskema::aggregate::decode_event::<Added>(t, v, data).map(CounterEvent::Added)
+//!         if !Added::is_stored_as(t) { return Err(UpcastError::unknown(t, "CounterEvent")); }
+//!         Added::from_stored(v, data).map(CounterEvent::Added)
 //!     }
 //! }
 //! impl Aggregate for Counter {

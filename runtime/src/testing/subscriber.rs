@@ -70,7 +70,7 @@ impl<T: Subscription> Given<T> {
             stream_id,
             stream_version: *version,
             position,
-            event_type: key.names.first().copied().unwrap_or_default().to_string(),
+            event_type: key.name.to_string(),
             event_version: 1,
             data,
             metadata: Metadata {

@@ -14,12 +14,10 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use eskema::Aggregate;
+use eskema::aggregate::Aggregate;
 
-use eskema::{
-    AppendOutcome, EventPayload, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
-    Snapshot, StoreError,
-};
+use eskema::store::{AppendOutcome, EventPayload, ExpectedVersion, Metadata, NewEvent, Snapshot};
+use eskema::{EventStore, RecordedEvent, StoreError};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -6,14 +6,17 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use eskema::__private::{add_json, as_object};
+use eskema::aggregate::{Aggregate, AggregateCommand};
+use eskema::event::AnyEvent;
+use eskema::event::DomainEvent;
 use eskema::serde::{Deserialize, Serialize};
 use eskema::serde_json::Value;
-use eskema::upcast::{add, as_object};
+use eskema::store::{AppendOutcome, ExpectedVersion, NewEvent, Snapshot};
 use eskema::uuid::Uuid;
 use eskema::{
-    Aggregate, AggregateCommand, AppendOutcome, CommandContext, DomainEvent, Engine, EventStore,
-    ExpectedVersion, NewEvent, Outcome, RecordedEvent, Snapshot, StoreError, UpcastError, Validate,
-    ValidationErrors,
+    CommandContext, Engine, Event, EventStore, Outcome, RecordedEvent, StoreError, UpcastError,
+    Validate, ValidationErrors,
 };
 
 pub mod read;
@@ -168,14 +171,14 @@ pub struct AccountOpened {
     pub currency: String,
 }
 
-impl AccountOpened {
-    pub const EVENT_TYPE: &'static str = "AccountOpened";
-    pub const VERSION: u32 = 2;
+impl Event for AccountOpened {
+    const NAME: &'static str = "AccountOpened";
+    const VERSION: u32 = 2;
 
-    pub fn upcast(version: u32, mut data: Value) -> Result<Value, UpcastError> {
+    fn upcast(version: u32, mut data: Value) -> Result<Value, UpcastError> {
         if version < 2 {
-            let map = as_object(&mut data, Self::EVENT_TYPE, 1)?;
-            add(map, "currency", Value::from("EUR"));
+            let map = as_object(&mut data, Self::NAME, 1)?;
+            add_json(map, "currency", "\"EUR\"");
         }
         Ok(data)
     }
@@ -188,8 +191,8 @@ pub struct MoneyDeposited {
     pub balance: i64,
 }
 
-impl MoneyDeposited {
-    pub const EVENT_TYPE: &'static str = "MoneyDeposited";
+impl Event for MoneyDeposited {
+    const NAME: &'static str = "MoneyDeposited";
 }
 
 /// Stored as `CashWithdrawn` by older code.
@@ -200,9 +203,9 @@ pub struct MoneyWithdrawn {
     pub balance: i64,
 }
 
-impl MoneyWithdrawn {
-    pub const EVENT_TYPE: &'static str = "MoneyWithdrawn";
-    pub const RENAMED_FROM: &'static [&'static str] = &["CashWithdrawn"];
+impl Event for MoneyWithdrawn {
+    const NAME: &'static str = "MoneyWithdrawn";
+    const RENAMED_FROM: &'static [&'static str] = &["CashWithdrawn"];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -211,8 +214,8 @@ pub struct OwnerChanged {
     pub owner: String,
 }
 
-impl OwnerChanged {
-    pub const EVENT_TYPE: &'static str = "OwnerChanged";
+impl Event for OwnerChanged {
+    const NAME: &'static str = "OwnerChanged";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -248,65 +251,27 @@ impl From<MoneyWithdrawn> for AccountEvent {
     }
 }
 
-fn check_version(event_type: &str, version: u32, current: u32) -> Result<(), UpcastError> {
-    if version > current {
-        return Err(UpcastError::FutureVersion {
-            event_type: event_type.to_string(),
-            version,
-            current,
-        });
-    }
-    Ok(())
-}
-
 impl DomainEvent for AccountEvent {
-    fn event_type(&self) -> &'static str {
+    fn as_event(&self) -> &dyn AnyEvent {
         match self {
-            AccountEvent::AccountOpened(_) => AccountOpened::EVENT_TYPE,
-            AccountEvent::MoneyDeposited(_) => MoneyDeposited::EVENT_TYPE,
-            AccountEvent::MoneyWithdrawn(_) => MoneyWithdrawn::EVENT_TYPE,
-            AccountEvent::OwnerChanged(_) => OwnerChanged::EVENT_TYPE,
-        }
-    }
-
-    fn event_version(&self) -> u32 {
-        match self {
-            AccountEvent::AccountOpened(_) => AccountOpened::VERSION,
-            _ => 1,
-        }
-    }
-
-    fn to_data(&self) -> Value {
-        match self {
-            AccountEvent::AccountOpened(e) => eskema::engine::to_json(e),
-            AccountEvent::MoneyDeposited(e) => eskema::engine::to_json(e),
-            AccountEvent::MoneyWithdrawn(e) => eskema::engine::to_json(e),
-            AccountEvent::OwnerChanged(e) => eskema::engine::to_json(e),
+            AccountEvent::AccountOpened(e) => e,
+            AccountEvent::MoneyDeposited(e) => e,
+            AccountEvent::MoneyWithdrawn(e) => e,
+            AccountEvent::OwnerChanged(e) => e,
         }
     }
 
     fn from_stored(event_type: &str, version: u32, data: Value) -> Result<Self, UpcastError> {
-        use eskema::aggregate::decode_event;
-        if event_type == AccountOpened::EVENT_TYPE {
-            check_version(event_type, version, AccountOpened::VERSION)?;
-            let data = AccountOpened::upcast(version, data)?;
-            decode_event(event_type, version, data).map(AccountEvent::AccountOpened)
-        } else if event_type == MoneyDeposited::EVENT_TYPE {
-            check_version(event_type, version, 1)?;
-            decode_event(event_type, version, data).map(AccountEvent::MoneyDeposited)
-        } else if event_type == MoneyWithdrawn::EVENT_TYPE
-            || MoneyWithdrawn::RENAMED_FROM.contains(&event_type)
-        {
-            check_version(event_type, version, 1)?;
-            decode_event(event_type, version, data).map(AccountEvent::MoneyWithdrawn)
-        } else if event_type == OwnerChanged::EVENT_TYPE {
-            check_version(event_type, version, 1)?;
-            decode_event(event_type, version, data).map(AccountEvent::OwnerChanged)
+        if AccountOpened::is_stored_as(event_type) {
+            AccountOpened::from_stored(version, data).map(AccountEvent::AccountOpened)
+        } else if MoneyDeposited::is_stored_as(event_type) {
+            MoneyDeposited::from_stored(version, data).map(AccountEvent::MoneyDeposited)
+        } else if MoneyWithdrawn::is_stored_as(event_type) {
+            MoneyWithdrawn::from_stored(version, data).map(AccountEvent::MoneyWithdrawn)
+        } else if OwnerChanged::is_stored_as(event_type) {
+            OwnerChanged::from_stored(version, data).map(AccountEvent::OwnerChanged)
         } else {
-            Err(UpcastError::UnknownEventType {
-                event_type: event_type.to_string(),
-                target: "AccountEvent".to_string(),
-            })
+            Err(UpcastError::unknown(event_type, "AccountEvent"))
         }
     }
 }

@@ -7,31 +7,20 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use eskema::engine::{CommandContext, DispatchError, Engine};
+use eskema::event::AnyEvent;
 use eskema::read::{
     Commands, Consistency, Deliver, EventKey, Exhausted, FailurePolicy, HandlerError, Kind,
     ProcessManager, Project, Role, Spec, StartFrom, Subscription,
 };
 use eskema::serde::{Deserialize, Serialize};
+use eskema::{CommandContext, DispatchError, Engine};
 use eskema::{EventStore, MemoryTx, RecordedEvent, UpcastError};
 
 use super::{Account, AccountOpened, MoneyDeposited, MoneyWithdrawn, deposit};
 
-const OPENED: EventKey = EventKey {
-    names: &["AccountOpened"],
-    stream_prefix: "account-",
-    role: Role::Handle,
-};
-const DEPOSITED: EventKey = EventKey {
-    names: &["MoneyDeposited"],
-    stream_prefix: "account-",
-    role: Role::Handle,
-};
-const WITHDRAWN: EventKey = EventKey {
-    names: &["MoneyWithdrawn", "CashWithdrawn"],
-    stream_prefix: "account-",
-    role: Role::Handle,
-};
+const OPENED: EventKey = EventKey::handle::<AccountOpened>("account-");
+const DEPOSITED: EventKey = EventKey::handle::<MoneyDeposited>("account-");
+const WITHDRAWN: EventKey = EventKey::handle::<MoneyWithdrawn>("account-");
 
 /// The events the test handlers take.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +31,7 @@ pub enum Money {
 }
 
 fn decode_money(index: usize, recorded: &RecordedEvent) -> Result<Money, UpcastError> {
-    use eskema::DomainEvent;
+    use eskema::event::DomainEvent;
     let event = super::AccountEvent::from_stored(
         &recorded.event_type,
         recorded.event_version,
@@ -62,11 +51,10 @@ fn decode_money(index: usize, recorded: &RecordedEvent) -> Result<Money, UpcastE
 }
 
 fn encode_money(event: &Money) -> (usize, eskema::serde_json::Value) {
-    use eskema::engine::to_json;
     match event {
-        Money::Opened(e) => (0, to_json(e)),
-        Money::Deposited(e) => (1, to_json(e)),
-        Money::Withdrawn(e) => (2, to_json(e)),
+        Money::Opened(e) => (0, e.to_data()),
+        Money::Deposited(e) => (1, e.to_data()),
+        Money::Withdrawn(e) => (2, e.to_data()),
     }
 }
 
@@ -395,7 +383,7 @@ impl Subscription for Bonus {
 
     fn encode(event: &BonusEvent) -> (usize, eskema::serde_json::Value) {
         let BonusEvent::Opened(e) = event;
-        (0, eskema::engine::to_json(e))
+        (0, e.to_data())
     }
 
     fn decode(index: usize, recorded: &RecordedEvent) -> Result<BonusEvent, UpcastError> {
