@@ -4,594 +4,212 @@ pub mod atm {
     use ::eskema::serde::{Deserialize, Serialize};
     /// The context's name, as written in the schema (`context:` or the file stem).
     pub const CONTEXT: &str = "atm";
-    /// The `WithdrawalStatus` enum of the schema; serialized as the variant name, the first variant is the default.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum WithdrawalStatus {
-        /// `Initiated`.
         #[default]
         Initiated,
-        /// `Authorized`.
         Authorized,
-        /// `Dispensed`.
         Dispensed,
     }
     /// One withdrawal at one cash machine.
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct AtmWithdrawal {
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
-        /// `account_number`: `String`.
         pub account_number: String,
-        /// `amount`: `i64`.
         pub amount: i64,
-        /// `status`: `Option<WithdrawalStatus>`.
         #[serde(default)]
         pub status: Option<WithdrawalStatus>,
-        /// `failed_pin_attempts`: `u32`.
         pub failed_pin_attempts: u32,
     }
     /// A customer asks the machine for cash.
-    ///
-    /// Identity: `withdrawal_id`. Emits `WithdrawalInitiated`. Unknown JSON fields are refused.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde", deny_unknown_fields)]
     pub struct InitiateWithdrawal {
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
-        /// `atm_id`: `String`.
-        ///
         /// Validated: must not be empty; must be at most 32 characters.
         pub atm_id: String,
-        /// `account_number`: `String`.
-        ///
         /// Validated: must match `^ACC[0-9]{6}$`.
         pub account_number: String,
-        /// `amount`: `i64`.
-        ///
         /// Validated: must be between 10 and 1000; checked by `crate::logic::atm_withdrawal::multiple_of_ten`.
         pub amount: i64,
     }
-    /// The `pattern` rule of `InitiateWithdrawal::account_number`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.
-    static INITIATE_WITHDRAWAL__ACCOUNT_NUMBER_PATTERN: ::eskema::__private::LazyLock<
-        ::eskema::__private::Regex,
-    > = ::eskema::__private::LazyLock::new(|| {
-        ::eskema::__private::Regex::new("^ACC[0-9]{6}$")
-            .expect("pattern checked by eskema-codegen")
-    });
-    /// Checks every rule of every field of `InitiateWithdrawal` (nested declared types included) and reports all violations.
     impl ::eskema::Validate for InitiateWithdrawal {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            if self.atm_id.is_empty() {
-                errors.push(format!("{prefix}atm_id"), "required", "must not be empty");
-            }
-            {
-                let value = &self.atm_id;
-                {
-                    let n = ::eskema::validate::char_len(value);
-                    if n > 32 {
-                        errors
-                            .push(
-                                format!("{prefix}atm_id"),
-                                "length",
-                                "must be at most 32 characters",
-                            );
-                    }
-                }
-            }
-            {
-                let value = &self.account_number;
-                if !INITIATE_WITHDRAWAL__ACCOUNT_NUMBER_PATTERN.is_match(value) {
-                    errors
-                        .push(
-                            format!("{prefix}account_number"),
-                            "pattern",
-                            "must match ^ACC[0-9]{6}$",
-                        );
-                }
-            }
-            {
-                let value = &self.amount;
-                if !(10i64..=1000i64).contains(value) {
-                    errors
-                        .push(
-                            format!("{prefix}amount"),
-                            "range",
-                            "must be between 10 and 1000",
-                        );
-                }
-                if let Err(message) = crate::logic::atm_withdrawal::multiple_of_ten(
-                    value,
-                ) {
-                    errors.push(format!("{prefix}amount"), "custom", message);
-                }
-            }
+            let mut check = ::eskema::__private::Check::new(prefix, errors);
+            check.not_empty("atm_id", self.atm_id.is_empty());
+            check.text_length("atm_id", &self.atm_id, None, Some(32));
+            check.pattern("account_number", &self.account_number, "^ACC[0-9]{6}$");
+            check.range("amount", &self.amount, 10i64, 1000i64);
+            check
+                .custom(
+                    "amount",
+                    crate::logic::atm_withdrawal::multiple_of_ten(&self.amount),
+                );
         }
     }
     /// The PIN typed at the machine is checked against the card's.
-    ///
-    /// Identity: `withdrawal_id`. Emits `AuthorizationConfirmed`, `PinRejected`. Unknown JSON fields are refused.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde", deny_unknown_fields)]
     pub struct ConfirmAuthorization {
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
-        /// `entered_pin`: `String`.
-        ///
         /// Validated: must be exactly 4 characters; must match `^[0-9]+$`.
         pub entered_pin: String,
-        /// `card_pin`: `String`.
-        ///
         /// Validated: must be exactly 4 characters; must match `^[0-9]+$`.
         pub card_pin: String,
     }
-    /// The `pattern` rule of `ConfirmAuthorization::entered_pin`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.
-    static CONFIRM_AUTHORIZATION__ENTERED_PIN_PATTERN: ::eskema::__private::LazyLock<
-        ::eskema::__private::Regex,
-    > = ::eskema::__private::LazyLock::new(|| {
-        ::eskema::__private::Regex::new("^[0-9]+$")
-            .expect("pattern checked by eskema-codegen")
-    });
-    /// The `pattern` rule of `ConfirmAuthorization::card_pin`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.
-    static CONFIRM_AUTHORIZATION__CARD_PIN_PATTERN: ::eskema::__private::LazyLock<
-        ::eskema::__private::Regex,
-    > = ::eskema::__private::LazyLock::new(|| {
-        ::eskema::__private::Regex::new("^[0-9]+$")
-            .expect("pattern checked by eskema-codegen")
-    });
-    /// Checks every rule of every field of `ConfirmAuthorization` (nested declared types included) and reports all violations.
     impl ::eskema::Validate for ConfirmAuthorization {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            {
-                let value = &self.entered_pin;
-                if ::eskema::validate::char_len(value) != 4 {
-                    errors
-                        .push(
-                            format!("{prefix}entered_pin"),
-                            "length",
-                            "must be exactly 4 characters",
-                        );
-                }
-                if !CONFIRM_AUTHORIZATION__ENTERED_PIN_PATTERN.is_match(value) {
-                    errors
-                        .push(
-                            format!("{prefix}entered_pin"),
-                            "pattern",
-                            "must match ^[0-9]+$",
-                        );
-                }
-            }
-            {
-                let value = &self.card_pin;
-                if ::eskema::validate::char_len(value) != 4 {
-                    errors
-                        .push(
-                            format!("{prefix}card_pin"),
-                            "length",
-                            "must be exactly 4 characters",
-                        );
-                }
-                if !CONFIRM_AUTHORIZATION__CARD_PIN_PATTERN.is_match(value) {
-                    errors
-                        .push(
-                            format!("{prefix}card_pin"),
-                            "pattern",
-                            "must match ^[0-9]+$",
-                        );
-                }
-            }
+            let mut check = ::eskema::__private::Check::new(prefix, errors);
+            check.text_length("entered_pin", &self.entered_pin, Some(4), Some(4));
+            check.pattern("entered_pin", &self.entered_pin, "^[0-9]+$");
+            check.text_length("card_pin", &self.card_pin, Some(4), Some(4));
+            check.pattern("card_pin", &self.card_pin, "^[0-9]+$");
         }
     }
     /// The bank has debited the account; the machine pays out.
-    ///
-    /// Identity: `withdrawal_id`. Emits `CashDispensed`. Unknown JSON fields are refused.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde", deny_unknown_fields)]
     pub struct DispenseCash {
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
     }
-    /// Checks every rule of every field of `DispenseCash` (nested declared types included) and reports all violations.
-    impl ::eskema::Validate for DispenseCash {
-        fn validate_into(
-            &self,
-            _prefix: &str,
-            _errors: &mut ::eskema::ValidationErrors,
-        ) {}
-    }
-    /// The `WithdrawalInitiated` event of aggregate `AtmWithdrawal`.
-    ///
-    /// Stored payloads may carry fields this version does not know; they are ignored.
+    impl ::eskema::Validate for DispenseCash {}
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct WithdrawalInitiated {
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
-        /// `atm_id`: `String`.
         pub atm_id: String,
-        /// `account_number`: `String`.
         pub account_number: String,
-        /// `amount`: `i64`.
         pub amount: i64,
     }
-    impl WithdrawalInitiated {
-        /// The type name events are stored under.
-        pub const EVENT_TYPE: &'static str = "WithdrawalInitiated";
-        /// The current schema version; stored payloads of older versions are upcast.
-        pub const VERSION: u32 = 1;
-        /// Every type name a stored event of this kind may carry: the current one, then
-        /// `renamed_from`.
-        pub const STORED_NAMES: &'static [&'static str] = &["WithdrawalInitiated"];
-        /// Decodes a stored payload of any known version: refuses versions newer than
-        /// [`Self::VERSION`], runs the upcast steps, then deserializes.
-        pub fn from_stored(
-            version: u32,
-            data: ::eskema::serde_json::Value,
-        ) -> Result<Self, ::eskema::UpcastError> {
-            if version > Self::VERSION {
-                return Err(::eskema::UpcastError::FutureVersion {
-                    event_type: Self::EVENT_TYPE.to_string(),
-                    version,
-                    current: Self::VERSION,
-                });
-            }
-            ::eskema::aggregate::decode_event(Self::EVENT_TYPE, version, data)
-        }
+    impl ::eskema::Event for WithdrawalInitiated {
+        const NAME: &'static str = "WithdrawalInitiated";
     }
-    /// The `AuthorizationConfirmed` event of aggregate `AtmWithdrawal`.
-    ///
-    /// Stored payloads may carry fields this version does not know; they are ignored.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct AuthorizationConfirmed {
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
-        /// `account_number`: `String`.
         pub account_number: String,
-        /// `amount`: `i64`.
         pub amount: i64,
     }
-    impl AuthorizationConfirmed {
-        /// The type name events are stored under.
-        pub const EVENT_TYPE: &'static str = "AuthorizationConfirmed";
-        /// The current schema version; stored payloads of older versions are upcast.
-        pub const VERSION: u32 = 1;
-        /// Every type name a stored event of this kind may carry: the current one, then
-        /// `renamed_from`.
-        pub const STORED_NAMES: &'static [&'static str] = &["AuthorizationConfirmed"];
-        /// Decodes a stored payload of any known version: refuses versions newer than
-        /// [`Self::VERSION`], runs the upcast steps, then deserializes.
-        pub fn from_stored(
-            version: u32,
-            data: ::eskema::serde_json::Value,
-        ) -> Result<Self, ::eskema::UpcastError> {
-            if version > Self::VERSION {
-                return Err(::eskema::UpcastError::FutureVersion {
-                    event_type: Self::EVENT_TYPE.to_string(),
-                    version,
-                    current: Self::VERSION,
-                });
-            }
-            ::eskema::aggregate::decode_event(Self::EVENT_TYPE, version, data)
-        }
+    impl ::eskema::Event for AuthorizationConfirmed {
+        const NAME: &'static str = "AuthorizationConfirmed";
     }
-    /// The `PinRejected` event of aggregate `AtmWithdrawal`.
-    ///
-    /// Stored payloads may carry fields this version does not know; they are ignored.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct PinRejected {
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
-        /// `attempts`: `u32`.
         pub attempts: u32,
     }
-    impl PinRejected {
-        /// The type name events are stored under.
-        pub const EVENT_TYPE: &'static str = "PinRejected";
-        /// The current schema version; stored payloads of older versions are upcast.
-        pub const VERSION: u32 = 1;
-        /// Every type name a stored event of this kind may carry: the current one, then
-        /// `renamed_from`.
-        pub const STORED_NAMES: &'static [&'static str] = &["PinRejected"];
-        /// Decodes a stored payload of any known version: refuses versions newer than
-        /// [`Self::VERSION`], runs the upcast steps, then deserializes.
-        pub fn from_stored(
-            version: u32,
-            data: ::eskema::serde_json::Value,
-        ) -> Result<Self, ::eskema::UpcastError> {
-            if version > Self::VERSION {
-                return Err(::eskema::UpcastError::FutureVersion {
-                    event_type: Self::EVENT_TYPE.to_string(),
-                    version,
-                    current: Self::VERSION,
-                });
-            }
-            ::eskema::aggregate::decode_event(Self::EVENT_TYPE, version, data)
-        }
+    impl ::eskema::Event for PinRejected {
+        const NAME: &'static str = "PinRejected";
     }
-    /// The `CashDispensed` event of aggregate `AtmWithdrawal`.
-    ///
-    /// Stored payloads may carry fields this version does not know; they are ignored.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct CashDispensed {
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
-        /// `amount`: `i64`.
         pub amount: i64,
     }
-    impl CashDispensed {
-        /// The type name events are stored under.
-        pub const EVENT_TYPE: &'static str = "CashDispensed";
-        /// The current schema version; stored payloads of older versions are upcast.
-        pub const VERSION: u32 = 1;
-        /// Every type name a stored event of this kind may carry: the current one, then
-        /// `renamed_from`.
-        pub const STORED_NAMES: &'static [&'static str] = &["CashDispensed"];
-        /// Decodes a stored payload of any known version: refuses versions newer than
-        /// [`Self::VERSION`], runs the upcast steps, then deserializes.
-        pub fn from_stored(
-            version: u32,
-            data: ::eskema::serde_json::Value,
-        ) -> Result<Self, ::eskema::UpcastError> {
-            if version > Self::VERSION {
-                return Err(::eskema::UpcastError::FutureVersion {
-                    event_type: Self::EVENT_TYPE.to_string(),
-                    version,
-                    current: Self::VERSION,
-                });
-            }
-            ::eskema::aggregate::decode_event(Self::EVENT_TYPE, version, data)
-        }
+    impl ::eskema::Event for CashDispensed {
+        const NAME: &'static str = "CashDispensed";
     }
-    /// The events `InitiateWithdrawal` may return: an executor can only build these.
     #[derive(Debug, Clone, PartialEq)]
-    pub enum InitiateWithdrawalEmits {
-        /// A [`WithdrawalInitiated`] event.
-        WithdrawalInitiated(WithdrawalInitiated),
-    }
-    impl From<WithdrawalInitiated> for InitiateWithdrawalEmits {
-        fn from(event: WithdrawalInitiated) -> Self {
-            InitiateWithdrawalEmits::WithdrawalInitiated(event)
-        }
-    }
-    impl From<InitiateWithdrawalEmits> for AtmWithdrawalEvent {
-        fn from(events: InitiateWithdrawalEmits) -> Self {
-            match events {
-                InitiateWithdrawalEmits::WithdrawalInitiated(e) => {
-                    AtmWithdrawalEvent::WithdrawalInitiated(e)
-                }
-            }
-        }
-    }
-    /// The events `ConfirmAuthorization` may return: an executor can only build these.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum ConfirmAuthorizationEmits {
-        /// A [`AuthorizationConfirmed`] event.
         AuthorizationConfirmed(AuthorizationConfirmed),
-        /// A [`PinRejected`] event.
         PinRejected(PinRejected),
     }
-    impl From<AuthorizationConfirmed> for ConfirmAuthorizationEmits {
-        fn from(event: AuthorizationConfirmed) -> Self {
-            ConfirmAuthorizationEmits::AuthorizationConfirmed(event)
-        }
-    }
-    impl From<PinRejected> for ConfirmAuthorizationEmits {
-        fn from(event: PinRejected) -> Self {
-            ConfirmAuthorizationEmits::PinRejected(event)
-        }
-    }
+    ::eskema::__private::from_variants!(
+        ConfirmAuthorizationEmits { AuthorizationConfirmed(AuthorizationConfirmed),
+        PinRejected(PinRejected) }
+    );
     impl From<ConfirmAuthorizationEmits> for AtmWithdrawalEvent {
         fn from(events: ConfirmAuthorizationEmits) -> Self {
             match events {
                 ConfirmAuthorizationEmits::AuthorizationConfirmed(e) => {
-                    AtmWithdrawalEvent::AuthorizationConfirmed(e)
+                    Self::AuthorizationConfirmed(e)
                 }
-                ConfirmAuthorizationEmits::PinRejected(e) => {
-                    AtmWithdrawalEvent::PinRejected(e)
-                }
+                ConfirmAuthorizationEmits::PinRejected(e) => Self::PinRejected(e),
             }
         }
     }
-    /// The events `DispenseCash` may return: an executor can only build these.
-    #[derive(Debug, Clone, PartialEq)]
-    pub enum DispenseCashEmits {
-        /// A [`CashDispensed`] event.
-        CashDispensed(CashDispensed),
-    }
-    impl From<CashDispensed> for DispenseCashEmits {
-        fn from(event: CashDispensed) -> Self {
-            DispenseCashEmits::CashDispensed(event)
-        }
-    }
-    impl From<DispenseCashEmits> for AtmWithdrawalEvent {
-        fn from(events: DispenseCashEmits) -> Self {
-            match events {
-                DispenseCashEmits::CashDispensed(e) => {
-                    AtmWithdrawalEvent::CashDispensed(e)
-                }
-            }
-        }
-    }
-    /// Every command of aggregate `AtmWithdrawal`; serialized as `{"<Command>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AtmWithdrawalCommand {
-        /// A [`InitiateWithdrawal`] command.
         InitiateWithdrawal(InitiateWithdrawal),
-        /// A [`ConfirmAuthorization`] command.
         ConfirmAuthorization(ConfirmAuthorization),
-        /// A [`DispenseCash`] command.
         DispenseCash(DispenseCash),
     }
-    impl From<InitiateWithdrawal> for AtmWithdrawalCommand {
-        fn from(command: InitiateWithdrawal) -> Self {
-            AtmWithdrawalCommand::InitiateWithdrawal(command)
-        }
-    }
-    impl From<ConfirmAuthorization> for AtmWithdrawalCommand {
-        fn from(command: ConfirmAuthorization) -> Self {
-            AtmWithdrawalCommand::ConfirmAuthorization(command)
-        }
-    }
-    impl From<DispenseCash> for AtmWithdrawalCommand {
-        fn from(command: DispenseCash) -> Self {
-            AtmWithdrawalCommand::DispenseCash(command)
-        }
-    }
+    ::eskema::__private::from_variants!(
+        AtmWithdrawalCommand { InitiateWithdrawal(InitiateWithdrawal),
+        ConfirmAuthorization(ConfirmAuthorization), DispenseCash(DispenseCash) }
+    );
     impl ::eskema::Validate for AtmWithdrawalCommand {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            match self {
-                AtmWithdrawalCommand::InitiateWithdrawal(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-                AtmWithdrawalCommand::ConfirmAuthorization(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-                AtmWithdrawalCommand::DispenseCash(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-            }
+            let command: &dyn ::eskema::Validate = match self {
+                Self::InitiateWithdrawal(c) => c,
+                Self::ConfirmAuthorization(c) => c,
+                Self::DispenseCash(c) => c,
+            };
+            command.validate_into(prefix, errors);
         }
     }
-    impl ::eskema::AggregateCommand for AtmWithdrawalCommand {
+    impl ::eskema::aggregate::AggregateCommand for AtmWithdrawalCommand {
         fn name(&self) -> &'static str {
             match self {
-                AtmWithdrawalCommand::InitiateWithdrawal(_) => "InitiateWithdrawal",
-                AtmWithdrawalCommand::ConfirmAuthorization(_) => "ConfirmAuthorization",
-                AtmWithdrawalCommand::DispenseCash(_) => "DispenseCash",
+                Self::InitiateWithdrawal(_) => "InitiateWithdrawal",
+                Self::ConfirmAuthorization(_) => "ConfirmAuthorization",
+                Self::DispenseCash(_) => "DispenseCash",
             }
         }
-        /// The command's identity field (by default `withdrawal_id`, a `Uuid`, rendered hyphenated), as it appears in the stream id.
         fn identity(&self) -> String {
             match self {
-                AtmWithdrawalCommand::InitiateWithdrawal(c) => {
-                    c.withdrawal_id.to_string()
-                }
-                AtmWithdrawalCommand::ConfirmAuthorization(c) => {
-                    c.withdrawal_id.to_string()
-                }
-                AtmWithdrawalCommand::DispenseCash(c) => c.withdrawal_id.to_string(),
+                Self::InitiateWithdrawal(c) => c.withdrawal_id.to_string(),
+                Self::ConfirmAuthorization(c) => c.withdrawal_id.to_string(),
+                Self::DispenseCash(c) => c.withdrawal_id.to_string(),
             }
         }
     }
-    /// Every event of aggregate `AtmWithdrawal`; serialized as `{"<Event>": {..}}`. Stored events are decoded by `from_stored`, which also accepts `renamed_from` names and upcasts old versions.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AtmWithdrawalEvent {
-        /// A [`WithdrawalInitiated`] event.
         WithdrawalInitiated(WithdrawalInitiated),
-        /// A [`AuthorizationConfirmed`] event.
         AuthorizationConfirmed(AuthorizationConfirmed),
-        /// A [`PinRejected`] event.
         PinRejected(PinRejected),
-        /// A [`CashDispensed`] event.
         CashDispensed(CashDispensed),
     }
-    impl From<WithdrawalInitiated> for AtmWithdrawalEvent {
-        fn from(event: WithdrawalInitiated) -> Self {
-            AtmWithdrawalEvent::WithdrawalInitiated(event)
-        }
-    }
-    impl From<AuthorizationConfirmed> for AtmWithdrawalEvent {
-        fn from(event: AuthorizationConfirmed) -> Self {
-            AtmWithdrawalEvent::AuthorizationConfirmed(event)
-        }
-    }
-    impl From<PinRejected> for AtmWithdrawalEvent {
-        fn from(event: PinRejected) -> Self {
-            AtmWithdrawalEvent::PinRejected(event)
-        }
-    }
-    impl From<CashDispensed> for AtmWithdrawalEvent {
-        fn from(event: CashDispensed) -> Self {
-            AtmWithdrawalEvent::CashDispensed(event)
-        }
-    }
-    impl ::eskema::DomainEvent for AtmWithdrawalEvent {
-        fn event_type(&self) -> &'static str {
+    ::eskema::__private::from_variants!(
+        AtmWithdrawalEvent { WithdrawalInitiated(WithdrawalInitiated),
+        AuthorizationConfirmed(AuthorizationConfirmed), PinRejected(PinRejected),
+        CashDispensed(CashDispensed) }
+    );
+    impl ::eskema::event::DomainEvent for AtmWithdrawalEvent {
+        fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
             match self {
-                AtmWithdrawalEvent::WithdrawalInitiated(_) => {
-                    WithdrawalInitiated::EVENT_TYPE
-                }
-                AtmWithdrawalEvent::AuthorizationConfirmed(_) => {
-                    AuthorizationConfirmed::EVENT_TYPE
-                }
-                AtmWithdrawalEvent::PinRejected(_) => PinRejected::EVENT_TYPE,
-                AtmWithdrawalEvent::CashDispensed(_) => CashDispensed::EVENT_TYPE,
-            }
-        }
-        fn event_version(&self) -> u32 {
-            match self {
-                AtmWithdrawalEvent::WithdrawalInitiated(_) => {
-                    WithdrawalInitiated::VERSION
-                }
-                AtmWithdrawalEvent::AuthorizationConfirmed(_) => {
-                    AuthorizationConfirmed::VERSION
-                }
-                AtmWithdrawalEvent::PinRejected(_) => PinRejected::VERSION,
-                AtmWithdrawalEvent::CashDispensed(_) => CashDispensed::VERSION,
-            }
-        }
-        fn to_data(&self) -> ::eskema::serde_json::Value {
-            match self {
-                AtmWithdrawalEvent::WithdrawalInitiated(e) => {
-                    ::eskema::engine::to_json(e)
-                }
-                AtmWithdrawalEvent::AuthorizationConfirmed(e) => {
-                    ::eskema::engine::to_json(e)
-                }
-                AtmWithdrawalEvent::PinRejected(e) => ::eskema::engine::to_json(e),
-                AtmWithdrawalEvent::CashDispensed(e) => ::eskema::engine::to_json(e),
+                Self::WithdrawalInitiated(e) => e,
+                Self::AuthorizationConfirmed(e) => e,
+                Self::PinRejected(e) => e,
+                Self::CashDispensed(e) => e,
             }
         }
         fn from_stored(
-            event_type: &str,
-            event_version: u32,
+            name: &str,
+            v: u32,
             data: ::eskema::serde_json::Value,
         ) -> Result<Self, ::eskema::UpcastError> {
-            match event_type {
-                "WithdrawalInitiated" => {
-                    WithdrawalInitiated::from_stored(event_version, data)
-                        .map(AtmWithdrawalEvent::WithdrawalInitiated)
-                }
-                "AuthorizationConfirmed" => {
-                    AuthorizationConfirmed::from_stored(event_version, data)
-                        .map(AtmWithdrawalEvent::AuthorizationConfirmed)
-                }
-                "PinRejected" => {
-                    PinRejected::from_stored(event_version, data)
-                        .map(AtmWithdrawalEvent::PinRejected)
-                }
-                "CashDispensed" => {
-                    CashDispensed::from_stored(event_version, data)
-                        .map(AtmWithdrawalEvent::CashDispensed)
-                }
-                _ => {
-                    Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: event_type.to_string(),
-                        target: "AtmWithdrawalEvent".to_string(),
-                    })
-                }
+            use ::eskema::__private::decode;
+            match name {
+                "WithdrawalInitiated" => decode(v, data, Self::WithdrawalInitiated),
+                "AuthorizationConfirmed" => decode(v, data, Self::AuthorizationConfirmed),
+                "PinRejected" => decode(v, data, Self::PinRejected),
+                "CashDispensed" => decode(v, data, Self::CashDispensed),
+                _ => Err(::eskema::UpcastError::unknown(name, "AtmWithdrawalEvent")),
             }
         }
     }
-    /// Domain errors of `AtmWithdrawal` (from `errors:`); `Display` is the schema's message.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum AtmWithdrawalError {
@@ -612,56 +230,39 @@ pub mod atm {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(
                 match self {
-                    AtmWithdrawalError::AlreadyInitiated => {
-                        "this withdrawal has already been started"
-                    }
-                    AtmWithdrawalError::NotInitiated => {
-                        "no withdrawal with this id was started"
-                    }
-                    AtmWithdrawalError::AlreadyAuthorized => {
-                        "the withdrawal is already authorized"
-                    }
-                    AtmWithdrawalError::NotAuthorized => {
-                        "the withdrawal has not been authorized"
-                    }
-                    AtmWithdrawalError::CardBlocked => {
+                    Self::AlreadyInitiated => "this withdrawal has already been started",
+                    Self::NotInitiated => "no withdrawal with this id was started",
+                    Self::AlreadyAuthorized => "the withdrawal is already authorized",
+                    Self::NotAuthorized => "the withdrawal has not been authorized",
+                    Self::CardBlocked => {
                         "three wrong PINs were entered; the card is retained"
                     }
-                    AtmWithdrawalError::AlreadyDispensed => {
-                        "the cash was already dispensed"
-                    }
+                    Self::AlreadyDispensed => "the cash was already dispensed",
                 },
             )
         }
     }
     impl ::std::error::Error for AtmWithdrawalError {}
-    /// The business logic of `AtmWithdrawal`: implement it on [`AtmWithdrawal`] (`eskema scaffold` writes the stubs).
+    /// The business logic of [`AtmWithdrawal`]: executors decide (pure: no I/O, no mutation), appliers fold events into the state. `eskema scaffold` writes the stubs.
     pub trait AtmWithdrawalLogic {
-        /// Decides what [`InitiateWithdrawal`] does: the events it causes, or why not. Pure: no I/O, no mutation.
         fn initiate_withdrawal(
             &self,
             command: &InitiateWithdrawal,
-        ) -> Result<Vec<InitiateWithdrawalEmits>, AtmWithdrawalError>;
-        /// Decides what [`ConfirmAuthorization`] does: the events it causes, or why not. Pure: no I/O, no mutation.
+        ) -> Result<Vec<WithdrawalInitiated>, AtmWithdrawalError>;
         fn confirm_authorization(
             &self,
             command: &ConfirmAuthorization,
         ) -> Result<Vec<ConfirmAuthorizationEmits>, AtmWithdrawalError>;
-        /// Decides what [`DispenseCash`] does: the events it causes, or why not. Pure: no I/O, no mutation.
         fn dispense_cash(
             &self,
             command: &DispenseCash,
-        ) -> Result<Vec<DispenseCashEmits>, AtmWithdrawalError>;
-        /// Folds [`WithdrawalInitiated`] into the state.
+        ) -> Result<Vec<CashDispensed>, AtmWithdrawalError>;
         fn apply_withdrawal_initiated(&mut self, event: &WithdrawalInitiated);
-        /// Folds [`AuthorizationConfirmed`] into the state.
         fn apply_authorization_confirmed(&mut self, event: &AuthorizationConfirmed);
-        /// Folds [`PinRejected`] into the state.
         fn apply_pin_rejected(&mut self, event: &PinRejected);
-        /// Folds [`CashDispensed`] into the state.
         fn apply_cash_dispensed(&mut self, event: &CashDispensed);
     }
-    impl ::eskema::Aggregate for AtmWithdrawal {
+    impl ::eskema::aggregate::Aggregate for AtmWithdrawal {
         const NAME: &'static str = "AtmWithdrawal";
         const CONTEXT: &'static str = "atm";
         const SNAPSHOT_EVERY: Option<u64> = None;
@@ -669,7 +270,6 @@ pub mod atm {
         type Command = AtmWithdrawalCommand;
         type Event = AtmWithdrawalEvent;
         type Error = AtmWithdrawalError;
-        /// `AtmWithdrawal-` + the identity value.
         fn stream_id(identity: &str) -> String {
             format!("AtmWithdrawal-{identity}")
         }
@@ -679,203 +279,80 @@ pub mod atm {
         ) -> Result<Vec<AtmWithdrawalEvent>, AtmWithdrawalError> {
             match command {
                 AtmWithdrawalCommand::InitiateWithdrawal(c) => {
-                    AtmWithdrawalLogic::initiate_withdrawal(self, c)
-                        .map(|events| {
-                            events.into_iter().map(AtmWithdrawalEvent::from).collect()
-                        })
+                    ::eskema::__private::emitted(self.initiate_withdrawal(c))
                 }
                 AtmWithdrawalCommand::ConfirmAuthorization(c) => {
-                    AtmWithdrawalLogic::confirm_authorization(self, c)
-                        .map(|events| {
-                            events.into_iter().map(AtmWithdrawalEvent::from).collect()
-                        })
+                    ::eskema::__private::emitted(self.confirm_authorization(c))
                 }
                 AtmWithdrawalCommand::DispenseCash(c) => {
-                    AtmWithdrawalLogic::dispense_cash(self, c)
-                        .map(|events| {
-                            events.into_iter().map(AtmWithdrawalEvent::from).collect()
-                        })
+                    ::eskema::__private::emitted(self.dispense_cash(c))
                 }
             }
         }
         fn apply(&mut self, event: &AtmWithdrawalEvent) {
             match event {
                 AtmWithdrawalEvent::WithdrawalInitiated(e) => {
-                    AtmWithdrawalLogic::apply_withdrawal_initiated(self, e)
+                    self.apply_withdrawal_initiated(e)
                 }
                 AtmWithdrawalEvent::AuthorizationConfirmed(e) => {
-                    AtmWithdrawalLogic::apply_authorization_confirmed(self, e)
+                    self.apply_authorization_confirmed(e)
                 }
-                AtmWithdrawalEvent::PinRejected(e) => {
-                    AtmWithdrawalLogic::apply_pin_rejected(self, e)
-                }
-                AtmWithdrawalEvent::CashDispensed(e) => {
-                    AtmWithdrawalLogic::apply_cash_dispensed(self, e)
-                }
+                AtmWithdrawalEvent::PinRejected(e) => self.apply_pin_rejected(e),
+                AtmWithdrawalEvent::CashDispensed(e) => self.apply_cash_dispensed(e),
             }
         }
     }
-    /// Every command of context `atm`: what [`dispatch`] takes.
+    /// Every command of the context, by aggregate: what [`dispatch`] takes. Serialized
+    /// as the aggregate's command enum: `{"<Command>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[serde(crate = "::eskema::serde", untagged)]
     pub enum Command {
-        /// [`InitiateWithdrawal`], a command of aggregate `AtmWithdrawal`.
-        InitiateWithdrawal(InitiateWithdrawal),
-        /// [`ConfirmAuthorization`], a command of aggregate `AtmWithdrawal`.
-        ConfirmAuthorization(ConfirmAuthorization),
-        /// [`DispenseCash`], a command of aggregate `AtmWithdrawal`.
-        DispenseCash(DispenseCash),
+        AtmWithdrawal(AtmWithdrawalCommand),
     }
-    impl From<InitiateWithdrawal> for Command {
-        fn from(command: InitiateWithdrawal) -> Self {
-            Command::InitiateWithdrawal(command)
-        }
-    }
-    impl From<ConfirmAuthorization> for Command {
-        fn from(command: ConfirmAuthorization) -> Self {
-            Command::ConfirmAuthorization(command)
-        }
-    }
-    impl From<DispenseCash> for Command {
-        fn from(command: DispenseCash) -> Self {
-            Command::DispenseCash(command)
-        }
-    }
-    impl From<AtmWithdrawalCommand> for Command {
-        fn from(command: AtmWithdrawalCommand) -> Self {
-            match command {
-                AtmWithdrawalCommand::InitiateWithdrawal(c) => {
-                    Command::InitiateWithdrawal(c)
-                }
-                AtmWithdrawalCommand::ConfirmAuthorization(c) => {
-                    Command::ConfirmAuthorization(c)
-                }
-                AtmWithdrawalCommand::DispenseCash(c) => Command::DispenseCash(c),
-            }
-        }
-    }
+    ::eskema::__private::from_variants!(Command { AtmWithdrawal(AtmWithdrawalCommand) });
+    ::eskema::__private::from_variants!(
+        Command { AtmWithdrawal : InitiateWithdrawal, AtmWithdrawal :
+        ConfirmAuthorization, AtmWithdrawal : DispenseCash }
+    );
     impl ::eskema::Validate for Command {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            match self {
-                Command::InitiateWithdrawal(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-                Command::ConfirmAuthorization(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-                Command::DispenseCash(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-            }
+            let command: &dyn ::eskema::Validate = match self {
+                Self::AtmWithdrawal(c) => c,
+            };
+            command.validate_into(prefix, errors);
         }
     }
-    /// Every event of the context, as dispatch returns them.
+    /// Every event of the context, by aggregate, as dispatch returns them. Serialized as
+    /// the aggregate's event enum: `{"<Event>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[serde(crate = "::eskema::serde", untagged)]
     pub enum Event {
-        /// [`WithdrawalInitiated`], an event of aggregate `AtmWithdrawal`.
-        WithdrawalInitiated(WithdrawalInitiated),
-        /// [`AuthorizationConfirmed`], an event of aggregate `AtmWithdrawal`.
-        AuthorizationConfirmed(AuthorizationConfirmed),
-        /// [`PinRejected`], an event of aggregate `AtmWithdrawal`.
-        PinRejected(PinRejected),
-        /// [`CashDispensed`], an event of aggregate `AtmWithdrawal`.
-        CashDispensed(CashDispensed),
+        AtmWithdrawal(AtmWithdrawalEvent),
     }
-    impl From<WithdrawalInitiated> for Event {
-        fn from(event: WithdrawalInitiated) -> Self {
-            Event::WithdrawalInitiated(event)
-        }
-    }
-    impl From<AuthorizationConfirmed> for Event {
-        fn from(event: AuthorizationConfirmed) -> Self {
-            Event::AuthorizationConfirmed(event)
-        }
-    }
-    impl From<PinRejected> for Event {
-        fn from(event: PinRejected) -> Self {
-            Event::PinRejected(event)
-        }
-    }
-    impl From<CashDispensed> for Event {
-        fn from(event: CashDispensed) -> Self {
-            Event::CashDispensed(event)
-        }
-    }
-    impl From<AtmWithdrawalEvent> for Event {
-        fn from(event: AtmWithdrawalEvent) -> Self {
-            match event {
-                AtmWithdrawalEvent::WithdrawalInitiated(x) => {
-                    Event::WithdrawalInitiated(x)
-                }
-                AtmWithdrawalEvent::AuthorizationConfirmed(x) => {
-                    Event::AuthorizationConfirmed(x)
-                }
-                AtmWithdrawalEvent::PinRejected(x) => Event::PinRejected(x),
-                AtmWithdrawalEvent::CashDispensed(x) => Event::CashDispensed(x),
-            }
-        }
-    }
-    impl ::eskema::DomainEvent for Event {
-        fn event_type(&self) -> &'static str {
+    ::eskema::__private::from_variants!(Event { AtmWithdrawal(AtmWithdrawalEvent) });
+    ::eskema::__private::from_variants!(
+        Event { AtmWithdrawal : WithdrawalInitiated, AtmWithdrawal :
+        AuthorizationConfirmed, AtmWithdrawal : PinRejected, AtmWithdrawal :
+        CashDispensed }
+    );
+    impl ::eskema::event::DomainEvent for Event {
+        fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
             match self {
-                Event::WithdrawalInitiated(_) => WithdrawalInitiated::EVENT_TYPE,
-                Event::AuthorizationConfirmed(_) => AuthorizationConfirmed::EVENT_TYPE,
-                Event::PinRejected(_) => PinRejected::EVENT_TYPE,
-                Event::CashDispensed(_) => CashDispensed::EVENT_TYPE,
-            }
-        }
-        fn event_version(&self) -> u32 {
-            match self {
-                Event::WithdrawalInitiated(_) => WithdrawalInitiated::VERSION,
-                Event::AuthorizationConfirmed(_) => AuthorizationConfirmed::VERSION,
-                Event::PinRejected(_) => PinRejected::VERSION,
-                Event::CashDispensed(_) => CashDispensed::VERSION,
-            }
-        }
-        fn to_data(&self) -> ::eskema::serde_json::Value {
-            match self {
-                Event::WithdrawalInitiated(e) => ::eskema::engine::to_json(e),
-                Event::AuthorizationConfirmed(e) => ::eskema::engine::to_json(e),
-                Event::PinRejected(e) => ::eskema::engine::to_json(e),
-                Event::CashDispensed(e) => ::eskema::engine::to_json(e),
+                Self::AtmWithdrawal(e) => e.as_event(),
             }
         }
         fn from_stored(
-            event_type: &str,
-            event_version: u32,
+            name: &str,
+            v: u32,
             data: ::eskema::serde_json::Value,
         ) -> Result<Self, ::eskema::UpcastError> {
-            match event_type {
-                "WithdrawalInitiated" => {
-                    WithdrawalInitiated::from_stored(event_version, data)
-                        .map(Event::WithdrawalInitiated)
+            match name {
+                "WithdrawalInitiated" | "AuthorizationConfirmed" | "PinRejected"
+                | "CashDispensed" => {
+                    AtmWithdrawalEvent::from_stored(name, v, data)
+                        .map(Self::AtmWithdrawal)
                 }
-                "AuthorizationConfirmed" => {
-                    AuthorizationConfirmed::from_stored(event_version, data)
-                        .map(Event::AuthorizationConfirmed)
-                }
-                "PinRejected" => {
-                    PinRejected::from_stored(event_version, data).map(Event::PinRejected)
-                }
-                "CashDispensed" => {
-                    CashDispensed::from_stored(event_version, data)
-                        .map(Event::CashDispensed)
-                }
-                _ => {
-                    Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: event_type.to_string(),
-                        target: "atm::Event".to_string(),
-                    })
-                }
+                _ => Err(::eskema::UpcastError::unknown(name, "atm::Event")),
             }
         }
     }
@@ -883,26 +360,21 @@ pub mod atm {
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum Error {
-        /// A domain error of aggregate `AtmWithdrawal`.
         AtmWithdrawal(AtmWithdrawalError),
     }
-    impl From<AtmWithdrawalError> for Error {
-        fn from(error: AtmWithdrawalError) -> Self {
-            Error::AtmWithdrawal(error)
-        }
-    }
+    ::eskema::__private::from_variants!(Error { AtmWithdrawal(AtmWithdrawalError) });
     impl ::std::fmt::Display for Error {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match self {
-                Error::AtmWithdrawal(e) => ::std::fmt::Display::fmt(e, f),
+                Self::AtmWithdrawal(e) => ::std::fmt::Display::fmt(e, f),
             }
         }
     }
     impl ::std::error::Error for Error {}
-    /// Decodes the context's commands by name, for [`dispatch_json`].
+    /// The context's router: runs each command on its aggregate, decodes commands by name.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
     pub struct Router;
-    impl ::eskema::Router for Router {
+    impl ::eskema::aggregate::Router for Router {
         const CONTEXT: &'static str = "atm";
         const COMMANDS: &'static [&'static str] = &[
             "InitiateWithdrawal",
@@ -910,30 +382,36 @@ pub mod atm {
             "DispenseCash",
         ];
         type Command = Command;
+        type Event = Event;
+        type Error = Error;
         fn decode(
             name: &str,
             json: ::eskema::serde_json::Value,
         ) -> Option<Result<Command, ::eskema::serde_json::Error>> {
             match name {
-                "InitiateWithdrawal" => {
+                "InitiateWithdrawal" | "ConfirmAuthorization" | "DispenseCash" => {
                     Some(
-                        ::eskema::serde_json::from_value::<InitiateWithdrawal>(json)
-                            .map(Command::InitiateWithdrawal),
-                    )
-                }
-                "ConfirmAuthorization" => {
-                    Some(
-                        ::eskema::serde_json::from_value::<ConfirmAuthorization>(json)
-                            .map(Command::ConfirmAuthorization),
-                    )
-                }
-                "DispenseCash" => {
-                    Some(
-                        ::eskema::serde_json::from_value::<DispenseCash>(json)
-                            .map(Command::DispenseCash),
+                        ::eskema::__private::decode_command(name, json)
+                            .map(Command::AtmWithdrawal),
                     )
                 }
                 _ => None,
+            }
+        }
+        fn dispatch<S: ::eskema::EventStore>(
+            engine: &::eskema::Engine<S>,
+            command: Command,
+            ctx: ::eskema::CommandContext,
+        ) -> impl ::std::future::Future<
+            Output = ::eskema::aggregate::Dispatched<Self>,
+        > + Send {
+            use ::eskema::__private::execute;
+            async move {
+                match command {
+                    Command::AtmWithdrawal(c) => {
+                        execute::<AtmWithdrawal, Self, S>(engine, c, ctx).await
+                    }
+                }
             }
         }
     }
@@ -942,7 +420,7 @@ pub mod atm {
     pub async fn dispatch<S: ::eskema::EventStore>(
         engine: &::eskema::Engine<S>,
         command: impl Into<Command>,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
+    ) -> ::eskema::aggregate::Dispatched<Router> {
         dispatch_with(engine, command, ::eskema::CommandContext::default()).await
     }
     /// [`dispatch`] with a [`::eskema::CommandContext`]: a command id makes the dispatch
@@ -951,44 +429,17 @@ pub mod atm {
         engine: &::eskema::Engine<S>,
         command: impl Into<Command>,
         ctx: ::eskema::CommandContext,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
-        match Into::<Command>::into(command) {
-            Command::InitiateWithdrawal(c) => {
-                engine
-                    .execute::<
-                        AtmWithdrawal,
-                    >(AtmWithdrawalCommand::InitiateWithdrawal(c), ctx)
-                    .await
-                    .map(|outcome| outcome.map_events(Event::from))
-                    .map_err(|e| e.map_domain(Error::AtmWithdrawal))
-            }
-            Command::ConfirmAuthorization(c) => {
-                engine
-                    .execute::<
-                        AtmWithdrawal,
-                    >(AtmWithdrawalCommand::ConfirmAuthorization(c), ctx)
-                    .await
-                    .map(|outcome| outcome.map_events(Event::from))
-                    .map_err(|e| e.map_domain(Error::AtmWithdrawal))
-            }
-            Command::DispenseCash(c) => {
-                engine
-                    .execute::<AtmWithdrawal>(AtmWithdrawalCommand::DispenseCash(c), ctx)
-                    .await
-                    .map(|outcome| outcome.map_events(Event::from))
-                    .map_err(|e| e.map_domain(Error::AtmWithdrawal))
-            }
-        }
+    ) -> ::eskema::aggregate::Dispatched<Router> {
+        <Router as ::eskema::aggregate::Router>::dispatch(engine, command.into(), ctx)
+            .await
     }
-    /// Decodes `json` as the command called `name`, then [`dispatch`]es it (which
-    /// validates first).
-    ///
-    /// `name` is a bare command name or one qualified with this context (`atm.<Command>`). An unknown name is `DispatchError::UnknownCommand` (known: InitiateWithdrawal, ConfirmAuthorization, DispenseCash); JSON of the wrong shape (including unknown fields) is `DispatchError::Decode`.
+    /// Decodes `json` as the command called `name` (bare or `context.Command`), then
+    /// [`dispatch`]es it; see [`::eskema::aggregate::Router::dispatch_json`].
     pub async fn dispatch_json<S: ::eskema::EventStore>(
         engine: &::eskema::Engine<S>,
         name: &str,
         json: ::eskema::serde_json::Value,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
+    ) -> ::eskema::aggregate::Dispatched<Router> {
         dispatch_json_with(engine, name, json, ::eskema::CommandContext::default()).await
     }
     /// [`dispatch_json`] with a [`::eskema::CommandContext`].
@@ -997,23 +448,8 @@ pub mod atm {
         name: &str,
         json: ::eskema::serde_json::Value,
         ctx: ::eskema::CommandContext,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
-        let bare = name.strip_prefix("atm.").unwrap_or(name);
-        let command = match <Router as ::eskema::Router>::decode(bare, json) {
-            Some(Ok(command)) => command,
-            Some(Err(e)) => {
-                return Err(::eskema::DispatchError::Decode {
-                    name: name.to_string(),
-                    message: e.to_string(),
-                });
-            }
-            None => {
-                return Err(::eskema::DispatchError::UnknownCommand {
-                    name: name.to_string(),
-                    known: <Router as ::eskema::Router>::COMMANDS.join(", "),
-                });
-            }
-        };
-        dispatch_with(engine, command, ctx).await
+    ) -> ::eskema::aggregate::Dispatched<Router> {
+        <Router as ::eskema::aggregate::Router>::dispatch_json(engine, name, json, ctx)
+            .await
     }
 }

@@ -8,520 +8,201 @@ pub mod bank {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum Currency {
-        /// `EUR`.
         #[default]
         EUR,
-        /// `USD`.
         USD,
-        /// `GBP`.
         GBP,
     }
     /// One customer account with its balance and card PIN.
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct BankAccount {
-        /// `account_number`: `String`.
         pub account_number: String,
-        /// `balance`: `i64`.
         pub balance: i64,
-        /// `currency`: `Currency`.
         pub currency: Currency,
-        /// `pin`: `String`.
         pub pin: String,
-        /// `opened`: `bool`.
         pub opened: bool,
     }
     /// Opens a new account with an initial deposit.
-    ///
-    /// Identity: `account_number`. Emits `BankAccountOpened`. Unknown JSON fields are refused.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde", deny_unknown_fields)]
     pub struct OpenBankAccount {
-        /// `account_number`: `String`.
-        ///
         /// Validated: must match `^ACC[0-9]{6}$`.
         pub account_number: String,
-        /// `initial_balance`: `i64`.
-        ///
         /// Validated: must be at least 1.
         pub initial_balance: i64,
-        /// `currency`: `Currency`.
         pub currency: Currency,
-        /// `pin`: `String`.
-        ///
         /// Validated: must be exactly 4 characters; must match `^[0-9]+$`.
         pub pin: String,
-        /// `owner_email`: `Option<String>`.
-        ///
         /// Validated: must be a valid e-mail address.
         #[serde(default)]
         pub owner_email: Option<String>,
     }
-    /// The `pattern` rule of `OpenBankAccount::account_number`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.
-    static OPEN_BANK_ACCOUNT__ACCOUNT_NUMBER_PATTERN: ::eskema::__private::LazyLock<
-        ::eskema::__private::Regex,
-    > = ::eskema::__private::LazyLock::new(|| {
-        ::eskema::__private::Regex::new("^ACC[0-9]{6}$")
-            .expect("pattern checked by eskema-codegen")
-    });
-    /// The `pattern` rule of `OpenBankAccount::pin`. eskema-codegen compiled this regex when it generated the code, so the `expect` cannot fire.
-    static OPEN_BANK_ACCOUNT__PIN_PATTERN: ::eskema::__private::LazyLock<
-        ::eskema::__private::Regex,
-    > = ::eskema::__private::LazyLock::new(|| {
-        ::eskema::__private::Regex::new("^[0-9]+$")
-            .expect("pattern checked by eskema-codegen")
-    });
-    /// Checks every rule of every field of `OpenBankAccount` (nested declared types included) and reports all violations.
     impl ::eskema::Validate for OpenBankAccount {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            {
-                let value = &self.account_number;
-                if !OPEN_BANK_ACCOUNT__ACCOUNT_NUMBER_PATTERN.is_match(value) {
-                    errors
-                        .push(
-                            format!("{prefix}account_number"),
-                            "pattern",
-                            "must match ^ACC[0-9]{6}$",
-                        );
-                }
-            }
-            {
-                let value = &self.initial_balance;
-                if *value < 1i64 {
-                    errors
-                        .push(
-                            format!("{prefix}initial_balance"),
-                            "min",
-                            "must be at least 1",
-                        );
-                }
-            }
-            {
-                let value = &self.pin;
-                if ::eskema::validate::char_len(value) != 4 {
-                    errors
-                        .push(
-                            format!("{prefix}pin"),
-                            "length",
-                            "must be exactly 4 characters",
-                        );
-                }
-                if !OPEN_BANK_ACCOUNT__PIN_PATTERN.is_match(value) {
-                    errors
-                        .push(format!("{prefix}pin"), "pattern", "must match ^[0-9]+$");
-                }
-            }
+            let mut check = ::eskema::__private::Check::new(prefix, errors);
+            check.pattern("account_number", &self.account_number, "^ACC[0-9]{6}$");
+            check.min("initial_balance", &self.initial_balance, 1i64);
+            check.text_length("pin", &self.pin, Some(4), Some(4));
+            check.pattern("pin", &self.pin, "^[0-9]+$");
             if let Some(value) = &self.owner_email {
-                let broken = !::eskema::validate::is_email(value);
-                if broken {
-                    errors
-                        .push(
-                            format!("{prefix}owner_email"),
-                            "email",
-                            "must be a valid e-mail address",
-                        );
-                }
+                check.email("owner_email", value);
             }
         }
     }
     /// Pays money into an open account.
-    ///
-    /// Identity: `account_number`. Emits `MoneyDeposited`. Unknown JSON fields are refused.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde", deny_unknown_fields)]
     pub struct DepositMoney {
-        /// `account_number`: `String`.
         pub account_number: String,
-        /// `amount`: `i64`.
-        ///
         /// Validated: must be between 1 and 1000000.
         pub amount: i64,
     }
-    /// Checks every rule of every field of `DepositMoney` (nested declared types included) and reports all violations.
     impl ::eskema::Validate for DepositMoney {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            {
-                let value = &self.amount;
-                if !(1i64..=1000000i64).contains(value) {
-                    errors
-                        .push(
-                            format!("{prefix}amount"),
-                            "range",
-                            "must be between 1 and 1000000",
-                        );
-                }
-            }
+            let mut check = ::eskema::__private::Check::new(prefix, errors);
+            check.range("amount", &self.amount, 1i64, 1000000i64);
         }
     }
     /// Takes money out of an open account, at the counter or for an ATM withdrawal.
-    ///
-    /// Identity: `account_number`. Emits `MoneyWithdrawn`. Unknown JSON fields are refused.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde", deny_unknown_fields)]
     pub struct WithdrawMoney {
-        /// `account_number`: `String`.
         pub account_number: String,
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
-        /// `amount`: `i64`.
-        ///
         /// Validated: must be between 1 and 1000000.
         pub amount: i64,
     }
-    /// Checks every rule of every field of `WithdrawMoney` (nested declared types included) and reports all violations.
     impl ::eskema::Validate for WithdrawMoney {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            {
-                let value = &self.amount;
-                if !(1i64..=1000000i64).contains(value) {
-                    errors
-                        .push(
-                            format!("{prefix}amount"),
-                            "range",
-                            "must be between 1 and 1000000",
-                        );
-                }
-            }
+            let mut check = ::eskema::__private::Check::new(prefix, errors);
+            check.range("amount", &self.amount, 1i64, 1000000i64);
         }
     }
     /// An account was opened; v1 had no currency (all accounts were in euros).
     ///
-    /// Stored payloads may carry fields this version does not know; they are ignored.
+    /// Version 2; stored payloads of older versions are upcast:
+    ///
+    /// - v1 -> v2: add `currency` = `"EUR"` when absent.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct BankAccountOpened {
-        /// `account_number`: `String`.
         pub account_number: String,
-        /// `initial_balance`: `i64`.
         pub initial_balance: i64,
-        /// `currency`: `Currency`.
         pub currency: Currency,
-        /// `pin`: `String`.
         pub pin: String,
     }
-    impl BankAccountOpened {
-        /// The type name events are stored under.
-        pub const EVENT_TYPE: &'static str = "BankAccountOpened";
-        /// The current schema version; stored payloads of older versions are upcast.
-        pub const VERSION: u32 = 2;
-        /// Every type name a stored event of this kind may carry: the current one, then
-        /// `renamed_from`.
-        pub const STORED_NAMES: &'static [&'static str] = &["BankAccountOpened"];
-        /// Runs the upcast steps from `version` to [`Self::VERSION`] on a stored payload, oldest first:
-        ///
-        /// - v1 -> v2: add `currency` = `"EUR"` when absent.
-        pub fn upcast(
+    impl ::eskema::Event for BankAccountOpened {
+        const NAME: &'static str = "BankAccountOpened";
+        const VERSION: u32 = 2;
+        fn upcast(
             version: u32,
             mut data: ::eskema::serde_json::Value,
         ) -> Result<::eskema::serde_json::Value, ::eskema::UpcastError> {
             if version <= 1 {
-                let map = ::eskema::upcast::as_object(&mut data, Self::EVENT_TYPE, 1)?;
-                ::eskema::upcast::add(
-                    map,
-                    "currency",
-                    ::eskema::serde_json::Value::String(String::from("EUR")),
-                );
+                let map = ::eskema::__private::as_object(&mut data, Self::NAME, 1)?;
+                ::eskema::__private::add_json(map, "currency", "\"EUR\"");
             }
             Ok(data)
         }
-        /// Decodes a stored payload of any known version: refuses versions newer than
-        /// [`Self::VERSION`], runs the upcast steps, then deserializes.
-        pub fn from_stored(
-            version: u32,
-            data: ::eskema::serde_json::Value,
-        ) -> Result<Self, ::eskema::UpcastError> {
-            if version > Self::VERSION {
-                return Err(::eskema::UpcastError::FutureVersion {
-                    event_type: Self::EVENT_TYPE.to_string(),
-                    version,
-                    current: Self::VERSION,
-                });
-            }
-            let data = Self::upcast(version, data)?;
-            ::eskema::aggregate::decode_event(Self::EVENT_TYPE, version, data)
-        }
     }
-    /// The `MoneyDeposited` event of aggregate `BankAccount`.
-    ///
-    /// Stored payloads may carry fields this version does not know; they are ignored.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct MoneyDeposited {
-        /// `account_number`: `String`.
         pub account_number: String,
-        /// `amount`: `i64`.
         pub amount: i64,
-        /// `balance`: `i64`.
         pub balance: i64,
     }
-    impl MoneyDeposited {
-        /// The type name events are stored under.
-        pub const EVENT_TYPE: &'static str = "MoneyDeposited";
-        /// The current schema version; stored payloads of older versions are upcast.
-        pub const VERSION: u32 = 1;
-        /// Every type name a stored event of this kind may carry: the current one, then
-        /// `renamed_from`.
-        pub const STORED_NAMES: &'static [&'static str] = &["MoneyDeposited"];
-        /// Decodes a stored payload of any known version: refuses versions newer than
-        /// [`Self::VERSION`], runs the upcast steps, then deserializes.
-        pub fn from_stored(
-            version: u32,
-            data: ::eskema::serde_json::Value,
-        ) -> Result<Self, ::eskema::UpcastError> {
-            if version > Self::VERSION {
-                return Err(::eskema::UpcastError::FutureVersion {
-                    event_type: Self::EVENT_TYPE.to_string(),
-                    version,
-                    current: Self::VERSION,
-                });
-            }
-            ::eskema::aggregate::decode_event(Self::EVENT_TYPE, version, data)
-        }
+    impl ::eskema::Event for MoneyDeposited {
+        const NAME: &'static str = "MoneyDeposited";
     }
     /// Money left the account; stored as `CashWithdrawn` before the rename.
-    ///
-    /// Stored payloads may carry fields this version does not know; they are ignored.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct MoneyWithdrawn {
-        /// `account_number`: `String`.
         pub account_number: String,
-        /// `withdrawal_id`: `Uuid`.
         pub withdrawal_id: ::eskema::uuid::Uuid,
-        /// `amount`: `i64`.
         pub amount: i64,
-        /// `balance`: `i64`.
         pub balance: i64,
     }
-    impl MoneyWithdrawn {
-        /// The type name events are stored under.
-        pub const EVENT_TYPE: &'static str = "MoneyWithdrawn";
-        /// The current schema version; stored payloads of older versions are upcast.
-        pub const VERSION: u32 = 1;
-        /// Every type name a stored event of this kind may carry: the current one, then
-        /// `renamed_from`.
-        pub const STORED_NAMES: &'static [&'static str] = &[
-            "MoneyWithdrawn",
-            "CashWithdrawn",
-        ];
-        /// Decodes a stored payload of any known version: refuses versions newer than
-        /// [`Self::VERSION`], runs the upcast steps, then deserializes.
-        pub fn from_stored(
-            version: u32,
-            data: ::eskema::serde_json::Value,
-        ) -> Result<Self, ::eskema::UpcastError> {
-            if version > Self::VERSION {
-                return Err(::eskema::UpcastError::FutureVersion {
-                    event_type: Self::EVENT_TYPE.to_string(),
-                    version,
-                    current: Self::VERSION,
-                });
-            }
-            ::eskema::aggregate::decode_event(Self::EVENT_TYPE, version, data)
-        }
+    impl ::eskema::Event for MoneyWithdrawn {
+        const NAME: &'static str = "MoneyWithdrawn";
+        const RENAMED_FROM: &'static [&'static str] = &["CashWithdrawn"];
     }
-    /// The events `OpenBankAccount` may return: an executor can only build these.
-    #[derive(Debug, Clone, PartialEq)]
-    pub enum OpenBankAccountEmits {
-        /// A [`BankAccountOpened`] event.
-        BankAccountOpened(BankAccountOpened),
-    }
-    impl From<BankAccountOpened> for OpenBankAccountEmits {
-        fn from(event: BankAccountOpened) -> Self {
-            OpenBankAccountEmits::BankAccountOpened(event)
-        }
-    }
-    impl From<OpenBankAccountEmits> for BankAccountEvent {
-        fn from(events: OpenBankAccountEmits) -> Self {
-            match events {
-                OpenBankAccountEmits::BankAccountOpened(e) => {
-                    BankAccountEvent::BankAccountOpened(e)
-                }
-            }
-        }
-    }
-    /// The events `DepositMoney` may return: an executor can only build these.
-    #[derive(Debug, Clone, PartialEq)]
-    pub enum DepositMoneyEmits {
-        /// A [`MoneyDeposited`] event.
-        MoneyDeposited(MoneyDeposited),
-    }
-    impl From<MoneyDeposited> for DepositMoneyEmits {
-        fn from(event: MoneyDeposited) -> Self {
-            DepositMoneyEmits::MoneyDeposited(event)
-        }
-    }
-    impl From<DepositMoneyEmits> for BankAccountEvent {
-        fn from(events: DepositMoneyEmits) -> Self {
-            match events {
-                DepositMoneyEmits::MoneyDeposited(e) => {
-                    BankAccountEvent::MoneyDeposited(e)
-                }
-            }
-        }
-    }
-    /// The events `WithdrawMoney` may return: an executor can only build these.
-    #[derive(Debug, Clone, PartialEq)]
-    pub enum WithdrawMoneyEmits {
-        /// A [`MoneyWithdrawn`] event.
-        MoneyWithdrawn(MoneyWithdrawn),
-    }
-    impl From<MoneyWithdrawn> for WithdrawMoneyEmits {
-        fn from(event: MoneyWithdrawn) -> Self {
-            WithdrawMoneyEmits::MoneyWithdrawn(event)
-        }
-    }
-    impl From<WithdrawMoneyEmits> for BankAccountEvent {
-        fn from(events: WithdrawMoneyEmits) -> Self {
-            match events {
-                WithdrawMoneyEmits::MoneyWithdrawn(e) => {
-                    BankAccountEvent::MoneyWithdrawn(e)
-                }
-            }
-        }
-    }
-    /// Every command of aggregate `BankAccount`; serialized as `{"<Command>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum BankAccountCommand {
-        /// A [`OpenBankAccount`] command.
         OpenBankAccount(OpenBankAccount),
-        /// A [`DepositMoney`] command.
         DepositMoney(DepositMoney),
-        /// A [`WithdrawMoney`] command.
         WithdrawMoney(WithdrawMoney),
     }
-    impl From<OpenBankAccount> for BankAccountCommand {
-        fn from(command: OpenBankAccount) -> Self {
-            BankAccountCommand::OpenBankAccount(command)
-        }
-    }
-    impl From<DepositMoney> for BankAccountCommand {
-        fn from(command: DepositMoney) -> Self {
-            BankAccountCommand::DepositMoney(command)
-        }
-    }
-    impl From<WithdrawMoney> for BankAccountCommand {
-        fn from(command: WithdrawMoney) -> Self {
-            BankAccountCommand::WithdrawMoney(command)
-        }
-    }
+    ::eskema::__private::from_variants!(
+        BankAccountCommand { OpenBankAccount(OpenBankAccount),
+        DepositMoney(DepositMoney), WithdrawMoney(WithdrawMoney) }
+    );
     impl ::eskema::Validate for BankAccountCommand {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            match self {
-                BankAccountCommand::OpenBankAccount(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-                BankAccountCommand::DepositMoney(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-                BankAccountCommand::WithdrawMoney(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-            }
+            let command: &dyn ::eskema::Validate = match self {
+                Self::OpenBankAccount(c) => c,
+                Self::DepositMoney(c) => c,
+                Self::WithdrawMoney(c) => c,
+            };
+            command.validate_into(prefix, errors);
         }
     }
-    impl ::eskema::AggregateCommand for BankAccountCommand {
+    impl ::eskema::aggregate::AggregateCommand for BankAccountCommand {
         fn name(&self) -> &'static str {
             match self {
-                BankAccountCommand::OpenBankAccount(_) => "OpenBankAccount",
-                BankAccountCommand::DepositMoney(_) => "DepositMoney",
-                BankAccountCommand::WithdrawMoney(_) => "WithdrawMoney",
+                Self::OpenBankAccount(_) => "OpenBankAccount",
+                Self::DepositMoney(_) => "DepositMoney",
+                Self::WithdrawMoney(_) => "WithdrawMoney",
             }
         }
-        /// The command's identity field (by default `account_number`, a `String`), as it appears in the stream id.
         fn identity(&self) -> String {
             match self {
-                BankAccountCommand::OpenBankAccount(c) => c.account_number.clone(),
-                BankAccountCommand::DepositMoney(c) => c.account_number.clone(),
-                BankAccountCommand::WithdrawMoney(c) => c.account_number.clone(),
+                Self::OpenBankAccount(c) => c.account_number.clone(),
+                Self::DepositMoney(c) => c.account_number.clone(),
+                Self::WithdrawMoney(c) => c.account_number.clone(),
             }
         }
     }
-    /// Every event of aggregate `BankAccount`; serialized as `{"<Event>": {..}}`. Stored events are decoded by `from_stored`, which also accepts `renamed_from` names and upcasts old versions.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum BankAccountEvent {
-        /// A [`BankAccountOpened`] event.
         BankAccountOpened(BankAccountOpened),
-        /// A [`MoneyDeposited`] event.
         MoneyDeposited(MoneyDeposited),
-        /// A [`MoneyWithdrawn`] event.
         MoneyWithdrawn(MoneyWithdrawn),
     }
-    impl From<BankAccountOpened> for BankAccountEvent {
-        fn from(event: BankAccountOpened) -> Self {
-            BankAccountEvent::BankAccountOpened(event)
-        }
-    }
-    impl From<MoneyDeposited> for BankAccountEvent {
-        fn from(event: MoneyDeposited) -> Self {
-            BankAccountEvent::MoneyDeposited(event)
-        }
-    }
-    impl From<MoneyWithdrawn> for BankAccountEvent {
-        fn from(event: MoneyWithdrawn) -> Self {
-            BankAccountEvent::MoneyWithdrawn(event)
-        }
-    }
-    impl ::eskema::DomainEvent for BankAccountEvent {
-        fn event_type(&self) -> &'static str {
+    ::eskema::__private::from_variants!(
+        BankAccountEvent { BankAccountOpened(BankAccountOpened),
+        MoneyDeposited(MoneyDeposited), MoneyWithdrawn(MoneyWithdrawn) }
+    );
+    impl ::eskema::event::DomainEvent for BankAccountEvent {
+        fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
             match self {
-                BankAccountEvent::BankAccountOpened(_) => BankAccountOpened::EVENT_TYPE,
-                BankAccountEvent::MoneyDeposited(_) => MoneyDeposited::EVENT_TYPE,
-                BankAccountEvent::MoneyWithdrawn(_) => MoneyWithdrawn::EVENT_TYPE,
-            }
-        }
-        fn event_version(&self) -> u32 {
-            match self {
-                BankAccountEvent::BankAccountOpened(_) => BankAccountOpened::VERSION,
-                BankAccountEvent::MoneyDeposited(_) => MoneyDeposited::VERSION,
-                BankAccountEvent::MoneyWithdrawn(_) => MoneyWithdrawn::VERSION,
-            }
-        }
-        fn to_data(&self) -> ::eskema::serde_json::Value {
-            match self {
-                BankAccountEvent::BankAccountOpened(e) => ::eskema::engine::to_json(e),
-                BankAccountEvent::MoneyDeposited(e) => ::eskema::engine::to_json(e),
-                BankAccountEvent::MoneyWithdrawn(e) => ::eskema::engine::to_json(e),
+                Self::BankAccountOpened(e) => e,
+                Self::MoneyDeposited(e) => e,
+                Self::MoneyWithdrawn(e) => e,
             }
         }
         fn from_stored(
-            event_type: &str,
-            event_version: u32,
+            name: &str,
+            v: u32,
             data: ::eskema::serde_json::Value,
         ) -> Result<Self, ::eskema::UpcastError> {
-            match event_type {
-                "BankAccountOpened" => {
-                    BankAccountOpened::from_stored(event_version, data)
-                        .map(BankAccountEvent::BankAccountOpened)
-                }
-                "MoneyDeposited" => {
-                    MoneyDeposited::from_stored(event_version, data)
-                        .map(BankAccountEvent::MoneyDeposited)
-                }
+            use ::eskema::__private::decode;
+            match name {
+                "BankAccountOpened" => decode(v, data, Self::BankAccountOpened),
+                "MoneyDeposited" => decode(v, data, Self::MoneyDeposited),
                 "MoneyWithdrawn" | "CashWithdrawn" => {
-                    MoneyWithdrawn::from_stored(event_version, data)
-                        .map(BankAccountEvent::MoneyWithdrawn)
+                    decode(v, data, Self::MoneyWithdrawn)
                 }
-                _ => {
-                    Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: event_type.to_string(),
-                        target: "BankAccountEvent".to_string(),
-                    })
-                }
+                _ => Err(::eskema::UpcastError::unknown(name, "BankAccountEvent")),
             }
         }
     }
-    /// Domain errors of `BankAccount` (from `errors:`); `Display` is the schema's message.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum BankAccountError {
@@ -536,43 +217,33 @@ pub mod bank {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(
                 match self {
-                    BankAccountError::AccountAlreadyOpened => {
-                        "the account is already open"
-                    }
-                    BankAccountError::AccountNotOpen => "the account has not been opened",
-                    BankAccountError::InsufficientFunds => {
-                        "the balance does not cover the amount"
-                    }
+                    Self::AccountAlreadyOpened => "the account is already open",
+                    Self::AccountNotOpen => "the account has not been opened",
+                    Self::InsufficientFunds => "the balance does not cover the amount",
                 },
             )
         }
     }
     impl ::std::error::Error for BankAccountError {}
-    /// The business logic of `BankAccount`: implement it on [`BankAccount`] (`eskema scaffold` writes the stubs).
+    /// The business logic of [`BankAccount`]: executors decide (pure: no I/O, no mutation), appliers fold events into the state. `eskema scaffold` writes the stubs.
     pub trait BankAccountLogic {
-        /// Decides what [`OpenBankAccount`] does: the events it causes, or why not. Pure: no I/O, no mutation.
         fn open_bank_account(
             &self,
             command: &OpenBankAccount,
-        ) -> Result<Vec<OpenBankAccountEmits>, BankAccountError>;
-        /// Decides what [`DepositMoney`] does: the events it causes, or why not. Pure: no I/O, no mutation.
+        ) -> Result<Vec<BankAccountOpened>, BankAccountError>;
         fn deposit_money(
             &self,
             command: &DepositMoney,
-        ) -> Result<Vec<DepositMoneyEmits>, BankAccountError>;
-        /// Decides what [`WithdrawMoney`] does: the events it causes, or why not. Pure: no I/O, no mutation.
+        ) -> Result<Vec<MoneyDeposited>, BankAccountError>;
         fn withdraw_money(
             &self,
             command: &WithdrawMoney,
-        ) -> Result<Vec<WithdrawMoneyEmits>, BankAccountError>;
-        /// Folds [`BankAccountOpened`] into the state.
+        ) -> Result<Vec<MoneyWithdrawn>, BankAccountError>;
         fn apply_bank_account_opened(&mut self, event: &BankAccountOpened);
-        /// Folds [`MoneyDeposited`] into the state.
         fn apply_money_deposited(&mut self, event: &MoneyDeposited);
-        /// Folds [`MoneyWithdrawn`] into the state.
         fn apply_money_withdrawn(&mut self, event: &MoneyWithdrawn);
     }
-    impl ::eskema::Aggregate for BankAccount {
+    impl ::eskema::aggregate::Aggregate for BankAccount {
         const NAME: &'static str = "BankAccount";
         const CONTEXT: &'static str = "bank";
         const SNAPSHOT_EVERY: Option<u64> = Some(100);
@@ -580,7 +251,6 @@ pub mod bank {
         type Command = BankAccountCommand;
         type Event = BankAccountEvent;
         type Error = BankAccountError;
-        /// `bank-account-` + the identity value.
         fn stream_id(identity: &str) -> String {
             format!("bank-account-{identity}")
         }
@@ -590,36 +260,23 @@ pub mod bank {
         ) -> Result<Vec<BankAccountEvent>, BankAccountError> {
             match command {
                 BankAccountCommand::OpenBankAccount(c) => {
-                    BankAccountLogic::open_bank_account(self, c)
-                        .map(|events| {
-                            events.into_iter().map(BankAccountEvent::from).collect()
-                        })
+                    ::eskema::__private::emitted(self.open_bank_account(c))
                 }
                 BankAccountCommand::DepositMoney(c) => {
-                    BankAccountLogic::deposit_money(self, c)
-                        .map(|events| {
-                            events.into_iter().map(BankAccountEvent::from).collect()
-                        })
+                    ::eskema::__private::emitted(self.deposit_money(c))
                 }
                 BankAccountCommand::WithdrawMoney(c) => {
-                    BankAccountLogic::withdraw_money(self, c)
-                        .map(|events| {
-                            events.into_iter().map(BankAccountEvent::from).collect()
-                        })
+                    ::eskema::__private::emitted(self.withdraw_money(c))
                 }
             }
         }
         fn apply(&mut self, event: &BankAccountEvent) {
             match event {
                 BankAccountEvent::BankAccountOpened(e) => {
-                    BankAccountLogic::apply_bank_account_opened(self, e)
+                    self.apply_bank_account_opened(e)
                 }
-                BankAccountEvent::MoneyDeposited(e) => {
-                    BankAccountLogic::apply_money_deposited(self, e)
-                }
-                BankAccountEvent::MoneyWithdrawn(e) => {
-                    BankAccountLogic::apply_money_withdrawn(self, e)
-                }
+                BankAccountEvent::MoneyDeposited(e) => self.apply_money_deposited(e),
+                BankAccountEvent::MoneyWithdrawn(e) => self.apply_money_withdrawn(e),
             }
         }
     }
@@ -634,61 +291,35 @@ pub mod bank {
             conn: &mut C,
             event: &BankAccountOpened,
             recorded: &::eskema::RecordedEvent,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::eskema::HandlerError>,
-        > + Send;
+        ) -> impl ::eskema::read::Handled;
         fn on_money_deposited(
             &self,
             conn: &mut C,
             event: &MoneyDeposited,
             recorded: &::eskema::RecordedEvent,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::eskema::HandlerError>,
-        > + Send;
+        ) -> impl ::eskema::read::Handled;
         fn on_money_withdrawn(
             &self,
             conn: &mut C,
             event: &MoneyWithdrawn,
             recorded: &::eskema::RecordedEvent,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::eskema::HandlerError>,
-        > + Send;
+        ) -> impl ::eskema::read::Handled;
         /// Empties the read model, for a rebuild from origin (in the same transaction
         /// that moves the checkpoint back).
-        fn reset(
-            &self,
-            conn: &mut C,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::eskema::HandlerError>,
-        > + Send;
+        fn reset(&self, conn: &mut C) -> impl ::eskema::read::Handled;
     }
-    /// The events `AccountBalances` takes: `BankAccountOpened`, `MoneyDeposited`, `MoneyWithdrawn`.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AccountBalancesEvent {
         BankAccountOpened(BankAccountOpened),
         MoneyDeposited(MoneyDeposited),
         MoneyWithdrawn(MoneyWithdrawn),
     }
-    impl From<BankAccountOpened> for AccountBalancesEvent {
-        fn from(event: BankAccountOpened) -> Self {
-            AccountBalancesEvent::BankAccountOpened(event)
-        }
-    }
-    impl From<MoneyDeposited> for AccountBalancesEvent {
-        fn from(event: MoneyDeposited) -> Self {
-            AccountBalancesEvent::MoneyDeposited(event)
-        }
-    }
-    impl From<MoneyWithdrawn> for AccountBalancesEvent {
-        fn from(event: MoneyWithdrawn) -> Self {
-            AccountBalancesEvent::MoneyWithdrawn(event)
-        }
-    }
-    /// Handler `AccountBalances`, for `eskema::ReadSide::builder(..).projection(AccountBalances, ..)`.
+    ::eskema::__private::from_variants!(
+        AccountBalancesEvent { BankAccountOpened(BankAccountOpened),
+        MoneyDeposited(MoneyDeposited), MoneyWithdrawn(MoneyWithdrawn) }
+    );
+    /// Runs [`AccountBalancesHandler`] on a read side: `ReadSide::builder(..).projection(AccountBalances, ..)`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
     pub struct AccountBalances;
     impl ::eskema::read::Subscription for AccountBalances {
@@ -698,7 +329,6 @@ pub mod bank {
             name: "AccountBalances",
             kind: ::eskema::read::Kind::Projection,
             consistency: ::eskema::read::Consistency::Strong,
-            start_from: ::eskema::read::StartFrom::Origin,
             partitions: 2,
             on_failure: ::eskema::read::FailurePolicy {
                 attempts: 5,
@@ -706,91 +336,50 @@ pub mod bank {
                 then: ::eskema::read::Exhausted::Park,
             },
             events: &[
-                ::eskema::read::EventKey {
-                    names: &["BankAccountOpened"],
-                    stream_prefix: "bank-account-",
-                    role: ::eskema::read::Role::Handle,
-                },
-                ::eskema::read::EventKey {
-                    names: &["MoneyDeposited"],
-                    stream_prefix: "bank-account-",
-                    role: ::eskema::read::Role::Handle,
-                },
-                ::eskema::read::EventKey {
-                    names: &["MoneyWithdrawn", "CashWithdrawn"],
-                    stream_prefix: "bank-account-",
-                    role: ::eskema::read::Role::Handle,
-                },
+                ::eskema::read::EventKey::handle::<BankAccountOpened>("bank-account-"),
+                ::eskema::read::EventKey::handle::<MoneyDeposited>("bank-account-"),
+                ::eskema::read::EventKey::handle::<MoneyWithdrawn>("bank-account-"),
             ],
+            ..::eskema::read::Spec::DEFAULT
         };
         fn decode(
             index: usize,
             recorded: &::eskema::RecordedEvent,
         ) -> Result<AccountBalancesEvent, ::eskema::UpcastError> {
+            use ::eskema::__private::decode_recorded;
             match index {
-                0 => {
-                    ::eskema::__private::decode_stored(
-                            recorded,
-                            BankAccountOpened::VERSION,
-                            BankAccountOpened::from_stored,
-                        )
-                        .map(AccountBalancesEvent::BankAccountOpened)
-                }
-                1 => {
-                    ::eskema::__private::decode_stored(
-                            recorded,
-                            MoneyDeposited::VERSION,
-                            MoneyDeposited::from_stored,
-                        )
-                        .map(AccountBalancesEvent::MoneyDeposited)
-                }
-                2 => {
-                    ::eskema::__private::decode_stored(
-                            recorded,
-                            MoneyWithdrawn::VERSION,
-                            MoneyWithdrawn::from_stored,
-                        )
-                        .map(AccountBalancesEvent::MoneyWithdrawn)
-                }
-                _ => {
-                    Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: recorded.event_type.clone(),
-                        target: "bank::AccountBalances".to_string(),
-                    })
-                }
+                0 => decode_recorded(recorded, AccountBalancesEvent::BankAccountOpened),
+                1 => decode_recorded(recorded, AccountBalancesEvent::MoneyDeposited),
+                2 => decode_recorded(recorded, AccountBalancesEvent::MoneyWithdrawn),
+                _ => Err(::eskema::__private::unknown::<Self>(recorded)),
             }
         }
         fn encode(event: &AccountBalancesEvent) -> (usize, ::eskema::serde_json::Value) {
+            use ::eskema::event::AnyEvent as _;
             match event {
-                AccountBalancesEvent::BankAccountOpened(e) => {
-                    (0, ::eskema::engine::to_json(e))
-                }
-                AccountBalancesEvent::MoneyDeposited(e) => {
-                    (1, ::eskema::engine::to_json(e))
-                }
-                AccountBalancesEvent::MoneyWithdrawn(e) => {
-                    (2, ::eskema::engine::to_json(e))
-                }
+                AccountBalancesEvent::BankAccountOpened(e) => (0, e.to_data()),
+                AccountBalancesEvent::MoneyDeposited(e) => (1, e.to_data()),
+                AccountBalancesEvent::MoneyWithdrawn(e) => (2, e.to_data()),
             }
         }
     }
     impl<C: ?Sized + Send, H: AccountBalancesHandler<C>> ::eskema::read::Project<H, C>
     for AccountBalances {
         async fn project(
-            handler: &H,
+            h: &H,
             conn: &mut C,
             event: &AccountBalancesEvent,
-            recorded: &::eskema::RecordedEvent,
+            r: &::eskema::RecordedEvent,
         ) -> Result<(), ::eskema::HandlerError> {
             match event {
                 AccountBalancesEvent::BankAccountOpened(e) => {
-                    handler.on_bank_account_opened(conn, e, recorded).await
+                    h.on_bank_account_opened(conn, e, r).await
                 }
                 AccountBalancesEvent::MoneyDeposited(e) => {
-                    handler.on_money_deposited(conn, e, recorded).await
+                    h.on_money_deposited(conn, e, r).await
                 }
                 AccountBalancesEvent::MoneyWithdrawn(e) => {
-                    handler.on_money_withdrawn(conn, e, recorded).await
+                    h.on_money_withdrawn(conn, e, r).await
                 }
             }
         }
@@ -806,21 +395,16 @@ pub mod bank {
             &self,
             event: &MoneyWithdrawn,
             recorded: &::eskema::RecordedEvent,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::eskema::HandlerError>,
-        > + Send;
+        ) -> impl ::eskema::read::Handled;
     }
-    /// The events `Notifications` takes: `MoneyWithdrawn`.
     #[derive(Debug, Clone, PartialEq)]
     pub enum NotificationsEvent {
         MoneyWithdrawn(MoneyWithdrawn),
     }
-    impl From<MoneyWithdrawn> for NotificationsEvent {
-        fn from(event: MoneyWithdrawn) -> Self {
-            NotificationsEvent::MoneyWithdrawn(event)
-        }
-    }
-    /// Handler `Notifications`, for `eskema::ReadSide::builder(..).handler(Notifications, ..)`.
+    ::eskema::__private::from_variants!(
+        NotificationsEvent { MoneyWithdrawn(MoneyWithdrawn) }
+    );
+    /// Runs [`NotificationsHandler`] on a read side: `ReadSide::builder(..).handler(Notifications, ..)`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
     pub struct Notifications;
     impl ::eskema::read::Subscription for Notifications {
@@ -829,8 +413,6 @@ pub mod bank {
             context: "bank",
             name: "Notifications",
             kind: ::eskema::read::Kind::Effect,
-            consistency: ::eskema::read::Consistency::Eventual,
-            start_from: ::eskema::read::StartFrom::Origin,
             partitions: 2,
             on_failure: ::eskema::read::FailurePolicy {
                 attempts: 3,
@@ -838,52 +420,35 @@ pub mod bank {
                 then: ::eskema::read::Exhausted::Park,
             },
             events: &[
-                ::eskema::read::EventKey {
-                    names: &["MoneyWithdrawn", "CashWithdrawn"],
-                    stream_prefix: "bank-account-",
-                    role: ::eskema::read::Role::Handle,
-                },
+                ::eskema::read::EventKey::handle::<MoneyWithdrawn>("bank-account-"),
             ],
+            ..::eskema::read::Spec::DEFAULT
         };
         fn decode(
             index: usize,
             recorded: &::eskema::RecordedEvent,
         ) -> Result<NotificationsEvent, ::eskema::UpcastError> {
+            use ::eskema::__private::decode_recorded;
             match index {
-                0 => {
-                    ::eskema::__private::decode_stored(
-                            recorded,
-                            MoneyWithdrawn::VERSION,
-                            MoneyWithdrawn::from_stored,
-                        )
-                        .map(NotificationsEvent::MoneyWithdrawn)
-                }
-                _ => {
-                    Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: recorded.event_type.clone(),
-                        target: "bank::Notifications".to_string(),
-                    })
-                }
+                0 => decode_recorded(recorded, NotificationsEvent::MoneyWithdrawn),
+                _ => Err(::eskema::__private::unknown::<Self>(recorded)),
             }
         }
         fn encode(event: &NotificationsEvent) -> (usize, ::eskema::serde_json::Value) {
+            use ::eskema::event::AnyEvent as _;
             match event {
-                NotificationsEvent::MoneyWithdrawn(e) => {
-                    (0, ::eskema::engine::to_json(e))
-                }
+                NotificationsEvent::MoneyWithdrawn(e) => (0, e.to_data()),
             }
         }
     }
     impl<H: NotificationsHandler> ::eskema::read::Deliver<H> for Notifications {
         async fn deliver(
-            handler: &H,
+            h: &H,
             event: &NotificationsEvent,
-            recorded: &::eskema::RecordedEvent,
+            r: &::eskema::RecordedEvent,
         ) -> Result<(), ::eskema::HandlerError> {
             match event {
-                NotificationsEvent::MoneyWithdrawn(e) => {
-                    handler.on_money_withdrawn(e, recorded).await
-                }
+                NotificationsEvent::MoneyWithdrawn(e) => h.on_money_withdrawn(e, r).await,
             }
         }
     }
@@ -891,36 +456,24 @@ pub mod bank {
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct Withdrawal {
-        /// `account_number`: `String`.
         pub account_number: String,
-        /// `amount`: `i64`.
         pub amount: i64,
     }
-    /// The commands `Withdrawal` may dispatch: `bank.WithdrawMoney`, `atm.DispenseCash`.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum WithdrawalDispatch {
         WithdrawMoney(WithdrawMoney),
         DispenseCash(super::atm::DispenseCash),
     }
-    impl From<WithdrawMoney> for WithdrawalDispatch {
-        fn from(command: WithdrawMoney) -> Self {
-            WithdrawalDispatch::WithdrawMoney(command)
-        }
-    }
-    impl From<super::atm::DispenseCash> for WithdrawalDispatch {
-        fn from(command: super::atm::DispenseCash) -> Self {
-            WithdrawalDispatch::DispenseCash(command)
-        }
-    }
+    ::eskema::__private::from_variants!(
+        WithdrawalDispatch { WithdrawMoney(WithdrawMoney),
+        DispenseCash(super::atm::DispenseCash) }
+    );
     impl ::eskema::read::Commands for WithdrawalDispatch {
         fn command_name(&self) -> &'static str {
             match self {
-                WithdrawalDispatch::WithdrawMoney(_) => "bank.WithdrawMoney",
-                WithdrawalDispatch::DispenseCash(_) => "atm.DispenseCash",
+                Self::WithdrawMoney(_) => "bank.WithdrawMoney",
+                Self::DispenseCash(_) => "atm.DispenseCash",
             }
         }
         async fn dispatch<S: ::eskema::EventStore>(
@@ -929,17 +482,13 @@ pub mod bank {
             ctx: ::eskema::CommandContext,
         ) -> Result<Vec<::eskema::RecordedEvent>, ::eskema::DispatchError<String>> {
             match self {
-                WithdrawalDispatch::WithdrawMoney(command) => {
-                    dispatch_with(engine, command, ctx)
-                        .await
-                        .map(|outcome| outcome.recorded)
-                        .map_err(|e| e.map_domain(|d| d.to_string()))
+                Self::WithdrawMoney(c) => {
+                    ::eskema::__private::recorded(dispatch_with(engine, c, ctx).await)
                 }
-                WithdrawalDispatch::DispenseCash(command) => {
-                    super::atm::dispatch_with(engine, command, ctx)
-                        .await
-                        .map(|outcome| outcome.recorded)
-                        .map_err(|e| e.map_domain(|d| d.to_string()))
+                Self::DispenseCash(c) => {
+                    ::eskema::__private::recorded(
+                        super::atm::dispatch_with(engine, c, ctx).await,
+                    )
                 }
             }
         }
@@ -962,110 +511,58 @@ pub mod bank {
             recorded: &::eskema::RecordedEvent,
         ) -> Result<Vec<WithdrawalDispatch>, ::eskema::HandlerError>;
     }
-    /// The events `Withdrawal` takes: `atm.WithdrawalInitiated`, `atm.AuthorizationConfirmed`, `MoneyWithdrawn`.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum WithdrawalEvent {
         WithdrawalInitiated(super::atm::WithdrawalInitiated),
         AuthorizationConfirmed(super::atm::AuthorizationConfirmed),
         MoneyWithdrawn(MoneyWithdrawn),
     }
-    impl From<super::atm::WithdrawalInitiated> for WithdrawalEvent {
-        fn from(event: super::atm::WithdrawalInitiated) -> Self {
-            WithdrawalEvent::WithdrawalInitiated(event)
-        }
-    }
-    impl From<super::atm::AuthorizationConfirmed> for WithdrawalEvent {
-        fn from(event: super::atm::AuthorizationConfirmed) -> Self {
-            WithdrawalEvent::AuthorizationConfirmed(event)
-        }
-    }
-    impl From<MoneyWithdrawn> for WithdrawalEvent {
-        fn from(event: MoneyWithdrawn) -> Self {
-            WithdrawalEvent::MoneyWithdrawn(event)
-        }
-    }
+    ::eskema::__private::from_variants!(
+        WithdrawalEvent { WithdrawalInitiated(super::atm::WithdrawalInitiated),
+        AuthorizationConfirmed(super::atm::AuthorizationConfirmed),
+        MoneyWithdrawn(MoneyWithdrawn) }
+    );
     impl ::eskema::read::Subscription for Withdrawal {
         type Event = WithdrawalEvent;
         const SPEC: ::eskema::read::Spec = ::eskema::read::Spec {
             context: "bank",
             name: "Withdrawal",
             kind: ::eskema::read::Kind::Process,
-            consistency: ::eskema::read::Consistency::Eventual,
-            start_from: ::eskema::read::StartFrom::Origin,
-            partitions: 1,
             on_failure: ::eskema::read::FailurePolicy {
                 attempts: 3,
                 backoff_ms: &[500],
                 then: ::eskema::read::Exhausted::Park,
             },
             events: &[
-                ::eskema::read::EventKey {
-                    names: &["WithdrawalInitiated"],
-                    stream_prefix: "AtmWithdrawal-",
-                    role: ::eskema::read::Role::Start,
-                },
-                ::eskema::read::EventKey {
-                    names: &["AuthorizationConfirmed"],
-                    stream_prefix: "AtmWithdrawal-",
-                    role: ::eskema::read::Role::Continue,
-                },
-                ::eskema::read::EventKey {
-                    names: &["MoneyWithdrawn", "CashWithdrawn"],
-                    stream_prefix: "bank-account-",
-                    role: ::eskema::read::Role::Stop,
-                },
+                ::eskema::read::EventKey::start::<
+                    super::atm::WithdrawalInitiated,
+                >("AtmWithdrawal-"),
+                ::eskema::read::EventKey::proceed::<
+                    super::atm::AuthorizationConfirmed,
+                >("AtmWithdrawal-"),
+                ::eskema::read::EventKey::stop::<MoneyWithdrawn>("bank-account-"),
             ],
+            ..::eskema::read::Spec::DEFAULT
         };
         fn decode(
             index: usize,
             recorded: &::eskema::RecordedEvent,
         ) -> Result<WithdrawalEvent, ::eskema::UpcastError> {
+            use ::eskema::__private::decode_recorded;
             match index {
-                0 => {
-                    ::eskema::__private::decode_stored(
-                            recorded,
-                            super::atm::WithdrawalInitiated::VERSION,
-                            super::atm::WithdrawalInitiated::from_stored,
-                        )
-                        .map(WithdrawalEvent::WithdrawalInitiated)
-                }
-                1 => {
-                    ::eskema::__private::decode_stored(
-                            recorded,
-                            super::atm::AuthorizationConfirmed::VERSION,
-                            super::atm::AuthorizationConfirmed::from_stored,
-                        )
-                        .map(WithdrawalEvent::AuthorizationConfirmed)
-                }
-                2 => {
-                    ::eskema::__private::decode_stored(
-                            recorded,
-                            MoneyWithdrawn::VERSION,
-                            MoneyWithdrawn::from_stored,
-                        )
-                        .map(WithdrawalEvent::MoneyWithdrawn)
-                }
-                _ => {
-                    Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: recorded.event_type.clone(),
-                        target: "bank::Withdrawal".to_string(),
-                    })
-                }
+                0 => decode_recorded(recorded, WithdrawalEvent::WithdrawalInitiated),
+                1 => decode_recorded(recorded, WithdrawalEvent::AuthorizationConfirmed),
+                2 => decode_recorded(recorded, WithdrawalEvent::MoneyWithdrawn),
+                _ => Err(::eskema::__private::unknown::<Self>(recorded)),
             }
         }
         fn encode(event: &WithdrawalEvent) -> (usize, ::eskema::serde_json::Value) {
+            use ::eskema::event::AnyEvent as _;
             match event {
-                WithdrawalEvent::WithdrawalInitiated(e) => {
-                    (0, ::eskema::engine::to_json(e))
-                }
-                WithdrawalEvent::AuthorizationConfirmed(e) => {
-                    (1, ::eskema::engine::to_json(e))
-                }
-                WithdrawalEvent::MoneyWithdrawn(e) => (2, ::eskema::engine::to_json(e)),
+                WithdrawalEvent::WithdrawalInitiated(e) => (0, e.to_data()),
+                WithdrawalEvent::AuthorizationConfirmed(e) => (1, e.to_data()),
+                WithdrawalEvent::MoneyWithdrawn(e) => (2, e.to_data()),
             }
         }
     }
@@ -1081,160 +578,68 @@ pub mod bank {
         fn handle(
             &mut self,
             event: &WithdrawalEvent,
-            recorded: &::eskema::RecordedEvent,
+            r: &::eskema::RecordedEvent,
         ) -> Result<Vec<WithdrawalDispatch>, ::eskema::HandlerError> {
             match event {
                 WithdrawalEvent::WithdrawalInitiated(e) => {
-                    WithdrawalProcess::on_withdrawal_initiated(self, e, recorded)
+                    self.on_withdrawal_initiated(e, r)
                 }
                 WithdrawalEvent::AuthorizationConfirmed(e) => {
-                    WithdrawalProcess::on_authorization_confirmed(self, e, recorded)
+                    self.on_authorization_confirmed(e, r)
                 }
-                WithdrawalEvent::MoneyWithdrawn(e) => {
-                    WithdrawalProcess::on_money_withdrawn(self, e, recorded)
-                }
+                WithdrawalEvent::MoneyWithdrawn(e) => self.on_money_withdrawn(e, r),
             }
         }
     }
-    /// Every command of context `bank`: what [`dispatch`] takes.
+    /// Every command of the context, by aggregate: what [`dispatch`] takes. Serialized
+    /// as the aggregate's command enum: `{"<Command>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[serde(crate = "::eskema::serde", untagged)]
     pub enum Command {
-        /// [`OpenBankAccount`], a command of aggregate `BankAccount`.
-        OpenBankAccount(OpenBankAccount),
-        /// [`DepositMoney`], a command of aggregate `BankAccount`.
-        DepositMoney(DepositMoney),
-        /// [`WithdrawMoney`], a command of aggregate `BankAccount`.
-        WithdrawMoney(WithdrawMoney),
+        BankAccount(BankAccountCommand),
     }
-    impl From<OpenBankAccount> for Command {
-        fn from(command: OpenBankAccount) -> Self {
-            Command::OpenBankAccount(command)
-        }
-    }
-    impl From<DepositMoney> for Command {
-        fn from(command: DepositMoney) -> Self {
-            Command::DepositMoney(command)
-        }
-    }
-    impl From<WithdrawMoney> for Command {
-        fn from(command: WithdrawMoney) -> Self {
-            Command::WithdrawMoney(command)
-        }
-    }
-    impl From<BankAccountCommand> for Command {
-        fn from(command: BankAccountCommand) -> Self {
-            match command {
-                BankAccountCommand::OpenBankAccount(c) => Command::OpenBankAccount(c),
-                BankAccountCommand::DepositMoney(c) => Command::DepositMoney(c),
-                BankAccountCommand::WithdrawMoney(c) => Command::WithdrawMoney(c),
-            }
-        }
-    }
+    ::eskema::__private::from_variants!(Command { BankAccount(BankAccountCommand) });
+    ::eskema::__private::from_variants!(
+        Command { BankAccount : OpenBankAccount, BankAccount : DepositMoney, BankAccount
+        : WithdrawMoney }
+    );
     impl ::eskema::Validate for Command {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            match self {
-                Command::OpenBankAccount(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-                Command::DepositMoney(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-                Command::WithdrawMoney(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-            }
+            let command: &dyn ::eskema::Validate = match self {
+                Self::BankAccount(c) => c,
+            };
+            command.validate_into(prefix, errors);
         }
     }
-    /// Every event of the context, as dispatch returns them.
+    /// Every event of the context, by aggregate, as dispatch returns them. Serialized as
+    /// the aggregate's event enum: `{"<Event>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[serde(crate = "::eskema::serde", untagged)]
     pub enum Event {
-        /// [`BankAccountOpened`], an event of aggregate `BankAccount`.
-        BankAccountOpened(BankAccountOpened),
-        /// [`MoneyDeposited`], an event of aggregate `BankAccount`.
-        MoneyDeposited(MoneyDeposited),
-        /// [`MoneyWithdrawn`], an event of aggregate `BankAccount`.
-        MoneyWithdrawn(MoneyWithdrawn),
+        BankAccount(BankAccountEvent),
     }
-    impl From<BankAccountOpened> for Event {
-        fn from(event: BankAccountOpened) -> Self {
-            Event::BankAccountOpened(event)
-        }
-    }
-    impl From<MoneyDeposited> for Event {
-        fn from(event: MoneyDeposited) -> Self {
-            Event::MoneyDeposited(event)
-        }
-    }
-    impl From<MoneyWithdrawn> for Event {
-        fn from(event: MoneyWithdrawn) -> Self {
-            Event::MoneyWithdrawn(event)
-        }
-    }
-    impl From<BankAccountEvent> for Event {
-        fn from(event: BankAccountEvent) -> Self {
-            match event {
-                BankAccountEvent::BankAccountOpened(x) => Event::BankAccountOpened(x),
-                BankAccountEvent::MoneyDeposited(x) => Event::MoneyDeposited(x),
-                BankAccountEvent::MoneyWithdrawn(x) => Event::MoneyWithdrawn(x),
-            }
-        }
-    }
-    impl ::eskema::DomainEvent for Event {
-        fn event_type(&self) -> &'static str {
+    ::eskema::__private::from_variants!(Event { BankAccount(BankAccountEvent) });
+    ::eskema::__private::from_variants!(
+        Event { BankAccount : BankAccountOpened, BankAccount : MoneyDeposited,
+        BankAccount : MoneyWithdrawn }
+    );
+    impl ::eskema::event::DomainEvent for Event {
+        fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
             match self {
-                Event::BankAccountOpened(_) => BankAccountOpened::EVENT_TYPE,
-                Event::MoneyDeposited(_) => MoneyDeposited::EVENT_TYPE,
-                Event::MoneyWithdrawn(_) => MoneyWithdrawn::EVENT_TYPE,
-            }
-        }
-        fn event_version(&self) -> u32 {
-            match self {
-                Event::BankAccountOpened(_) => BankAccountOpened::VERSION,
-                Event::MoneyDeposited(_) => MoneyDeposited::VERSION,
-                Event::MoneyWithdrawn(_) => MoneyWithdrawn::VERSION,
-            }
-        }
-        fn to_data(&self) -> ::eskema::serde_json::Value {
-            match self {
-                Event::BankAccountOpened(e) => ::eskema::engine::to_json(e),
-                Event::MoneyDeposited(e) => ::eskema::engine::to_json(e),
-                Event::MoneyWithdrawn(e) => ::eskema::engine::to_json(e),
+                Self::BankAccount(e) => e.as_event(),
             }
         }
         fn from_stored(
-            event_type: &str,
-            event_version: u32,
+            name: &str,
+            v: u32,
             data: ::eskema::serde_json::Value,
         ) -> Result<Self, ::eskema::UpcastError> {
-            match event_type {
-                "BankAccountOpened" => {
-                    BankAccountOpened::from_stored(event_version, data)
-                        .map(Event::BankAccountOpened)
+            match name {
+                "BankAccountOpened" | "MoneyDeposited" | "MoneyWithdrawn"
+                | "CashWithdrawn" => {
+                    BankAccountEvent::from_stored(name, v, data).map(Self::BankAccount)
                 }
-                "MoneyDeposited" => {
-                    MoneyDeposited::from_stored(event_version, data)
-                        .map(Event::MoneyDeposited)
-                }
-                "MoneyWithdrawn" | "CashWithdrawn" => {
-                    MoneyWithdrawn::from_stored(event_version, data)
-                        .map(Event::MoneyWithdrawn)
-                }
-                _ => {
-                    Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: event_type.to_string(),
-                        target: "bank::Event".to_string(),
-                    })
-                }
+                _ => Err(::eskema::UpcastError::unknown(name, "bank::Event")),
             }
         }
     }
@@ -1242,26 +647,21 @@ pub mod bank {
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum Error {
-        /// A domain error of aggregate `BankAccount`.
         BankAccount(BankAccountError),
     }
-    impl From<BankAccountError> for Error {
-        fn from(error: BankAccountError) -> Self {
-            Error::BankAccount(error)
-        }
-    }
+    ::eskema::__private::from_variants!(Error { BankAccount(BankAccountError) });
     impl ::std::fmt::Display for Error {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match self {
-                Error::BankAccount(e) => ::std::fmt::Display::fmt(e, f),
+                Self::BankAccount(e) => ::std::fmt::Display::fmt(e, f),
             }
         }
     }
     impl ::std::error::Error for Error {}
-    /// Decodes the context's commands by name, for [`dispatch_json`].
+    /// The context's router: runs each command on its aggregate, decodes commands by name.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
     pub struct Router;
-    impl ::eskema::Router for Router {
+    impl ::eskema::aggregate::Router for Router {
         const CONTEXT: &'static str = "bank";
         const COMMANDS: &'static [&'static str] = &[
             "OpenBankAccount",
@@ -1269,30 +669,36 @@ pub mod bank {
             "WithdrawMoney",
         ];
         type Command = Command;
+        type Event = Event;
+        type Error = Error;
         fn decode(
             name: &str,
             json: ::eskema::serde_json::Value,
         ) -> Option<Result<Command, ::eskema::serde_json::Error>> {
             match name {
-                "OpenBankAccount" => {
+                "OpenBankAccount" | "DepositMoney" | "WithdrawMoney" => {
                     Some(
-                        ::eskema::serde_json::from_value::<OpenBankAccount>(json)
-                            .map(Command::OpenBankAccount),
-                    )
-                }
-                "DepositMoney" => {
-                    Some(
-                        ::eskema::serde_json::from_value::<DepositMoney>(json)
-                            .map(Command::DepositMoney),
-                    )
-                }
-                "WithdrawMoney" => {
-                    Some(
-                        ::eskema::serde_json::from_value::<WithdrawMoney>(json)
-                            .map(Command::WithdrawMoney),
+                        ::eskema::__private::decode_command(name, json)
+                            .map(Command::BankAccount),
                     )
                 }
                 _ => None,
+            }
+        }
+        fn dispatch<S: ::eskema::EventStore>(
+            engine: &::eskema::Engine<S>,
+            command: Command,
+            ctx: ::eskema::CommandContext,
+        ) -> impl ::std::future::Future<
+            Output = ::eskema::aggregate::Dispatched<Self>,
+        > + Send {
+            use ::eskema::__private::execute;
+            async move {
+                match command {
+                    Command::BankAccount(c) => {
+                        execute::<BankAccount, Self, S>(engine, c, ctx).await
+                    }
+                }
             }
         }
     }
@@ -1301,7 +707,7 @@ pub mod bank {
     pub async fn dispatch<S: ::eskema::EventStore>(
         engine: &::eskema::Engine<S>,
         command: impl Into<Command>,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
+    ) -> ::eskema::aggregate::Dispatched<Router> {
         dispatch_with(engine, command, ::eskema::CommandContext::default()).await
     }
     /// [`dispatch`] with a [`::eskema::CommandContext`]: a command id makes the dispatch
@@ -1310,40 +716,17 @@ pub mod bank {
         engine: &::eskema::Engine<S>,
         command: impl Into<Command>,
         ctx: ::eskema::CommandContext,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
-        match Into::<Command>::into(command) {
-            Command::OpenBankAccount(c) => {
-                engine
-                    .execute::<BankAccount>(BankAccountCommand::OpenBankAccount(c), ctx)
-                    .await
-                    .map(|outcome| outcome.map_events(Event::from))
-                    .map_err(|e| e.map_domain(Error::BankAccount))
-            }
-            Command::DepositMoney(c) => {
-                engine
-                    .execute::<BankAccount>(BankAccountCommand::DepositMoney(c), ctx)
-                    .await
-                    .map(|outcome| outcome.map_events(Event::from))
-                    .map_err(|e| e.map_domain(Error::BankAccount))
-            }
-            Command::WithdrawMoney(c) => {
-                engine
-                    .execute::<BankAccount>(BankAccountCommand::WithdrawMoney(c), ctx)
-                    .await
-                    .map(|outcome| outcome.map_events(Event::from))
-                    .map_err(|e| e.map_domain(Error::BankAccount))
-            }
-        }
+    ) -> ::eskema::aggregate::Dispatched<Router> {
+        <Router as ::eskema::aggregate::Router>::dispatch(engine, command.into(), ctx)
+            .await
     }
-    /// Decodes `json` as the command called `name`, then [`dispatch`]es it (which
-    /// validates first).
-    ///
-    /// `name` is a bare command name or one qualified with this context (`bank.<Command>`). An unknown name is `DispatchError::UnknownCommand` (known: OpenBankAccount, DepositMoney, WithdrawMoney); JSON of the wrong shape (including unknown fields) is `DispatchError::Decode`.
+    /// Decodes `json` as the command called `name` (bare or `context.Command`), then
+    /// [`dispatch`]es it; see [`::eskema::aggregate::Router::dispatch_json`].
     pub async fn dispatch_json<S: ::eskema::EventStore>(
         engine: &::eskema::Engine<S>,
         name: &str,
         json: ::eskema::serde_json::Value,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
+    ) -> ::eskema::aggregate::Dispatched<Router> {
         dispatch_json_with(engine, name, json, ::eskema::CommandContext::default()).await
     }
     /// [`dispatch_json`] with a [`::eskema::CommandContext`].
@@ -1352,23 +735,8 @@ pub mod bank {
         name: &str,
         json: ::eskema::serde_json::Value,
         ctx: ::eskema::CommandContext,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
-        let bare = name.strip_prefix("bank.").unwrap_or(name);
-        let command = match <Router as ::eskema::Router>::decode(bare, json) {
-            Some(Ok(command)) => command,
-            Some(Err(e)) => {
-                return Err(::eskema::DispatchError::Decode {
-                    name: name.to_string(),
-                    message: e.to_string(),
-                });
-            }
-            None => {
-                return Err(::eskema::DispatchError::UnknownCommand {
-                    name: name.to_string(),
-                    known: <Router as ::eskema::Router>::COMMANDS.join(", "),
-                });
-            }
-        };
-        dispatch_with(engine, command, ctx).await
+    ) -> ::eskema::aggregate::Dispatched<Router> {
+        <Router as ::eskema::aggregate::Router>::dispatch_json(engine, name, json, ctx)
+            .await
     }
 }

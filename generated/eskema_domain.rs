@@ -18,127 +18,46 @@ pub mod domain {
     ];
     /// A command of any context: what [`dispatch`] takes.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Command {
-        /// A command of context `atm`.
         Atm(super::atm::Command),
-        /// A command of context `bank`.
         Bank(super::bank::Command),
-        /// A command of context `users`.
         Users(super::users::Command),
     }
     /// An event of any context, as dispatch returns them.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Event {
-        /// An event of context `atm`.
         Atm(super::atm::Event),
-        /// An event of context `bank`.
         Bank(super::bank::Event),
-        /// An event of context `users`.
         Users(super::users::Event),
     }
     /// A domain error of any context; `Display` is the schema's message.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum Error {
-        /// A domain error of context `atm`.
         Atm(super::atm::Error),
-        /// A domain error of context `bank`.
         Bank(super::bank::Error),
-        /// A domain error of context `users`.
         Users(super::users::Error),
     }
-    impl From<super::atm::Command> for Command {
-        fn from(command: super::atm::Command) -> Self {
-            Command::Atm(command)
-        }
-    }
-    impl From<super::atm::InitiateWithdrawal> for Command {
-        fn from(command: super::atm::InitiateWithdrawal) -> Self {
-            Command::Atm(super::atm::Command::from(command))
-        }
-    }
-    impl From<super::atm::ConfirmAuthorization> for Command {
-        fn from(command: super::atm::ConfirmAuthorization) -> Self {
-            Command::Atm(super::atm::Command::from(command))
-        }
-    }
-    impl From<super::atm::DispenseCash> for Command {
-        fn from(command: super::atm::DispenseCash) -> Self {
-            Command::Atm(super::atm::Command::from(command))
-        }
-    }
-    impl From<super::atm::Event> for Event {
-        fn from(event: super::atm::Event) -> Self {
-            Event::Atm(event)
-        }
-    }
-    impl From<super::atm::Error> for Error {
-        fn from(error: super::atm::Error) -> Self {
-            Error::Atm(error)
-        }
-    }
-    impl From<super::bank::Command> for Command {
-        fn from(command: super::bank::Command) -> Self {
-            Command::Bank(command)
-        }
-    }
-    impl From<super::bank::OpenBankAccount> for Command {
-        fn from(command: super::bank::OpenBankAccount) -> Self {
-            Command::Bank(super::bank::Command::from(command))
-        }
-    }
-    impl From<super::bank::DepositMoney> for Command {
-        fn from(command: super::bank::DepositMoney) -> Self {
-            Command::Bank(super::bank::Command::from(command))
-        }
-    }
-    impl From<super::bank::WithdrawMoney> for Command {
-        fn from(command: super::bank::WithdrawMoney) -> Self {
-            Command::Bank(super::bank::Command::from(command))
-        }
-    }
-    impl From<super::bank::Event> for Event {
-        fn from(event: super::bank::Event) -> Self {
-            Event::Bank(event)
-        }
-    }
-    impl From<super::bank::Error> for Error {
-        fn from(error: super::bank::Error) -> Self {
-            Error::Bank(error)
-        }
-    }
-    impl From<super::users::Command> for Command {
-        fn from(command: super::users::Command) -> Self {
-            Command::Users(command)
-        }
-    }
-    impl From<super::users::RegisterUser> for Command {
-        fn from(command: super::users::RegisterUser) -> Self {
-            Command::Users(super::users::Command::from(command))
-        }
-    }
-    impl From<super::users::CreateUser> for Command {
-        fn from(command: super::users::CreateUser) -> Self {
-            Command::Users(super::users::Command::from(command))
-        }
-    }
-    impl From<super::users::Event> for Event {
-        fn from(event: super::users::Event) -> Self {
-            Event::Users(event)
-        }
-    }
-    impl From<super::users::Error> for Error {
-        fn from(error: super::users::Error) -> Self {
-            Error::Users(error)
-        }
-    }
+    ::eskema::__private::from_variants!(
+        Command { Atm(super::atm::Command), Bank(super::bank::Command),
+        Users(super::users::Command) }
+    );
+    ::eskema::__private::from_variants!(
+        Command { Atm : super::atm::InitiateWithdrawal, Atm :
+        super::atm::ConfirmAuthorization, Atm : super::atm::DispenseCash, Bank :
+        super::bank::OpenBankAccount, Bank : super::bank::DepositMoney, Bank :
+        super::bank::WithdrawMoney, Users : super::users::RegisterUser, Users :
+        super::users::CreateUser }
+    );
+    ::eskema::__private::from_variants!(
+        Event { Atm(super::atm::Event), Bank(super::bank::Event),
+        Users(super::users::Event) }
+    );
+    ::eskema::__private::from_variants!(
+        Error { Atm(super::atm::Error), Bank(super::bank::Error),
+        Users(super::users::Error) }
+    );
     impl ::std::fmt::Display for Error {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match self {

@@ -8,239 +8,112 @@ pub mod users {
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct User {
-        /// `user`: `String`.
         pub user: String,
-        /// `first_name`: `String`.
         pub first_name: String,
-        /// `password_hash`: `String`.
         pub password_hash: String,
-        /// `registered`: `bool`.
         pub registered: bool,
     }
-    /// The `RegisterUser` command of aggregate `User`.
-    ///
-    /// Identity: `user`. Emits `UserRegistered`. Unknown JSON fields are refused.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde", deny_unknown_fields)]
     pub struct RegisterUser {
-        /// `user`: `String`.
-        ///
         /// Validated: must not be empty; must be at most 64 characters.
         pub user: String,
-        /// `first_name`: `String`.
-        ///
         /// Validated: must not be empty.
         pub first_name: String,
-        /// `password`: `String`.
-        ///
         /// Validated: must be at least 8 characters.
         pub password: String,
     }
-    /// Checks every rule of every field of `RegisterUser` (nested declared types included) and reports all violations.
     impl ::eskema::Validate for RegisterUser {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            if self.user.is_empty() {
-                errors.push(format!("{prefix}user"), "required", "must not be empty");
-            }
-            {
-                let value = &self.user;
-                {
-                    let n = ::eskema::validate::char_len(value);
-                    if n > 64 {
-                        errors
-                            .push(
-                                format!("{prefix}user"),
-                                "length",
-                                "must be at most 64 characters",
-                            );
-                    }
-                }
-            }
-            if self.first_name.is_empty() {
-                errors
-                    .push(
-                        format!("{prefix}first_name"),
-                        "required",
-                        "must not be empty",
-                    );
-            }
-            {
-                let value = &self.password;
-                {
-                    let n = ::eskema::validate::char_len(value);
-                    if n < 8 {
-                        errors
-                            .push(
-                                format!("{prefix}password"),
-                                "length",
-                                "must be at least 8 characters",
-                            );
-                    }
-                }
-            }
+            let mut check = ::eskema::__private::Check::new(prefix, errors);
+            check.not_empty("user", self.user.is_empty());
+            check.text_length("user", &self.user, None, Some(64));
+            check.not_empty("first_name", self.first_name.is_empty());
+            check.text_length("password", &self.password, Some(8), None);
         }
     }
     /// v1 stored `name` and a plain password; v2 renamed `name`; v3 keeps only a hash.
     ///
-    /// Stored payloads may carry fields this version does not know; they are ignored.
+    /// Version 3; stored payloads of older versions are upcast:
+    ///
+    /// - v1 -> v2: rename `name` to `first_name`.
+    /// - v2 -> v3: remove `password`, add `password_hash` = `""` when absent.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct UserRegistered {
-        /// `user`: `String`.
         pub user: String,
-        /// `first_name`: `String`.
         pub first_name: String,
-        /// `password_hash`: `String`.
         pub password_hash: String,
     }
-    impl UserRegistered {
-        /// The type name events are stored under.
-        pub const EVENT_TYPE: &'static str = "UserRegistered";
-        /// The current schema version; stored payloads of older versions are upcast.
-        pub const VERSION: u32 = 3;
-        /// Every type name a stored event of this kind may carry: the current one, then
-        /// `renamed_from`.
-        pub const STORED_NAMES: &'static [&'static str] = &["UserRegistered"];
-        /// Runs the upcast steps from `version` to [`Self::VERSION`] on a stored payload, oldest first:
-        ///
-        /// - v1 -> v2: rename `name` to `first_name`.
-        /// - v2 -> v3: remove `password`, add `password_hash` = `""` when absent.
-        pub fn upcast(
+    impl ::eskema::Event for UserRegistered {
+        const NAME: &'static str = "UserRegistered";
+        const VERSION: u32 = 3;
+        fn upcast(
             version: u32,
             mut data: ::eskema::serde_json::Value,
         ) -> Result<::eskema::serde_json::Value, ::eskema::UpcastError> {
             if version <= 1 {
-                let map = ::eskema::upcast::as_object(&mut data, Self::EVENT_TYPE, 1)?;
-                ::eskema::upcast::rename(map, "name", "first_name");
+                let map = ::eskema::__private::as_object(&mut data, Self::NAME, 1)?;
+                ::eskema::__private::rename(map, "name", "first_name");
             }
             if version <= 2 {
-                let map = ::eskema::upcast::as_object(&mut data, Self::EVENT_TYPE, 2)?;
-                ::eskema::upcast::remove(map, "password");
-                ::eskema::upcast::add(
-                    map,
-                    "password_hash",
-                    ::eskema::serde_json::Value::String(String::from("")),
-                );
+                let map = ::eskema::__private::as_object(&mut data, Self::NAME, 2)?;
+                ::eskema::__private::remove(map, "password");
+                ::eskema::__private::add_json(map, "password_hash", "\"\"");
             }
             Ok(data)
         }
-        /// Decodes a stored payload of any known version: refuses versions newer than
-        /// [`Self::VERSION`], runs the upcast steps, then deserializes.
-        pub fn from_stored(
-            version: u32,
-            data: ::eskema::serde_json::Value,
-        ) -> Result<Self, ::eskema::UpcastError> {
-            if version > Self::VERSION {
-                return Err(::eskema::UpcastError::FutureVersion {
-                    event_type: Self::EVENT_TYPE.to_string(),
-                    version,
-                    current: Self::VERSION,
-                });
-            }
-            let data = Self::upcast(version, data)?;
-            ::eskema::aggregate::decode_event(Self::EVENT_TYPE, version, data)
-        }
     }
-    /// The events `RegisterUser` may return: an executor can only build these.
-    #[derive(Debug, Clone, PartialEq)]
-    pub enum RegisterUserEmits {
-        /// A [`UserRegistered`] event.
-        UserRegistered(UserRegistered),
-    }
-    impl From<UserRegistered> for RegisterUserEmits {
-        fn from(event: UserRegistered) -> Self {
-            RegisterUserEmits::UserRegistered(event)
-        }
-    }
-    impl From<RegisterUserEmits> for UserEvent {
-        fn from(events: RegisterUserEmits) -> Self {
-            match events {
-                RegisterUserEmits::UserRegistered(e) => UserEvent::UserRegistered(e),
-            }
-        }
-    }
-    /// Every command of aggregate `User`; serialized as `{"<Command>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum UserCommand {
-        /// A [`RegisterUser`] command.
         RegisterUser(RegisterUser),
     }
-    impl From<RegisterUser> for UserCommand {
-        fn from(command: RegisterUser) -> Self {
-            UserCommand::RegisterUser(command)
-        }
-    }
+    ::eskema::__private::from_variants!(UserCommand { RegisterUser(RegisterUser) });
     impl ::eskema::Validate for UserCommand {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            match self {
-                UserCommand::RegisterUser(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-            }
+            let command: &dyn ::eskema::Validate = match self {
+                Self::RegisterUser(c) => c,
+            };
+            command.validate_into(prefix, errors);
         }
     }
-    impl ::eskema::AggregateCommand for UserCommand {
+    impl ::eskema::aggregate::AggregateCommand for UserCommand {
         fn name(&self) -> &'static str {
             match self {
-                UserCommand::RegisterUser(_) => "RegisterUser",
+                Self::RegisterUser(_) => "RegisterUser",
             }
         }
-        /// The command's identity field (by default `user`, a `String`), as it appears in the stream id.
         fn identity(&self) -> String {
             match self {
-                UserCommand::RegisterUser(c) => c.user.clone(),
+                Self::RegisterUser(c) => c.user.clone(),
             }
         }
     }
-    /// Every event of aggregate `User`; serialized as `{"<Event>": {..}}`. Stored events are decoded by `from_stored`, which also accepts `renamed_from` names and upcasts old versions.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum UserEvent {
-        /// A [`UserRegistered`] event.
         UserRegistered(UserRegistered),
     }
-    impl From<UserRegistered> for UserEvent {
-        fn from(event: UserRegistered) -> Self {
-            UserEvent::UserRegistered(event)
-        }
-    }
-    impl ::eskema::DomainEvent for UserEvent {
-        fn event_type(&self) -> &'static str {
+    ::eskema::__private::from_variants!(UserEvent { UserRegistered(UserRegistered) });
+    impl ::eskema::event::DomainEvent for UserEvent {
+        fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
             match self {
-                UserEvent::UserRegistered(_) => UserRegistered::EVENT_TYPE,
-            }
-        }
-        fn event_version(&self) -> u32 {
-            match self {
-                UserEvent::UserRegistered(_) => UserRegistered::VERSION,
-            }
-        }
-        fn to_data(&self) -> ::eskema::serde_json::Value {
-            match self {
-                UserEvent::UserRegistered(e) => ::eskema::engine::to_json(e),
+                Self::UserRegistered(e) => e,
             }
         }
         fn from_stored(
-            event_type: &str,
-            event_version: u32,
+            name: &str,
+            v: u32,
             data: ::eskema::serde_json::Value,
         ) -> Result<Self, ::eskema::UpcastError> {
-            match event_type {
-                "UserRegistered" => {
-                    UserRegistered::from_stored(event_version, data)
-                        .map(UserEvent::UserRegistered)
-                }
-                _ => {
-                    Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: event_type.to_string(),
-                        target: "UserEvent".to_string(),
-                    })
-                }
+            use ::eskema::__private::decode;
+            match name {
+                "UserRegistered" => decode(v, data, Self::UserRegistered),
+                _ => Err(::eskema::UpcastError::unknown(name, "UserEvent")),
             }
         }
     }
-    /// Domain errors of `User` (from `errors:`); `Display` is the schema's message.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum UserError {
@@ -251,23 +124,21 @@ pub mod users {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(
                 match self {
-                    UserError::UserAlreadyRegistered => "this user name is taken",
+                    Self::UserAlreadyRegistered => "this user name is taken",
                 },
             )
         }
     }
     impl ::std::error::Error for UserError {}
-    /// The business logic of `User`: implement it on [`User`] (`eskema scaffold` writes the stubs).
+    /// The business logic of [`User`]: executors decide (pure: no I/O, no mutation), appliers fold events into the state. `eskema scaffold` writes the stubs.
     pub trait UserLogic {
-        /// Decides what [`RegisterUser`] does: the events it causes, or why not. Pure: no I/O, no mutation.
         fn register_user(
             &self,
             command: &RegisterUser,
-        ) -> Result<Vec<RegisterUserEmits>, UserError>;
-        /// Folds [`UserRegistered`] into the state.
+        ) -> Result<Vec<UserRegistered>, UserError>;
         fn apply_user_registered(&mut self, event: &UserRegistered);
     }
-    impl ::eskema::Aggregate for User {
+    impl ::eskema::aggregate::Aggregate for User {
         const NAME: &'static str = "User";
         const CONTEXT: &'static str = "users";
         const SNAPSHOT_EVERY: Option<u64> = None;
@@ -275,21 +146,19 @@ pub mod users {
         type Command = UserCommand;
         type Event = UserEvent;
         type Error = UserError;
-        /// `User-` + the identity value.
         fn stream_id(identity: &str) -> String {
             format!("User-{identity}")
         }
         fn execute(&self, command: &UserCommand) -> Result<Vec<UserEvent>, UserError> {
             match command {
                 UserCommand::RegisterUser(c) => {
-                    UserLogic::register_user(self, c)
-                        .map(|events| events.into_iter().map(UserEvent::from).collect())
+                    ::eskema::__private::emitted(self.register_user(c))
                 }
             }
         }
         fn apply(&mut self, event: &UserEvent) {
             match event {
-                UserEvent::UserRegistered(e) => UserLogic::apply_user_registered(self, e),
+                UserEvent::UserRegistered(e) => self.apply_user_registered(e),
             }
         }
     }
@@ -297,35 +166,20 @@ pub mod users {
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct UserProfile {
-        /// `user_id`: `Uuid`.
         pub user_id: ::eskema::uuid::Uuid,
-        /// `first_name`: `String`.
         pub first_name: String,
-        /// `last_name`: `String`.
         pub last_name: String,
-        /// `email`: `String`.
         pub email: String,
-        /// `created`: `bool`.
         pub created: bool,
     }
-    /// The `CreateUser` command of aggregate `UserProfile`.
-    ///
-    /// Identity: `user_id`. Emits `UserCreated`. Unknown JSON fields are refused.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde", deny_unknown_fields)]
     pub struct CreateUser {
-        /// `user_id`: `Uuid`.
         pub user_id: ::eskema::uuid::Uuid,
-        /// `first_name`: `String`.
-        ///
         /// Validated: must not be empty; must be at most 100 characters.
         pub first_name: String,
-        /// `last_name`: `String`.
-        ///
         /// Validated: must be at most 100 characters.
         pub last_name: String,
-        /// `email`: `String`.
-        ///
         /// Validated: must be a valid e-mail address.
         pub email: String,
         /// Free labels, at most ten.
@@ -333,241 +187,97 @@ pub mod users {
         /// Validated: must have at most 10 items.
         pub tags: Vec<String>,
     }
-    /// Checks every rule of every field of `CreateUser` (nested declared types included) and reports all violations.
     impl ::eskema::Validate for CreateUser {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            if self.first_name.is_empty() {
-                errors
-                    .push(
-                        format!("{prefix}first_name"),
-                        "required",
-                        "must not be empty",
-                    );
-            }
-            {
-                let value = &self.first_name;
-                {
-                    let n = ::eskema::validate::char_len(value);
-                    if n > 100 {
-                        errors
-                            .push(
-                                format!("{prefix}first_name"),
-                                "length",
-                                "must be at most 100 characters",
-                            );
-                    }
-                }
-            }
-            {
-                let value = &self.last_name;
-                {
-                    let n = ::eskema::validate::char_len(value);
-                    if n > 100 {
-                        errors
-                            .push(
-                                format!("{prefix}last_name"),
-                                "length",
-                                "must be at most 100 characters",
-                            );
-                    }
-                }
-            }
-            {
-                let value = &self.email;
-                if !::eskema::validate::is_email(value) {
-                    errors
-                        .push(
-                            format!("{prefix}email"),
-                            "email",
-                            "must be a valid e-mail address",
-                        );
-                }
-            }
-            {
-                let value = &self.tags;
-                {
-                    let n = value.len();
-                    if n > 10 {
-                        errors
-                            .push(
-                                format!("{prefix}tags"),
-                                "length",
-                                "must have at most 10 items",
-                            );
-                    }
-                }
-            }
+            let mut check = ::eskema::__private::Check::new(prefix, errors);
+            check.not_empty("first_name", self.first_name.is_empty());
+            check.text_length("first_name", &self.first_name, None, Some(100));
+            check.text_length("last_name", &self.last_name, None, Some(100));
+            check.email("email", &self.email);
+            check.items_length("tags", self.tags.len(), None, Some(10));
         }
     }
     /// v1 stored the whole name in `name`; stored as `ProfileCreated` before the rename.
     ///
-    /// Stored payloads may carry fields this version does not know; they are ignored.
+    /// Version 2; stored payloads of older versions are upcast:
+    ///
+    /// - v1 -> v2: rename `name` to `first_name`, add `last_name` = `""` when absent, add `tags` = `[]` when absent.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub struct UserCreated {
-        /// `user_id`: `Uuid`.
         pub user_id: ::eskema::uuid::Uuid,
-        /// `first_name`: `String`.
         pub first_name: String,
-        /// `last_name`: `String`.
         pub last_name: String,
-        /// `email`: `String`.
         pub email: String,
-        /// `tags`: `Vec<String>`.
         pub tags: Vec<String>,
     }
-    impl UserCreated {
-        /// The type name events are stored under.
-        pub const EVENT_TYPE: &'static str = "UserCreated";
-        /// The current schema version; stored payloads of older versions are upcast.
-        pub const VERSION: u32 = 2;
-        /// Every type name a stored event of this kind may carry: the current one, then
-        /// `renamed_from`.
-        pub const STORED_NAMES: &'static [&'static str] = &[
-            "UserCreated",
-            "ProfileCreated",
-        ];
-        /// Runs the upcast steps from `version` to [`Self::VERSION`] on a stored payload, oldest first:
-        ///
-        /// - v1 -> v2: rename `name` to `first_name`, add `last_name` = `""` when absent, add `tags` = `[]` when absent.
-        pub fn upcast(
+    impl ::eskema::Event for UserCreated {
+        const NAME: &'static str = "UserCreated";
+        const VERSION: u32 = 2;
+        const RENAMED_FROM: &'static [&'static str] = &["ProfileCreated"];
+        fn upcast(
             version: u32,
             mut data: ::eskema::serde_json::Value,
         ) -> Result<::eskema::serde_json::Value, ::eskema::UpcastError> {
             if version <= 1 {
-                let map = ::eskema::upcast::as_object(&mut data, Self::EVENT_TYPE, 1)?;
-                ::eskema::upcast::rename(map, "name", "first_name");
-                ::eskema::upcast::add(
-                    map,
-                    "last_name",
-                    ::eskema::serde_json::Value::String(String::from("")),
-                );
-                ::eskema::upcast::add(
-                    map,
-                    "tags",
-                    ::eskema::serde_json::from_str::<::eskema::serde_json::Value>("[]")
-                        .unwrap_or_default(),
-                );
+                let map = ::eskema::__private::as_object(&mut data, Self::NAME, 1)?;
+                ::eskema::__private::rename(map, "name", "first_name");
+                ::eskema::__private::add_json(map, "last_name", "\"\"");
+                ::eskema::__private::add_json(map, "tags", "[]");
             }
             Ok(data)
         }
-        /// Decodes a stored payload of any known version: refuses versions newer than
-        /// [`Self::VERSION`], runs the upcast steps, then deserializes.
-        pub fn from_stored(
-            version: u32,
-            data: ::eskema::serde_json::Value,
-        ) -> Result<Self, ::eskema::UpcastError> {
-            if version > Self::VERSION {
-                return Err(::eskema::UpcastError::FutureVersion {
-                    event_type: Self::EVENT_TYPE.to_string(),
-                    version,
-                    current: Self::VERSION,
-                });
-            }
-            let data = Self::upcast(version, data)?;
-            ::eskema::aggregate::decode_event(Self::EVENT_TYPE, version, data)
-        }
     }
-    /// The events `CreateUser` may return: an executor can only build these.
-    #[derive(Debug, Clone, PartialEq)]
-    pub enum CreateUserEmits {
-        /// A [`UserCreated`] event.
-        UserCreated(UserCreated),
-    }
-    impl From<UserCreated> for CreateUserEmits {
-        fn from(event: UserCreated) -> Self {
-            CreateUserEmits::UserCreated(event)
-        }
-    }
-    impl From<CreateUserEmits> for UserProfileEvent {
-        fn from(events: CreateUserEmits) -> Self {
-            match events {
-                CreateUserEmits::UserCreated(e) => UserProfileEvent::UserCreated(e),
-            }
-        }
-    }
-    /// Every command of aggregate `UserProfile`; serialized as `{"<Command>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum UserProfileCommand {
-        /// A [`CreateUser`] command.
         CreateUser(CreateUser),
     }
-    impl From<CreateUser> for UserProfileCommand {
-        fn from(command: CreateUser) -> Self {
-            UserProfileCommand::CreateUser(command)
-        }
-    }
+    ::eskema::__private::from_variants!(UserProfileCommand { CreateUser(CreateUser) });
     impl ::eskema::Validate for UserProfileCommand {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            match self {
-                UserProfileCommand::CreateUser(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-            }
+            let command: &dyn ::eskema::Validate = match self {
+                Self::CreateUser(c) => c,
+            };
+            command.validate_into(prefix, errors);
         }
     }
-    impl ::eskema::AggregateCommand for UserProfileCommand {
+    impl ::eskema::aggregate::AggregateCommand for UserProfileCommand {
         fn name(&self) -> &'static str {
             match self {
-                UserProfileCommand::CreateUser(_) => "CreateUser",
+                Self::CreateUser(_) => "CreateUser",
             }
         }
-        /// The command's identity field (by default `user_id`, a `Uuid`, rendered hyphenated), as it appears in the stream id.
         fn identity(&self) -> String {
             match self {
-                UserProfileCommand::CreateUser(c) => c.user_id.to_string(),
+                Self::CreateUser(c) => c.user_id.to_string(),
             }
         }
     }
-    /// Every event of aggregate `UserProfile`; serialized as `{"<Event>": {..}}`. Stored events are decoded by `from_stored`, which also accepts `renamed_from` names and upcasts old versions.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum UserProfileEvent {
-        /// A [`UserCreated`] event.
         UserCreated(UserCreated),
     }
-    impl From<UserCreated> for UserProfileEvent {
-        fn from(event: UserCreated) -> Self {
-            UserProfileEvent::UserCreated(event)
-        }
-    }
-    impl ::eskema::DomainEvent for UserProfileEvent {
-        fn event_type(&self) -> &'static str {
+    ::eskema::__private::from_variants!(UserProfileEvent { UserCreated(UserCreated) });
+    impl ::eskema::event::DomainEvent for UserProfileEvent {
+        fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
             match self {
-                UserProfileEvent::UserCreated(_) => UserCreated::EVENT_TYPE,
-            }
-        }
-        fn event_version(&self) -> u32 {
-            match self {
-                UserProfileEvent::UserCreated(_) => UserCreated::VERSION,
-            }
-        }
-        fn to_data(&self) -> ::eskema::serde_json::Value {
-            match self {
-                UserProfileEvent::UserCreated(e) => ::eskema::engine::to_json(e),
+                Self::UserCreated(e) => e,
             }
         }
         fn from_stored(
-            event_type: &str,
-            event_version: u32,
+            name: &str,
+            v: u32,
             data: ::eskema::serde_json::Value,
         ) -> Result<Self, ::eskema::UpcastError> {
-            match event_type {
-                "UserCreated" | "ProfileCreated" => {
-                    UserCreated::from_stored(event_version, data)
-                        .map(UserProfileEvent::UserCreated)
-                }
-                _ => {
-                    Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: event_type.to_string(),
-                        target: "UserProfileEvent".to_string(),
-                    })
-                }
+            use ::eskema::__private::decode;
+            match name {
+                "UserCreated" | "ProfileCreated" => decode(v, data, Self::UserCreated),
+                _ => Err(::eskema::UpcastError::unknown(name, "UserProfileEvent")),
             }
         }
     }
-    /// Domain errors of `UserProfile` (from `errors:`); `Display` is the schema's message.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum UserProfileError {
@@ -578,7 +288,7 @@ pub mod users {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(
                 match self {
-                    UserProfileError::ProfileAlreadyCreated => {
+                    Self::ProfileAlreadyCreated => {
                         "a profile with this id already exists"
                     }
                 },
@@ -586,17 +296,15 @@ pub mod users {
         }
     }
     impl ::std::error::Error for UserProfileError {}
-    /// The business logic of `UserProfile`: implement it on [`UserProfile`] (`eskema scaffold` writes the stubs).
+    /// The business logic of [`UserProfile`]: executors decide (pure: no I/O, no mutation), appliers fold events into the state. `eskema scaffold` writes the stubs.
     pub trait UserProfileLogic {
-        /// Decides what [`CreateUser`] does: the events it causes, or why not. Pure: no I/O, no mutation.
         fn create_user(
             &self,
             command: &CreateUser,
-        ) -> Result<Vec<CreateUserEmits>, UserProfileError>;
-        /// Folds [`UserCreated`] into the state.
+        ) -> Result<Vec<UserCreated>, UserProfileError>;
         fn apply_user_created(&mut self, event: &UserCreated);
     }
-    impl ::eskema::Aggregate for UserProfile {
+    impl ::eskema::aggregate::Aggregate for UserProfile {
         const NAME: &'static str = "UserProfile";
         const CONTEXT: &'static str = "users";
         const SNAPSHOT_EVERY: Option<u64> = None;
@@ -604,7 +312,6 @@ pub mod users {
         type Command = UserProfileCommand;
         type Event = UserProfileEvent;
         type Error = UserProfileError;
-        /// `UserProfile-` + the identity value.
         fn stream_id(identity: &str) -> String {
             format!("UserProfile-{identity}")
         }
@@ -614,145 +321,73 @@ pub mod users {
         ) -> Result<Vec<UserProfileEvent>, UserProfileError> {
             match command {
                 UserProfileCommand::CreateUser(c) => {
-                    UserProfileLogic::create_user(self, c)
-                        .map(|events| {
-                            events.into_iter().map(UserProfileEvent::from).collect()
-                        })
+                    ::eskema::__private::emitted(self.create_user(c))
                 }
             }
         }
         fn apply(&mut self, event: &UserProfileEvent) {
             match event {
-                UserProfileEvent::UserCreated(e) => {
-                    UserProfileLogic::apply_user_created(self, e)
-                }
+                UserProfileEvent::UserCreated(e) => self.apply_user_created(e),
             }
         }
     }
-    /// Every command of context `users`: what [`dispatch`] takes.
+    /// Every command of the context, by aggregate: what [`dispatch`] takes. Serialized
+    /// as the aggregate's command enum: `{"<Command>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[serde(crate = "::eskema::serde", untagged)]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Command {
-        /// [`RegisterUser`], a command of aggregate `User`.
-        RegisterUser(RegisterUser),
-        /// [`CreateUser`], a command of aggregate `UserProfile`.
-        CreateUser(CreateUser),
+        User(UserCommand),
+        UserProfile(UserProfileCommand),
     }
-    impl From<RegisterUser> for Command {
-        fn from(command: RegisterUser) -> Self {
-            Command::RegisterUser(command)
-        }
-    }
-    impl From<CreateUser> for Command {
-        fn from(command: CreateUser) -> Self {
-            Command::CreateUser(command)
-        }
-    }
-    impl From<UserCommand> for Command {
-        fn from(command: UserCommand) -> Self {
-            match command {
-                UserCommand::RegisterUser(c) => Command::RegisterUser(c),
-            }
-        }
-    }
-    impl From<UserProfileCommand> for Command {
-        fn from(command: UserProfileCommand) -> Self {
-            match command {
-                UserProfileCommand::CreateUser(c) => Command::CreateUser(c),
-            }
-        }
-    }
+    ::eskema::__private::from_variants!(
+        Command { User(UserCommand), UserProfile(UserProfileCommand) }
+    );
+    ::eskema::__private::from_variants!(
+        Command { User : RegisterUser, UserProfile : CreateUser }
+    );
     impl ::eskema::Validate for Command {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
-            match self {
-                Command::RegisterUser(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-                Command::CreateUser(c) => {
-                    ::eskema::Validate::validate_into(c, prefix, errors)
-                }
-            }
+            let command: &dyn ::eskema::Validate = match self {
+                Self::User(c) => c,
+                Self::UserProfile(c) => c,
+            };
+            command.validate_into(prefix, errors);
         }
     }
-    /// Every event of the context, as dispatch returns them.
+    /// Every event of the context, by aggregate, as dispatch returns them. Serialized as
+    /// the aggregate's event enum: `{"<Event>": {..}}`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "variants mirror the schema one-to-one; boxing them would change the generated API"
-    )]
+    #[serde(crate = "::eskema::serde", untagged)]
+    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Event {
-        /// [`UserRegistered`], an event of aggregate `User`.
-        UserRegistered(UserRegistered),
-        /// [`UserCreated`], an event of aggregate `UserProfile`.
-        UserCreated(UserCreated),
+        User(UserEvent),
+        UserProfile(UserProfileEvent),
     }
-    impl From<UserRegistered> for Event {
-        fn from(event: UserRegistered) -> Self {
-            Event::UserRegistered(event)
-        }
-    }
-    impl From<UserCreated> for Event {
-        fn from(event: UserCreated) -> Self {
-            Event::UserCreated(event)
-        }
-    }
-    impl From<UserEvent> for Event {
-        fn from(event: UserEvent) -> Self {
-            match event {
-                UserEvent::UserRegistered(x) => Event::UserRegistered(x),
-            }
-        }
-    }
-    impl From<UserProfileEvent> for Event {
-        fn from(event: UserProfileEvent) -> Self {
-            match event {
-                UserProfileEvent::UserCreated(x) => Event::UserCreated(x),
-            }
-        }
-    }
-    impl ::eskema::DomainEvent for Event {
-        fn event_type(&self) -> &'static str {
+    ::eskema::__private::from_variants!(
+        Event { User(UserEvent), UserProfile(UserProfileEvent) }
+    );
+    ::eskema::__private::from_variants!(
+        Event { User : UserRegistered, UserProfile : UserCreated }
+    );
+    impl ::eskema::event::DomainEvent for Event {
+        fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
             match self {
-                Event::UserRegistered(_) => UserRegistered::EVENT_TYPE,
-                Event::UserCreated(_) => UserCreated::EVENT_TYPE,
-            }
-        }
-        fn event_version(&self) -> u32 {
-            match self {
-                Event::UserRegistered(_) => UserRegistered::VERSION,
-                Event::UserCreated(_) => UserCreated::VERSION,
-            }
-        }
-        fn to_data(&self) -> ::eskema::serde_json::Value {
-            match self {
-                Event::UserRegistered(e) => ::eskema::engine::to_json(e),
-                Event::UserCreated(e) => ::eskema::engine::to_json(e),
+                Self::User(e) => e.as_event(),
+                Self::UserProfile(e) => e.as_event(),
             }
         }
         fn from_stored(
-            event_type: &str,
-            event_version: u32,
+            name: &str,
+            v: u32,
             data: ::eskema::serde_json::Value,
         ) -> Result<Self, ::eskema::UpcastError> {
-            match event_type {
-                "UserRegistered" => {
-                    UserRegistered::from_stored(event_version, data)
-                        .map(Event::UserRegistered)
-                }
+            match name {
+                "UserRegistered" => UserEvent::from_stored(name, v, data).map(Self::User),
                 "UserCreated" | "ProfileCreated" => {
-                    UserCreated::from_stored(event_version, data).map(Event::UserCreated)
+                    UserProfileEvent::from_stored(name, v, data).map(Self::UserProfile)
                 }
-                _ => {
-                    Err(::eskema::UpcastError::UnknownEventType {
-                        event_type: event_type.to_string(),
-                        target: "users::Event".to_string(),
-                    })
-                }
+                _ => Err(::eskema::UpcastError::unknown(name, "users::Event")),
             }
         }
     }
@@ -760,37 +395,30 @@ pub mod users {
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum Error {
-        /// A domain error of aggregate `User`.
         User(UserError),
-        /// A domain error of aggregate `UserProfile`.
         UserProfile(UserProfileError),
     }
-    impl From<UserError> for Error {
-        fn from(error: UserError) -> Self {
-            Error::User(error)
-        }
-    }
-    impl From<UserProfileError> for Error {
-        fn from(error: UserProfileError) -> Self {
-            Error::UserProfile(error)
-        }
-    }
+    ::eskema::__private::from_variants!(
+        Error { User(UserError), UserProfile(UserProfileError) }
+    );
     impl ::std::fmt::Display for Error {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match self {
-                Error::User(e) => ::std::fmt::Display::fmt(e, f),
-                Error::UserProfile(e) => ::std::fmt::Display::fmt(e, f),
+                Self::User(e) => ::std::fmt::Display::fmt(e, f),
+                Self::UserProfile(e) => ::std::fmt::Display::fmt(e, f),
             }
         }
     }
     impl ::std::error::Error for Error {}
-    /// Decodes the context's commands by name, for [`dispatch_json`].
+    /// The context's router: runs each command on its aggregate, decodes commands by name.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
     pub struct Router;
-    impl ::eskema::Router for Router {
+    impl ::eskema::aggregate::Router for Router {
         const CONTEXT: &'static str = "users";
         const COMMANDS: &'static [&'static str] = &["RegisterUser", "CreateUser"];
         type Command = Command;
+        type Event = Event;
+        type Error = Error;
         fn decode(
             name: &str,
             json: ::eskema::serde_json::Value,
@@ -798,17 +426,34 @@ pub mod users {
             match name {
                 "RegisterUser" => {
                     Some(
-                        ::eskema::serde_json::from_value::<RegisterUser>(json)
-                            .map(Command::RegisterUser),
+                        ::eskema::__private::decode_command(name, json)
+                            .map(Command::User),
                     )
                 }
                 "CreateUser" => {
                     Some(
-                        ::eskema::serde_json::from_value::<CreateUser>(json)
-                            .map(Command::CreateUser),
+                        ::eskema::__private::decode_command(name, json)
+                            .map(Command::UserProfile),
                     )
                 }
                 _ => None,
+            }
+        }
+        fn dispatch<S: ::eskema::EventStore>(
+            engine: &::eskema::Engine<S>,
+            command: Command,
+            ctx: ::eskema::CommandContext,
+        ) -> impl ::std::future::Future<
+            Output = ::eskema::aggregate::Dispatched<Self>,
+        > + Send {
+            use ::eskema::__private::execute;
+            async move {
+                match command {
+                    Command::User(c) => execute::<User, Self, S>(engine, c, ctx).await,
+                    Command::UserProfile(c) => {
+                        execute::<UserProfile, Self, S>(engine, c, ctx).await
+                    }
+                }
             }
         }
     }
@@ -817,7 +462,7 @@ pub mod users {
     pub async fn dispatch<S: ::eskema::EventStore>(
         engine: &::eskema::Engine<S>,
         command: impl Into<Command>,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
+    ) -> ::eskema::aggregate::Dispatched<Router> {
         dispatch_with(engine, command, ::eskema::CommandContext::default()).await
     }
     /// [`dispatch`] with a [`::eskema::CommandContext`]: a command id makes the dispatch
@@ -826,33 +471,17 @@ pub mod users {
         engine: &::eskema::Engine<S>,
         command: impl Into<Command>,
         ctx: ::eskema::CommandContext,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
-        match Into::<Command>::into(command) {
-            Command::RegisterUser(c) => {
-                engine
-                    .execute::<User>(UserCommand::RegisterUser(c), ctx)
-                    .await
-                    .map(|outcome| outcome.map_events(Event::from))
-                    .map_err(|e| e.map_domain(Error::User))
-            }
-            Command::CreateUser(c) => {
-                engine
-                    .execute::<UserProfile>(UserProfileCommand::CreateUser(c), ctx)
-                    .await
-                    .map(|outcome| outcome.map_events(Event::from))
-                    .map_err(|e| e.map_domain(Error::UserProfile))
-            }
-        }
+    ) -> ::eskema::aggregate::Dispatched<Router> {
+        <Router as ::eskema::aggregate::Router>::dispatch(engine, command.into(), ctx)
+            .await
     }
-    /// Decodes `json` as the command called `name`, then [`dispatch`]es it (which
-    /// validates first).
-    ///
-    /// `name` is a bare command name or one qualified with this context (`users.<Command>`). An unknown name is `DispatchError::UnknownCommand` (known: RegisterUser, CreateUser); JSON of the wrong shape (including unknown fields) is `DispatchError::Decode`.
+    /// Decodes `json` as the command called `name` (bare or `context.Command`), then
+    /// [`dispatch`]es it; see [`::eskema::aggregate::Router::dispatch_json`].
     pub async fn dispatch_json<S: ::eskema::EventStore>(
         engine: &::eskema::Engine<S>,
         name: &str,
         json: ::eskema::serde_json::Value,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
+    ) -> ::eskema::aggregate::Dispatched<Router> {
         dispatch_json_with(engine, name, json, ::eskema::CommandContext::default()).await
     }
     /// [`dispatch_json`] with a [`::eskema::CommandContext`].
@@ -861,23 +490,8 @@ pub mod users {
         name: &str,
         json: ::eskema::serde_json::Value,
         ctx: ::eskema::CommandContext,
-    ) -> Result<::eskema::Outcome<Event>, ::eskema::DispatchError<Error>> {
-        let bare = name.strip_prefix("users.").unwrap_or(name);
-        let command = match <Router as ::eskema::Router>::decode(bare, json) {
-            Some(Ok(command)) => command,
-            Some(Err(e)) => {
-                return Err(::eskema::DispatchError::Decode {
-                    name: name.to_string(),
-                    message: e.to_string(),
-                });
-            }
-            None => {
-                return Err(::eskema::DispatchError::UnknownCommand {
-                    name: name.to_string(),
-                    known: <Router as ::eskema::Router>::COMMANDS.join(", "),
-                });
-            }
-        };
-        dispatch_with(engine, command, ctx).await
+    ) -> ::eskema::aggregate::Dispatched<Router> {
+        <Router as ::eskema::aggregate::Router>::dispatch_json(engine, name, json, ctx)
+            .await
     }
 }

@@ -1,5 +1,6 @@
 //! Command validation: every violation of a command is collected, never only the first.
 
+use std::cmp::Ordering;
 use std::fmt;
 
 /// Implemented by generated code for every command and declared type.
@@ -136,14 +137,21 @@ impl<'a> Check<'a> {
 
     /// `min`: at least `min` (NaN is at least nothing).
     pub fn min<T: PartialOrd + fmt::Display>(&mut self, field: &str, value: &T, min: T) {
-        if !(*value >= min) {
+        // `partial_cmp` is `None` for NaN, which is at least nothing.
+        if !matches!(
+            value.partial_cmp(&min),
+            Some(Ordering::Greater | Ordering::Equal)
+        ) {
             self.push(field, "min", format!("must be at least {min}"));
         }
     }
 
     /// `max`: at most `max` (NaN is at most nothing).
     pub fn max<T: PartialOrd + fmt::Display>(&mut self, field: &str, value: &T, max: T) {
-        if !(*value <= max) {
+        if !matches!(
+            value.partial_cmp(&max),
+            Some(Ordering::Less | Ordering::Equal)
+        ) {
             self.push(field, "max", format!("must be at most {max}"));
         }
     }

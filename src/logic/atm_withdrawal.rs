@@ -20,15 +20,12 @@ impl AtmWithdrawalLogic for AtmWithdrawal {
         if self.status.is_some() {
             return Err(AtmWithdrawalError::AlreadyInitiated);
         }
-        Ok(vec![
-            WithdrawalInitiated {
-                withdrawal_id: command.withdrawal_id,
-                atm_id: command.atm_id.clone(),
-                account_number: command.account_number.clone(),
-                amount: command.amount,
-            }
-            .into(),
-        ])
+        Ok(vec![WithdrawalInitiated {
+            withdrawal_id: command.withdrawal_id,
+            atm_id: command.atm_id.clone(),
+            account_number: command.account_number.clone(),
+            amount: command.amount,
+        }])
     }
 
     fn confirm_authorization(
@@ -70,13 +67,10 @@ impl AtmWithdrawalLogic for AtmWithdrawal {
             None => Err(AtmWithdrawalError::NotInitiated),
             Some(WithdrawalStatus::Initiated) => Err(AtmWithdrawalError::NotAuthorized),
             Some(WithdrawalStatus::Dispensed) => Err(AtmWithdrawalError::AlreadyDispensed),
-            Some(WithdrawalStatus::Authorized) => Ok(vec![
-                CashDispensed {
-                    withdrawal_id: command.withdrawal_id,
-                    amount: self.amount,
-                }
-                .into(),
-            ]),
+            Some(WithdrawalStatus::Authorized) => Ok(vec![CashDispensed {
+                withdrawal_id: command.withdrawal_id,
+                amount: self.amount,
+            }]),
         }
     }
 

@@ -8,15 +8,12 @@ impl BankAccountLogic for BankAccount {
         if self.opened {
             return Err(BankAccountError::AccountAlreadyOpened);
         }
-        Ok(vec![
-            BankAccountOpened {
-                account_number: command.account_number.clone(),
-                initial_balance: command.initial_balance,
-                currency: command.currency,
-                pin: command.pin.clone(),
-            }
-            .into(),
-        ])
+        Ok(vec![BankAccountOpened {
+            account_number: command.account_number.clone(),
+            initial_balance: command.initial_balance,
+            currency: command.currency,
+            pin: command.pin.clone(),
+        }])
     }
 
     fn deposit_money(
@@ -26,14 +23,11 @@ impl BankAccountLogic for BankAccount {
         if !self.opened {
             return Err(BankAccountError::AccountNotOpen);
         }
-        Ok(vec![
-            MoneyDeposited {
-                account_number: command.account_number.clone(),
-                amount: command.amount,
-                balance: self.balance + command.amount,
-            }
-            .into(),
-        ])
+        Ok(vec![MoneyDeposited {
+            account_number: command.account_number.clone(),
+            amount: command.amount,
+            balance: self.balance + command.amount,
+        }])
     }
 
     fn withdraw_money(
@@ -46,15 +40,12 @@ impl BankAccountLogic for BankAccount {
         if command.amount > self.balance {
             return Err(BankAccountError::InsufficientFunds);
         }
-        Ok(vec![
-            MoneyWithdrawn {
-                account_number: command.account_number.clone(),
-                withdrawal_id: command.withdrawal_id,
-                amount: command.amount,
-                balance: self.balance - command.amount,
-            }
-            .into(),
-        ])
+        Ok(vec![MoneyWithdrawn {
+            account_number: command.account_number.clone(),
+            withdrawal_id: command.withdrawal_id,
+            amount: command.amount,
+            balance: self.balance - command.amount,
+        }])
     }
 
     fn apply_bank_account_opened(&mut self, event: &BankAccountOpened) {

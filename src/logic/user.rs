@@ -17,14 +17,11 @@ impl UserLogic for User {
         if self.registered {
             return Err(UserError::UserAlreadyRegistered);
         }
-        Ok(vec![
-            UserRegistered {
-                user: command.user.clone(),
-                first_name: command.first_name.clone(),
-                password_hash: hash_password(&command.password),
-            }
-            .into(),
-        ])
+        Ok(vec![UserRegistered {
+            user: command.user.clone(),
+            first_name: command.first_name.clone(),
+            password_hash: hash_password(&command.password),
+        }])
     }
 
     fn apply_user_registered(&mut self, event: &UserRegistered) {

@@ -5,16 +5,13 @@ impl UserProfileLogic for UserProfile {
         if self.created {
             return Err(UserProfileError::ProfileAlreadyCreated);
         }
-        Ok(vec![
-            UserCreated {
-                user_id: command.user_id,
-                first_name: command.first_name.clone(),
-                last_name: command.last_name.clone(),
-                email: command.email.clone(),
-                tags: command.tags.clone(),
-            }
-            .into(),
-        ])
+        Ok(vec![UserCreated {
+            user_id: command.user_id,
+            first_name: command.first_name.clone(),
+            last_name: command.last_name.clone(),
+            email: command.email.clone(),
+            tags: command.tags.clone(),
+        }])
     }
 
     fn apply_user_created(&mut self, event: &UserCreated) {
