@@ -1,11 +1,23 @@
 //! eskema: the runtime for event-sourced domains generated from YAML by `eskema-codegen`.
 //!
-//! The generated code implements the traits in [`aggregate`] and [`event`]; an [`Engine`]
-//! runs commands against an [`EventStore`] ([`MemoryStore`] embedded, `PostgresStore`
-//! behind the `postgres` feature).
+//! What you write against:
 //!
-//! Generated code names only this crate: everything it needs is re-exported here, so a
-//! user's `Cargo.toml` lists `eskema` and (as a build dependency) `eskema-codegen`.
+//! | to ... | use |
+//! |---|---|
+//! | run commands | [`Engine`] with [`CommandContext`]; it returns an [`Outcome`] or a [`DispatchError`] |
+//! | store events | [`MemoryStore`] (embedded), `PostgresStore` (feature `postgres`), or your own [`EventStore`] |
+//! | run handlers, projections and process managers | [`ReadSide`]; handlers return [`HandlerError`]; projections in memory write on [`MemoryTx`] |
+//! | read stored events | [`RecordedEvent`]; [`Event`] decodes one (`MoneyDeposited::from_recorded`) |
+//! | check commands yourself | [`Validate`], [`ValidationErrors`], [`Violation`] |
+//! | test logic without a store | [`AggregateTestExt`], [`SubscriberTestExt`] |
+//! | tune | [`CacheConfig`]; [`middleware`] for auth, logging, metrics |
+//! | include the generated code | [`include_domain!`] |
+//!
+//! The traits the generated code implements are in [`aggregate`] and [`event`] (and the
+//! read side's in [`read`]); [`store`] has what a store implementation needs. Generated code
+//! names only this crate: the crates its types use are re-exported here (`uuid`, `chrono`,
+//! `rust_decimal`, `serde`, `serde_json`, `sqlx`), so your `Cargo.toml` lists `eskema` and
+//! (as a build dependency) `eskema-codegen`.
 
 pub mod aggregate;
 mod cache;

@@ -73,7 +73,7 @@ pub fn add(map: &mut Map<String, Value>, field: &str, default: Value) {
     map.entry(field.to_string()).or_insert(default);
 }
 
-/// [`add`] with the default as JSON text (which eskema-codegen checked fits the field); text
+/// `add` with the default as JSON text (which eskema-codegen checked fits the field); text
 /// that does not parse adds `null`, which the event's decode then refuses.
 pub fn add_json(map: &mut Map<String, Value>, field: &str, default: &str) {
     add(
