@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::aggregate::{Aggregate, AggregateCommand};
 use crate::cache::{AggregateCache, CacheConfig};
 use crate::event::DomainEvent;
-use crate::middleware::{CommandInfo, Middleware, OutcomeSummary, Rejection};
+use crate::middleware::{CommandInfo, DomainFailure, Middleware, OutcomeSummary, Rejection};
 use crate::read::consistency::{Hub, Unconfirmed, WaitError};
 use crate::store::{
     AppendOutcome, EventPayload, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
@@ -99,6 +99,7 @@ impl<E> Outcome<E> {
 /// Why a dispatch failed. Nothing was appended in every case but
 /// [`DispatchError::Unconfirmed`], where everything was.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DispatchError<E> {
     /// The command broke its validation rules; every violation is listed.
     #[error("invalid command: {0}")]
@@ -437,7 +438,7 @@ impl<S: EventStore> Engine<S> {
                     applied += n;
                     page = next.map_err(DispatchError::Store)?;
                     if page.first().is_some_and(|e| e.stream_version != from) {
-                        return Err(DispatchError::Store(StoreError::Backend(format!(
+                        return Err(DispatchError::Store(StoreError::backend(format!(
                             "stream `{stream_id}` read from version {from} began at {}",
                             page.first().map_or(0, |e| e.stream_version)
                         ))));
@@ -517,8 +518,13 @@ impl<S: EventStore> Engine<S> {
                         }
                         _ => tracing::debug!(%error, "command failed"),
                     }
-                    for m in self.middleware.iter().rev() {
-                        m.on_failure(&info, error);
+                    if !self.middleware.is_empty() {
+                        let typed = error
+                            .clone()
+                            .map_domain(|e| std::sync::Arc::new(e) as DomainFailure);
+                        for m in self.middleware.iter().rev() {
+                            m.on_failure(&info, &typed);
+                        }
                     }
                 }
             }
@@ -837,7 +843,7 @@ impl AbortOnDrop {
     async fn join(mut self) -> Result<Vec<EventPayload>, StoreError> {
         match (&mut self.0).await {
             Ok(page) => page,
-            Err(e) => Err(StoreError::Backend(format!(
+            Err(e) => Err(StoreError::backend(format!(
                 "reading the stream failed: {e}"
             ))),
         }

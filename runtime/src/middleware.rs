@@ -2,10 +2,11 @@
 //! domain knowing, for authorization, auditing, metrics or attaching request metadata.
 
 use std::fmt;
+use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::engine::CommandContext;
+use crate::engine::{CommandContext, DispatchError};
 use crate::store::RecordedEvent;
 
 /// What middleware learns about the command being dispatched.
@@ -71,8 +72,15 @@ pub trait Middleware: Send + Sync + 'static {
         let _ = (info, outcome);
     }
 
-    /// After the command failed, for any reason; nothing was appended.
-    fn on_failure(&self, info: &CommandInfo, error: &dyn fmt::Display) {
+    /// After the command failed, for any reason; nothing was appended (but for
+    /// [`DispatchError::Unconfirmed`], which is not reported here: the command succeeded and
+    /// `after` saw it). The error is typed, the domain error as an error object:
+    /// `error.downcast_ref::<BankAccountError>()` on [`DispatchError::Domain`] gets it back.
+    fn on_failure(&self, info: &CommandInfo, error: &DispatchError<DomainFailure>) {
         let _ = (info, error);
     }
 }
+
+/// A domain error as [`Middleware::on_failure`] sees it: aggregates differ in their error
+/// types, so it comes as an error object.
+pub type DomainFailure = Arc<dyn std::error::Error + Send + Sync>;

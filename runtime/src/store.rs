@@ -159,24 +159,141 @@ pub struct Snapshot {
     pub state: Value,
 }
 
-/// Why a store call failed.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// Why a store call failed. Its `source` is the backend's own error, when there is one.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum StoreError {
     /// The stream was not at the expected version: someone else appended first.
-    #[error(
-        "concurrency conflict on stream `{stream_id}`: expected {expected:?}, found version {actual}"
-    )]
     Conflict {
         stream_id: String,
         expected: ExpectedVersion,
         actual: u64,
     },
     /// The store could not be reached (the URL is shown with its password hidden).
-    #[error("event store unreachable: {0}")]
-    Unavailable(String),
+    Unavailable(Failure),
     /// Anything else the backend reported; nothing was written.
-    #[error("event store error: {0}")]
-    Backend(String),
+    Backend(Failure),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Conflict {
+                stream_id,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "concurrency conflict on stream `{stream_id}`: expected {expected:?}, found version {actual}"
+            ),
+            StoreError::Unavailable(failure) => write!(f, "event store unreachable: {failure}"),
+            StoreError::Backend(failure) => write!(f, "event store error: {failure}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl StoreError {
+    /// [`StoreError::Backend`] with a message and no underlying error.
+    pub fn backend(message: impl Into<String>) -> Self {
+        StoreError::Backend(Failure::new(message))
+    }
+
+    /// [`StoreError::Unavailable`] with a message and no underlying error.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        StoreError::Unavailable(Failure::new(message))
+    }
+
+    /// The backend's own error under this one (`sqlx::Error` on Postgres), to tell a unique
+    /// violation or a lost connection apart: `err.cause().and_then(|c|
+    /// c.downcast_ref::<sqlx::Error>())`.
+    pub fn cause(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match self {
+            StoreError::Unavailable(f) | StoreError::Backend(f) => f.cause.as_deref(),
+            StoreError::Conflict { .. } => None,
+        }
+    }
+}
+
+/// What a store reports when a call fails: a message for people and, when the backend
+/// raised one, its error (the `source` of the chain), shared so that the error stays
+/// `Clone`. Reads as its message (`failure.contains("..")`); two failures are equal when
+/// their messages are.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    message: String,
+    cause: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Failure {
+    /// A failure with no underlying error.
+    pub fn new(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// A failure caused by the backend's `cause`.
+    pub fn caused_by(
+        message: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Failure {
+            message: message.into(),
+            cause: Some(std::sync::Arc::new(cause)),
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::ops::Deref for Failure {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl PartialEq for Failure {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::new(message)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        Failure::new(message)
+    }
 }
 
 /// The storage contract every store implements, and the conformance suite checks.

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 /// Why a stored event could not be turned into a current event.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum UpcastError {
     #[error("unknown event type `{event_type}` for {target}")]
     UnknownEventType { event_type: String, target: String },

@@ -3,10 +3,9 @@
 
 pub mod support;
 
-use std::fmt::Display;
 use std::sync::{Arc, Mutex};
 
-use eskema::middleware::{CommandInfo, Middleware, OutcomeSummary, Rejection};
+use eskema::middleware::{CommandInfo, DomainFailure, Middleware, OutcomeSummary, Rejection};
 use eskema::serde_json::json;
 use eskema::{CommandContext, DispatchError, Engine, MemoryStore};
 use support::*;
@@ -46,8 +45,19 @@ impl Middleware for Recorder {
         ));
     }
 
-    fn on_failure(&self, info: &CommandInfo, error: &dyn Display) {
-        self.push(format!("failure {} {error}", info.command));
+    fn on_failure(&self, info: &CommandInfo, error: &DispatchError<DomainFailure>) {
+        // Typed: the kind of failure, and the domain error itself, not only its text.
+        let kind = match error {
+            DispatchError::Validation(v) => format!("validation({})", v.len()),
+            DispatchError::Domain(e) => match e.downcast_ref::<AccountError>() {
+                Some(AccountError::InsufficientFunds) => "domain(InsufficientFunds)".into(),
+                Some(other) => format!("domain({other:?})"),
+                None => "domain(?)".into(),
+            },
+            DispatchError::Rejected(_) => "rejected".into(),
+            other => format!("other({other})"),
+        };
+        self.push(format!("failure {} {kind} {error}", info.command));
     }
 }
 
@@ -104,8 +114,8 @@ async fn hooks_run_around_success_and_failure_in_layer_order() {
             "outer:after OpenAccount v1 events=1 dup=false",
             "outer:before Account Withdraw account-a1",
             "inner:before Account Withdraw account-a1",
-            "inner:failure Withdraw command rejected: the balance does not cover the amount",
-            "outer:failure Withdraw command rejected: the balance does not cover the amount",
+            "inner:failure Withdraw domain(InsufficientFunds) command rejected: the balance does not cover the amount",
+            "outer:failure Withdraw domain(InsufficientFunds) command rejected: the balance does not cover the amount",
         ]
     );
 }
@@ -131,7 +141,7 @@ async fn a_rejection_appends_nothing_and_is_reported_as_rejected() {
     assert!(engine.store().is_empty());
     assert_eq!(
         lines(&log).last().map(String::as_str),
-        Some("audit:failure OpenAccount command refused: no user")
+        Some("audit:failure OpenAccount rejected command refused: no user")
     );
 
     let mut ctx = CommandContext::default();
@@ -164,7 +174,7 @@ async fn validation_failures_reach_on_failure_too() {
         lines(&log),
         vec![
             "m:before Account OpenAccount account-a1",
-            "m:failure OpenAccount invalid command: owner: must not be empty",
+            "m:failure OpenAccount validation(1) invalid command: owner: must not be empty",
         ]
     );
     assert!(engine.store().is_empty());

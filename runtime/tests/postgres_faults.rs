@@ -187,3 +187,40 @@ fn event(n: u64) -> NewEvent {
         Metadata::default(),
     )
 }
+
+/// A unique violation keeps its cause: the database error and its SQLSTATE are reachable
+/// through `StoreError::cause` and the standard `source` chain, not only as text.
+#[tokio::test]
+async fn a_unique_violation_is_reachable_as_the_database_error() {
+    let Some(db) =
+        postgres_support::test_db("a_unique_violation_is_reachable_as_the_database_error").await
+    else {
+        return;
+    };
+    let first = NewEvent::new("Opened", 1, json!({}), Metadata::default());
+    let mut again = NewEvent::new("Opened", 1, json!({}), Metadata::default());
+    again.event_id = first.event_id;
+    db.store
+        .append("account-1", ExpectedVersion::NoStream, vec![first], None)
+        .await
+        .expect("first append");
+    let err = db
+        .store
+        .append("account-2", ExpectedVersion::NoStream, vec![again], None)
+        .await
+        .expect_err("the event id is taken");
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+    let sqlx_error = err
+        .cause()
+        .and_then(|c| c.downcast_ref::<sqlx::Error>())
+        .unwrap_or_else(|| panic!("no sqlx::Error under {err:?}"));
+    let code = sqlx_error
+        .as_database_error()
+        .and_then(|d| d.code())
+        .map(|c| c.to_string());
+    assert_eq!(code.as_deref(), Some("23505"), "{sqlx_error:?}");
+    assert!(std::error::Error::source(&err).is_some());
+    // Nothing of the second append was written.
+    let all = db.store.read_all(0, 10).await.expect("read");
+    assert_eq!(all.len(), 1);
+}

@@ -122,7 +122,7 @@ impl MemoryStore {
         let mut batch_ids = HashSet::with_capacity(events.len());
         for e in &events {
             if inner.event_ids.contains(&e.event_id) || !batch_ids.insert(e.event_id) {
-                return Err(StoreError::Backend(format!(
+                return Err(StoreError::backend(format!(
                     "duplicate event id {}",
                     e.event_id
                 )));

@@ -33,7 +33,7 @@ use sqlx::Row;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use uuid::Uuid;
 
-use super::{Appended, EventColumns, PostgresStore, map_err, to_u64};
+use super::{Appended, EventColumns, PostgresStore, map_err, row_u64};
 use crate::store::{NewEvent, StoreError};
 
 /// The most appends one statement carries.
@@ -193,8 +193,8 @@ impl GroupCommit {
             }
         }
         Turn::Verdict(verdict.await.unwrap_or_else(|_| {
-            Reply::Failed(StoreError::Backend(
-                "the batch carrying this append was abandoned".into(),
+            Reply::Failed(StoreError::backend(
+                "the batch carrying this append was abandoned",
             ))
         }))
     }
@@ -357,9 +357,9 @@ async fn send(store: &PostgresStore, batch: &[Queued]) -> Result<Vec<Reply>, sql
             Ok(match (dup, position, created_at) {
                 (true, _, _) => Reply::Duplicate,
                 (false, Some(position), Some(created_at)) => {
-                    Reply::Appended((to_u64(head) + 1, vec![to_u64(position)], created_at))
+                    Reply::Appended((row_u64(head)? + 1, vec![row_u64(position)?], created_at))
                 }
-                (false, _, _) => Reply::Conflict(to_u64(head)),
+                (false, _, _) => Reply::Conflict(row_u64(head)?),
             })
         })
         .collect()

@@ -99,8 +99,8 @@ use sqlx::{ConnectOptions, Connection, Row};
 use uuid::Uuid;
 
 use crate::store::{
-    AppendOutcome, EventPayload, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
-    Snapshot, StoreError,
+    AppendOutcome, EventPayload, EventStore, ExpectedVersion, Failure, Metadata, NewEvent,
+    RecordedEvent, Snapshot, StoreError,
 };
 
 mod group;
@@ -334,14 +334,14 @@ impl PostgresOptions {
     pub async fn connect(self) -> Result<PostgresStore, StoreError> {
         let shown = redact_url(&self.url);
         if !valid_schema(&self.schema) {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::backend(format!(
                 "invalid schema name `{}`: use a lower-case identifier ([a-z_][a-z0-9_]*, at most 63 characters)",
                 self.schema
             )));
         }
         let hide = |e: &dyn std::fmt::Display| hide_password(&e.to_string(), &self.url);
         let options: PgConnectOptions = self.url.parse().map_err(|e: sqlx::Error| {
-            StoreError::Unavailable(format!("invalid database URL {shown}: {}", hide(&e)))
+            StoreError::unavailable(format!("invalid database URL {shown}: {}", hide(&e)))
         })?;
         let options = options
             .options([
@@ -355,13 +355,13 @@ impl PostgresOptions {
         let mut conn = tokio::time::timeout(self.acquire_timeout, options.connect())
             .await
             .map_err(|_| {
-                StoreError::Unavailable(format!(
+                StoreError::unavailable(format!(
                     "cannot connect to {shown}: timed out after {:?}",
                     self.acquire_timeout
                 ))
             })?
             .map_err(|e| {
-                StoreError::Unavailable(format!("cannot connect to {shown}: {}", hide(&e)))
+                StoreError::unavailable(format!("cannot connect to {shown}: {}", hide(&e)))
             })?;
         // CREATE SCHEMA IF NOT EXISTS can still fail when two processes race; serialize it.
         let mut tx = conn.begin().await.map_err(map_err)?;
@@ -384,11 +384,11 @@ impl PostgresOptions {
             .connect_with(options)
             .await
             .map_err(|e| {
-                StoreError::Unavailable(format!("cannot connect to {shown}: {}", hide(&e)))
+                StoreError::unavailable(format!("cannot connect to {shown}: {}", hide(&e)))
             })?;
 
         MIGRATOR.run(&pool).await.map_err(|e| {
-            StoreError::Backend(format!(
+            StoreError::backend(format!(
                 "migrating schema `{}` at {shown}: {}",
                 self.schema,
                 hide(&e)
@@ -502,7 +502,7 @@ impl PostgresStore {
             }
         }
         let command_id = command.id();
-        Err(StoreError::Backend(format!(
+        Err(StoreError::backend(format!(
             "append to `{stream_id}` (command id {command_id:?}) kept losing races after \
              {ANY_RETRIES} attempts"
         )))
@@ -521,7 +521,7 @@ impl PostgresStore {
             ExpectedVersion::Any => -1,
             ExpectedVersion::NoStream => 0,
             ExpectedVersion::Exactly(v) => i64::try_from(v)
-                .map_err(|_| StoreError::Backend(format!("expected version {v} out of range")))?,
+                .map_err(|_| StoreError::backend(format!("expected version {v} out of range")))?,
         };
         let appended = match events {
             [one] => match self
@@ -565,7 +565,7 @@ impl PostgresStore {
                     .and_then(|e| e.detail())
                     .and_then(|d| d.parse::<i64>().ok());
                 let actual = match actual {
-                    Some(v) => to_u64(v),
+                    Some(v) => to_u64(v)?,
                     None => self.stream_version(stream_id).await?,
                 };
                 return Err(StoreError::Conflict {
@@ -577,8 +577,8 @@ impl PostgresStore {
             Err(sqlx::Error::Database(db)) if db.constraint() == Some(COMMAND_ID_KEY) => {
                 // A twin of this command committed while we waited on its index entry.
                 let Some(command_id) = command_id else {
-                    return Err(StoreError::Backend(
-                        "command id index tripped without a command id".into(),
+                    return Err(StoreError::backend(
+                        "command id index tripped without a command id",
                     ));
                 };
                 return Ok(self
@@ -610,7 +610,7 @@ impl PostgresStore {
         match appended {
             Some((first, positions, created_at)) => {
                 if positions.len() != events.len() {
-                    return Err(StoreError::Backend(format!(
+                    return Err(StoreError::backend(format!(
                         "append returned {} positions for {} events",
                         positions.len(),
                         events.len()
@@ -636,8 +636,8 @@ impl PostgresStore {
             }
             None => {
                 let Some(command_id) = command_id else {
-                    return Err(StoreError::Backend(
-                        "duplicate reported without a command id".into(),
+                    return Err(StoreError::backend(
+                        "duplicate reported without a command id",
                     ));
                 };
                 // None: the first append rolled back after we saw it; the caller retries.
@@ -733,7 +733,11 @@ impl PostgresStore {
         let position: i64 = row.try_get("position")?;
         let version: i64 = row.try_get("stream_version")?;
         let created_at: DateTime<Utc> = row.try_get("created_at")?;
-        Ok(Some((to_u64(version), vec![to_u64(position)], created_at)))
+        Ok(Some((
+            row_u64(version)?,
+            vec![row_u64(position)?],
+            created_at,
+        )))
     }
 
     /// Any other batch (also an empty one) through [`APPEND_SQL`].
@@ -769,8 +773,11 @@ impl PostgresStore {
                 let positions: Vec<i64> = row.try_get("positions")?;
                 let created_at: DateTime<Utc> = row.try_get("created_at")?;
                 Ok(Some((
-                    to_u64(head) + 1,
-                    positions.into_iter().map(to_u64).collect(),
+                    row_u64(head)? + 1,
+                    positions
+                        .into_iter()
+                        .map(row_u64)
+                        .collect::<Result<Vec<_>, _>>()?,
                     created_at,
                 )))
             }
@@ -862,7 +869,7 @@ impl EventStore for PostgresStore {
             .fetch_one(&self.pool)
             .await
             .map_err(map_err)?;
-        if to_u64(safe) < from_position {
+        if to_u64(safe)? < from_position {
             return Ok(Vec::new());
         }
         self.count(1);
@@ -888,7 +895,7 @@ impl EventStore for PostgresStore {
         .fetch_one(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(to_u64(v))
+        Ok(to_u64(v)?)
     }
 
     async fn find_command(
@@ -958,7 +965,7 @@ impl EventStore for PostgresStore {
         row.map(|row| {
             Ok(Snapshot {
                 stream_id: row.try_get("stream_id").map_err(map_err)?,
-                version: to_u64(row.try_get("version").map_err(map_err)?),
+                version: to_u64(row.try_get("version").map_err(map_err)?)?,
                 state_hash: row.try_get("state_hash").map_err(map_err)?,
                 state: row.try_get("state").map_err(map_err)?,
             })
@@ -1036,12 +1043,12 @@ fn decode_event(row: &PgRow) -> Result<RecordedEvent, StoreError> {
     let Json(metadata): Json<Metadata> = row.try_get(7).map_err(map_err)?;
     let event_version: i32 = row.try_get(5).map_err(map_err)?;
     Ok(RecordedEvent {
-        position: to_u64(row.try_get(0).map_err(map_err)?),
+        position: to_u64(row.try_get(0).map_err(map_err)?)?,
         event_id: row.try_get(1).map_err(map_err)?,
         stream_id: row.try_get(2).map_err(map_err)?,
-        stream_version: to_u64(row.try_get(3).map_err(map_err)?),
+        stream_version: to_u64(row.try_get(3).map_err(map_err)?)?,
         event_type: row.try_get(4).map_err(map_err)?,
-        event_version: u32::try_from(event_version).unwrap_or(0),
+        event_version: to_version(event_version)?,
         data: row.try_get(6).map_err(map_err)?,
         metadata,
         created_at: row.try_get(8).map_err(map_err)?,
@@ -1052,16 +1059,29 @@ fn decode_event(row: &PgRow) -> Result<RecordedEvent, StoreError> {
 fn decode_payload(row: &PgRow) -> Result<EventPayload, StoreError> {
     let event_version: i32 = row.try_get(2).map_err(map_err)?;
     Ok(EventPayload {
-        stream_version: to_u64(row.try_get(0).map_err(map_err)?),
+        stream_version: to_u64(row.try_get(0).map_err(map_err)?)?,
         event_type: row.try_get(1).map_err(map_err)?,
-        event_version: u32::try_from(event_version).unwrap_or(0),
+        event_version: to_version(event_version)?,
         data: row.try_get(3).map_err(map_err)?,
     })
 }
 
-/// Versions and positions are never negative (table checks and a 1-based sequence).
-fn to_u64(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
+/// Versions and positions are never negative (table checks and a 1-based sequence); one
+/// that is (a table edited by hand) is an error, not a silent 0.
+fn to_u64(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v)
+        .map_err(|_| StoreError::backend(format!("negative version or position {v} in the store")))
+}
+
+/// [`to_u64`] where sqlx's error is the currency (inside a transaction's closure).
+fn row_u64(v: i64) -> Result<u64, sqlx::Error> {
+    u64::try_from(v).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// An event version as stored (an `int`), which the table's check keeps positive.
+fn to_version(v: i32) -> Result<u32, StoreError> {
+    u32::try_from(v)
+        .map_err(|_| StoreError::backend(format!("negative event version {v} in the store")))
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -1075,15 +1095,17 @@ fn map_err(e: sqlx::Error) -> StoreError {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+        | sqlx::Error::WorkerCrashed => {
+            StoreError::Unavailable(Failure::caused_by(e.to_string(), e))
+        }
         sqlx::Error::Database(db)
             if db
                 .code()
                 .is_some_and(|c| c.starts_with("08") || c.starts_with("57")) =>
         {
-            StoreError::Unavailable(e.to_string())
+            StoreError::Unavailable(Failure::caused_by(e.to_string(), e))
         }
-        _ => StoreError::Backend(e.to_string()),
+        _ => StoreError::Backend(Failure::caused_by(e.to_string(), e)),
     }
 }
 

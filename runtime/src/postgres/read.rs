@@ -69,8 +69,13 @@ fn partition(p: u32) -> i32 {
     i32::try_from(p).unwrap_or(i32::MAX)
 }
 
-fn to_u32(v: i32) -> u32 {
-    u32::try_from(v).unwrap_or(0)
+/// Partitions and attempts are never negative (table checks); one that is is an error.
+fn to_u32(v: i32) -> Result<u32, StoreError> {
+    u32::try_from(v).map_err(|_| {
+        StoreError::backend(format!(
+            "negative partition or attempt count {v} in the store"
+        ))
+    })
 }
 
 fn decode_checkpoint(row: &PgRow) -> Result<(UnitId, Checkpoint), StoreError> {
@@ -80,21 +85,23 @@ fn decode_checkpoint(row: &PgRow) -> Result<(UnitId, Checkpoint), StoreError> {
     Ok((
         UnitId {
             subscriber: row.try_get("subscriber").map_err(map_err)?,
-            partition: to_u32(row.try_get("partition").map_err(map_err)?),
+            partition: to_u32(row.try_get("partition").map_err(map_err)?)?,
         },
         Checkpoint {
-            partitions: to_u32(row.try_get("partitions").map_err(map_err)?),
-            position: to_u64(get_i64("position")?),
-            legacy: legacy.map(|v| v.into_iter().map(to_u64).collect()),
-            suspect_until: to_u64(get_i64("suspect_until")?),
-            attempt_position: to_u64(get_i64("attempt_position")?),
-            attempts: to_u32(row.try_get("attempts").map_err(map_err)?),
+            partitions: to_u32(row.try_get("partitions").map_err(map_err)?)?,
+            position: to_u64(get_i64("position")?)?,
+            legacy: legacy
+                .map(|v| v.into_iter().map(to_u64).collect::<Result<Vec<_>, _>>())
+                .transpose()?,
+            suspect_until: to_u64(get_i64("suspect_until")?)?,
+            attempt_position: to_u64(get_i64("attempt_position")?)?,
+            attempts: to_u32(row.try_get("attempts").map_err(map_err)?)?,
             stopped: row.try_get("stopped").map_err(map_err)?,
             last_error: row.try_get("last_error").map_err(map_err)?,
             last_error_at: row.try_get("last_error_at").map_err(map_err)?,
             owner: row.try_get("owner").map_err(map_err)?,
-            token: to_u64(get_i64("token")?),
-            rebuild_until: rebuild.map(to_u64),
+            token: to_u64(get_i64("token")?)?,
+            rebuild_until: rebuild.map(to_u64).transpose()?,
         },
     ))
 }
@@ -156,9 +163,9 @@ impl PostgresStore {
             .map(|row| {
                 let outcome: String = row.try_get("outcome").map_err(map_err)?;
                 Ok(FailedEvent {
-                    id: to_u64(row.try_get("id").map_err(map_err)?),
+                    id: to_u64(row.try_get("id").map_err(map_err)?)?,
                     subscriber: row.try_get("subscriber").map_err(map_err)?,
-                    partition: to_u32(row.try_get("partition").map_err(map_err)?),
+                    partition: to_u32(row.try_get("partition").map_err(map_err)?)?,
                     outcome: if outcome == "parked" {
                         FailureOutcome::Parked
                     } else {
@@ -166,7 +173,7 @@ impl PostgresStore {
                     },
                     event: decode_event(row)?,
                     error: row.try_get("error").map_err(map_err)?,
-                    attempts: to_u32(row.try_get("attempts").map_err(map_err)?),
+                    attempts: to_u32(row.try_get("attempts").map_err(map_err)?)?,
                     at: row.try_get("at").map_err(map_err)?,
                 })
             })
@@ -200,8 +207,8 @@ impl ReadStore for PostgresStore {
         let next: i64 = row.try_get("candidate").map_err(map_err)?;
         let next_holders: Option<Vec<String>> = row.try_get("holders").map_err(map_err)?;
         let mut p = self.lock_pending();
-        p.safe = p.safe.max(to_u64(safe));
-        let pending = next_holders.is_some() && to_u64(next) > p.safe;
+        p.safe = p.safe.max(to_u64(safe)?);
+        let pending = next_holders.is_some() && to_u64(next)? > p.safe;
         p.candidate = next;
         p.holders = next_holders;
         Ok(Watermark {
@@ -261,8 +268,8 @@ impl ReadStore for PostgresStore {
         let mut old: Vec<(u32, u32, i64, i64)> = Vec::with_capacity(rows.len());
         for row in &rows {
             old.push((
-                to_u32(row.try_get("partition").map_err(map_err)?),
-                to_u32(row.try_get("partitions").map_err(map_err)?),
+                to_u32(row.try_get("partition").map_err(map_err)?)?,
+                to_u32(row.try_get("partitions").map_err(map_err)?)?,
                 row.try_get("position").map_err(map_err)?,
                 row.try_get("token").map_err(map_err)?,
             ));
@@ -380,7 +387,7 @@ impl ReadStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(token.map(|t| Lease { token: to_u64(t) }))
+        Ok(token.map(to_u64).transpose()?.map(|token| Lease { token }))
     }
 
     async fn renew(
@@ -412,7 +419,7 @@ impl ReadStore for PostgresStore {
         for row in &rows {
             let s: String = row.try_get(0).map_err(map_err)?;
             let p: i32 = row.try_get(1).map_err(map_err)?;
-            renewed.push((s, to_u32(p)));
+            renewed.push((s, to_u32(p)?));
         }
         Ok(leases
             .iter()

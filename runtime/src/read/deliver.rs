@@ -276,7 +276,7 @@ where
                 let state = match state {
                     Some(s) => Some(
                         serde_json::to_value(&s)
-                            .map_err(|e| BatchError::Store(StoreError::Backend(e.to_string())))?,
+                            .map_err(|e| BatchError::Store(StoreError::backend(e.to_string())))?,
                     ),
                     None => None,
                 };
