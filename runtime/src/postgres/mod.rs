@@ -895,7 +895,7 @@ impl EventStore for PostgresStore {
         .fetch_one(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(to_u64(v)?)
+        to_u64(v)
     }
 
     async fn find_command(
