@@ -1,7 +1,9 @@
 //! Generates the demo domain from `schemas/` into OUT_DIR (see `src/lib.rs`).
 
+include!("builder.rs");
+
 fn main() {
-    if let Err(err) = eskema_codegen::Builder::new().schemas("schemas").generate() {
+    if let Err(err) = demo_builder().generate() {
         err.fail_build();
     }
 }

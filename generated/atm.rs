@@ -134,8 +134,7 @@ pub mod atm {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AtmWithdrawalCommand {
         InitiateWithdrawal(InitiateWithdrawal),
@@ -172,8 +171,7 @@ pub mod atm {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AtmWithdrawalEvent {
         WithdrawalInitiated(WithdrawalInitiated),
@@ -302,10 +300,8 @@ pub mod atm {
             }
         }
     }
-    /// Every command of the context, by aggregate: what [`dispatch`] takes. Serialized
-    /// as the aggregate's command enum: `{"<Command>": {..}}`.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde", untagged)]
+    /// Every command of the context, by aggregate: what [`dispatch`] takes.
+    #[derive(Debug, Clone, PartialEq)]
     pub enum Command {
         AtmWithdrawal(AtmWithdrawalCommand),
     }
@@ -322,10 +318,8 @@ pub mod atm {
             command.validate_into(prefix, errors);
         }
     }
-    /// Every event of the context, by aggregate, as dispatch returns them. Serialized as
-    /// the aggregate's event enum: `{"<Event>": {..}}`.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde", untagged)]
+    /// Every event of the context, by aggregate, as dispatch returns them.
+    #[derive(Debug, Clone, PartialEq)]
     pub enum Event {
         AtmWithdrawal(AtmWithdrawalEvent),
     }
@@ -388,13 +382,11 @@ pub mod atm {
             name: &str,
             json: ::eskema::serde_json::Value,
         ) -> Option<Result<Command, ::eskema::serde_json::Error>> {
+            use ::eskema::__private::decode_command;
             match name {
-                "InitiateWithdrawal" | "ConfirmAuthorization" | "DispenseCash" => {
-                    Some(
-                        ::eskema::__private::decode_command(name, json)
-                            .map(Command::AtmWithdrawal),
-                    )
-                }
+                "InitiateWithdrawal" => decode_command::<InitiateWithdrawal, _>(json),
+                "ConfirmAuthorization" => decode_command::<ConfirmAuthorization, _>(json),
+                "DispenseCash" => decode_command::<DispenseCash, _>(json),
                 _ => None,
             }
         }

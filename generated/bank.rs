@@ -7,6 +7,7 @@ pub mod bank {
     /// The currencies an account can be held in.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
+    #[derive(PartialOrd, Ord)]
     pub enum Currency {
         #[default]
         EUR,
@@ -129,8 +130,7 @@ pub mod bank {
         const NAME: &'static str = "MoneyWithdrawn";
         const RENAMED_FROM: &'static [&'static str] = &["CashWithdrawn"];
     }
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum BankAccountCommand {
         OpenBankAccount(OpenBankAccount),
@@ -167,8 +167,7 @@ pub mod bank {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum BankAccountEvent {
         BankAccountOpened(BankAccountOpened),
@@ -591,10 +590,8 @@ pub mod bank {
             }
         }
     }
-    /// Every command of the context, by aggregate: what [`dispatch`] takes. Serialized
-    /// as the aggregate's command enum: `{"<Command>": {..}}`.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde", untagged)]
+    /// Every command of the context, by aggregate: what [`dispatch`] takes.
+    #[derive(Debug, Clone, PartialEq)]
     pub enum Command {
         BankAccount(BankAccountCommand),
     }
@@ -611,10 +608,8 @@ pub mod bank {
             command.validate_into(prefix, errors);
         }
     }
-    /// Every event of the context, by aggregate, as dispatch returns them. Serialized as
-    /// the aggregate's event enum: `{"<Event>": {..}}`.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde", untagged)]
+    /// Every event of the context, by aggregate, as dispatch returns them.
+    #[derive(Debug, Clone, PartialEq)]
     pub enum Event {
         BankAccount(BankAccountEvent),
     }
@@ -675,13 +670,11 @@ pub mod bank {
             name: &str,
             json: ::eskema::serde_json::Value,
         ) -> Option<Result<Command, ::eskema::serde_json::Error>> {
+            use ::eskema::__private::decode_command;
             match name {
-                "OpenBankAccount" | "DepositMoney" | "WithdrawMoney" => {
-                    Some(
-                        ::eskema::__private::decode_command(name, json)
-                            .map(Command::BankAccount),
-                    )
-                }
+                "OpenBankAccount" => decode_command::<OpenBankAccount, _>(json),
+                "DepositMoney" => decode_command::<DepositMoney, _>(json),
+                "WithdrawMoney" => decode_command::<WithdrawMoney, _>(json),
                 _ => None,
             }
         }

@@ -64,8 +64,7 @@ pub mod users {
             Ok(data)
         }
     }
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq)]
     pub enum UserCommand {
         RegisterUser(RegisterUser),
     }
@@ -90,8 +89,7 @@ pub mod users {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq)]
     pub enum UserEvent {
         UserRegistered(UserRegistered),
     }
@@ -228,8 +226,7 @@ pub mod users {
             Ok(data)
         }
     }
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq)]
     pub enum UserProfileCommand {
         CreateUser(CreateUser),
     }
@@ -254,8 +251,7 @@ pub mod users {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq)]
     pub enum UserProfileEvent {
         UserCreated(UserCreated),
     }
@@ -331,10 +327,8 @@ pub mod users {
             }
         }
     }
-    /// Every command of the context, by aggregate: what [`dispatch`] takes. Serialized
-    /// as the aggregate's command enum: `{"<Command>": {..}}`.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde", untagged)]
+    /// Every command of the context, by aggregate: what [`dispatch`] takes.
+    #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Command {
         User(UserCommand),
@@ -355,10 +349,8 @@ pub mod users {
             command.validate_into(prefix, errors);
         }
     }
-    /// Every event of the context, by aggregate, as dispatch returns them. Serialized as
-    /// the aggregate's event enum: `{"<Event>": {..}}`.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde", untagged)]
+    /// Every event of the context, by aggregate, as dispatch returns them.
+    #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Event {
         User(UserEvent),
@@ -423,19 +415,10 @@ pub mod users {
             name: &str,
             json: ::eskema::serde_json::Value,
         ) -> Option<Result<Command, ::eskema::serde_json::Error>> {
+            use ::eskema::__private::decode_command;
             match name {
-                "RegisterUser" => {
-                    Some(
-                        ::eskema::__private::decode_command(name, json)
-                            .map(Command::User),
-                    )
-                }
-                "CreateUser" => {
-                    Some(
-                        ::eskema::__private::decode_command(name, json)
-                            .map(Command::UserProfile),
-                    )
-                }
+                "RegisterUser" => decode_command::<RegisterUser, _>(json),
+                "CreateUser" => decode_command::<CreateUser, _>(json),
                 _ => None,
             }
         }

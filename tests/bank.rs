@@ -352,3 +352,12 @@ async fn a_redelivered_withdrawal_is_notified_once() {
         vec![format!("{ACC}: 30 withdrawn, balance 70")]
     );
 }
+
+/// `build.rs` adds `#[derive(PartialOrd, Ord)]` to `bank.Currency` through
+/// `Builder::type_attribute`: currencies sort in schema order.
+#[test]
+fn an_extra_derive_from_the_builder_reaches_the_generated_type() {
+    let mut currencies = vec![Currency::GBP, Currency::EUR, Currency::USD];
+    currencies.sort();
+    assert_eq!(currencies, [Currency::EUR, Currency::USD, Currency::GBP]);
+}

@@ -15,9 +15,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use eskema_codegen::check::check_sources;
-use eskema_codegen::emit_rust::{StageTimes, stage_times};
-use eskema_codegen::render_files;
+use eskema_codegen::__private::check_sources;
+use eskema_codegen::__private::render_files;
+use eskema_codegen::__private::{StageTimes, stage_times};
 
 /// One context file with `n` aggregates.
 pub fn synthetic_schema(n: usize) -> String {

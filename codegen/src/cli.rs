@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::build::{render_files, write_if_changed};
+use crate::builder::{render_files, write_if_changed};
 use crate::check;
 use crate::diag::Report;
 

@@ -1,8 +1,8 @@
 //! eskema-codegen: turns `schemas/*.yaml` into Rust for the `eskema` runtime.
 //!
-//! One direction of data flow: [`load`] (YAML with spans) -> [`check`] (every user-facing
-//! error) -> [`model`] (valid by construction) -> [`emit_rust`] (quote + prettyplease) and
-//! [`scaffold`] (stub files via tera). Use it from `build.rs` through [`Builder`]:
+//! One direction of data flow inside: load (YAML with spans) -> check (every user-facing
+//! error) -> model (valid by construction) -> emit (quote + prettyplease) and scaffold (stub
+//! files via tera). Use it from `build.rs` through [`Builder`]:
 //!
 //! ```no_run
 //! // in build.rs's `fn main`:
@@ -13,18 +13,17 @@
 //!
 //! and include the output with `eskema::include_domain!("bank");`.
 
-pub mod check;
-pub mod diag;
-pub mod emit_rust;
-pub mod load;
-pub mod model;
-pub mod raw;
-pub mod scaffold;
-
-mod build;
+mod builder;
+mod check;
 pub mod cli;
+mod diag;
+mod emit_rust;
+mod load;
+mod model;
+mod raw;
+mod scaffold;
 
-pub use build::{Builder, Error, Generated, render_files};
+pub use builder::{Builder, Error, Generated};
 
 /// JSON Schema (draft-07) of the YAML format, for editors: point yaml-language-server at it
 /// with `# yaml-language-server: $schema=<path>/eskema.schema.json`. `eskema generate`
@@ -35,3 +34,15 @@ pub const JSON_SCHEMA: &str = include_str!("eskema.schema.json");
 /// The file name [`JSON_SCHEMA`] is written under.
 pub const JSON_SCHEMA_FILE: &str = "eskema.schema.json";
 pub use diag::{Diagnostic, Report, Severity};
+
+/// Not public API: the stages, for this crate's tests and benchmarks.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::builder::render_files;
+    pub use crate::check::{Checked, check_paths, check_sources};
+    pub use crate::emit_rust::{StageTimes, stage_times};
+    pub mod model {
+        pub use crate::model::*;
+    }
+    pub use crate::scaffold::{ScaffoldReport, scaffold};
+}

@@ -750,7 +750,6 @@ impl Reader<'_> {
             &["from", "rename", "add", "remove", "convert"],
         )?;
         let mut step = RawStep {
-            loc: node.loc,
             from: None,
             renames: Vec::new(),
             removes: Vec::new(),

@@ -9,10 +9,31 @@
 use std::path::PathBuf;
 
 /// A whole generation run: every context found in the schema files.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Domain {
     /// Sorted by name.
     pub contexts: Vec<Context>,
+    /// Extra attributes for generated types, from [`crate::Builder::type_attribute`]; each
+    /// one's text parses as outer attributes (the builder refuses any other).
+    pub type_attributes: Vec<TypeAttribute>,
+}
+
+/// Attributes (`#[derive(Hash)]`) put on every generated type a matcher names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeAttribute {
+    /// `*` (every type), `Name` (that type in every context) or `context.Name`.
+    pub matcher: String,
+    pub attributes: String,
+}
+
+impl TypeAttribute {
+    /// Whether it applies to type `name` of context `context`.
+    pub fn matches(&self, context: &str, name: &str) -> bool {
+        match self.matcher.split_once('.') {
+            Some((c, n)) => c == context && n == name,
+            None => self.matcher == "*" || self.matcher == name,
+        }
+    }
 }
 
 /// One schema file: one bounded context, one Rust module.

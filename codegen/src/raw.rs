@@ -300,8 +300,6 @@ pub struct RawEvent {
 
 #[derive(Debug, Clone)]
 pub struct RawStep {
-    /// Position of the step (the list item).
-    pub loc: Loc,
     /// `from:` and where it is written; `None` if missing or not a whole number >= 0
     /// (already reported by the loader).
     pub from: Option<(i128, Loc)>,

@@ -7,7 +7,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use eskema_codegen::check::check_sources;
+use eskema_codegen::__private::check_sources;
 
 /// The YAML files under `dir`, named by their path relative to `root`, sorted.
 fn yaml_files(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, String)>) {

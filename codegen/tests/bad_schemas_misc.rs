@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use eskema_codegen::check::{check_paths, check_sources};
-use eskema_codegen::diag::{Diagnostic, Severity};
+use eskema_codegen::__private::{check_paths, check_sources};
+use eskema_codegen::{Diagnostic, Severity};
 
 fn sources(files: &[(&str, &str)]) -> Vec<(PathBuf, String)> {
     files

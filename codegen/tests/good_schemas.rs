@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use eskema_codegen::check::{Checked, check_paths};
-use eskema_codegen::model::*;
+use eskema_codegen::__private::model::*;
+use eskema_codegen::__private::{Checked, check_paths};
 use serde_json::json;
 
 fn checked() -> Checked {
@@ -326,7 +326,7 @@ types:
       tags: { type: "Vec<String>", default: [a, b] }
 "#;
     let atm = "types:\n  Card:\n    fields: { number: String }\n";
-    let c = eskema_codegen::check::check_sources(&[
+    let c = eskema_codegen::__private::check_sources(&[
         (PathBuf::from("limits.yaml"), yaml.to_string()),
         (PathBuf::from("atm.yaml"), atm.to_string()),
     ])
@@ -383,9 +383,10 @@ process_managers:
     identity: order_id
     starts_on: [OrderPlaced]
 "#;
-    let c = eskema_codegen::check::check_sources(&[(PathBuf::from("shop.yaml"), yaml.to_string())])
-        .map_err(|r| r.to_string())
-        .expect("clean");
+    let c =
+        eskema_codegen::__private::check_sources(&[(PathBuf::from("shop.yaml"), yaml.to_string())])
+            .map_err(|r| r.to_string())
+            .expect("clean");
     let shop = context(&c, "shop");
     let h = |name: &str| {
         shop.handlers

@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use eskema_codegen::model::{
+use eskema_codegen::__private::model::{
     Aggregate, Command, CommandRef, Consistency, Context, Domain, Event, EventRef, FailurePolicy,
     Field, Handler, HandlerKind, IdentityType, ProcessManager, StartFrom, TypeRef,
 };
-use eskema_codegen::scaffold::{ScaffoldReport, scaffold};
+use eskema_codegen::__private::{ScaffoldReport, scaffold};
 use expect_test::expect;
 
 /// A temporary directory, unique per test and per process, removed on drop.
@@ -178,6 +178,7 @@ fn bank_domain() -> Domain {
     });
     Domain {
         contexts: vec![atm, bank],
+        type_attributes: Vec::new(),
     }
 }
 
@@ -647,6 +648,7 @@ fn file_names_stay_unique_and_valid_across_contexts() {
     });
     let domain = Domain {
         contexts: vec![a, b],
+        type_attributes: Vec::new(),
     };
     let report = run(&domain, &dir);
     let names: Vec<String> = report

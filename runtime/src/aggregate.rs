@@ -44,7 +44,7 @@ pub trait Aggregate:
 }
 
 /// A command enum of one aggregate (`BankAccountCommand`).
-pub trait AggregateCommand: Validate + Debug + Clone + Serialize + Send + Sync + 'static {
+pub trait AggregateCommand: Validate + Debug + Clone + Send + Sync + 'static {
     /// The command's name, e.g. `OpenBankAccount`.
     fn name(&self) -> &'static str;
     /// The identity value, as it appears in the stream id.
@@ -114,16 +114,14 @@ pub fn emitted<T: Into<E>, E, Err>(result: Result<Vec<T>, Err>) -> Result<Vec<E>
     result.map(|events| events.into_iter().map(Into::into).collect())
 }
 
-/// Decodes `json` as the command called `name` of an aggregate's command enum (which serde
-/// reads as `{"<name>": json}`): what generated `Router::decode` calls.
+/// Decodes `json` as command `C` into the context's command enum: what the arms of a
+/// generated `Router::decode` call.
 #[doc(hidden)]
-pub fn decode_command<T: DeserializeOwned>(
-    name: &str,
+pub fn decode_command<C: DeserializeOwned + Into<T>, T>(
     json: Value,
-) -> Result<T, serde_json::Error> {
-    let mut tagged = serde_json::Map::with_capacity(1);
-    tagged.insert(name.to_string(), json);
-    serde_json::from_value(Value::Object(tagged))
+) -> Option<Result<T, serde_json::Error>> {
+    // Through a reference, as events are read: one deserializer per type is compiled.
+    Some(C::deserialize(&json).map(Into::into))
 }
 
 /// Runs `command` on aggregate `A` and converts its outcome into the context's types: what

@@ -360,7 +360,7 @@ impl<S: EventStore> Engine<S> {
                     "snapshot of another state shape ignored"
                 );
             } else {
-                match serde_json::from_value::<A>(snap.state) {
+                match A::deserialize(&snap.state) {
                     Ok(state) => {
                         working.state = state;
                         working.version = snap.version;

@@ -53,7 +53,9 @@ pub trait Event:
         } else {
             data
         };
-        serde_json::from_value(data).map_err(|e| UpcastError::Decode {
+        // Read through a reference, as `from_recorded` reads: one deserializer per event type
+        // is compiled, not two.
+        Self::deserialize(&data).map_err(|e| UpcastError::Decode {
             event_type: Self::NAME.to_string(),
             version,
             message: e.to_string(),
@@ -82,7 +84,7 @@ pub trait Event:
 
 /// An enum of events (`BankAccountEvent`, `bank::Event`): what the engine stores and
 /// decodes. Its one required method names the event inside; the rest follows from it.
-pub trait DomainEvent: Debug + Clone + PartialEq + Serialize + Send + Sync + 'static {
+pub trait DomainEvent: Debug + Clone + PartialEq + Send + Sync + 'static {
     /// The event inside, as a trait object.
     fn as_event(&self) -> &dyn AnyEvent;
 

@@ -170,7 +170,10 @@ fn run(sources: &[(PathBuf, String)], mut sink: Sink) -> Result<Checked, Report>
         return Err(report);
     }
     Ok(Checked {
-        domain: model::Domain { contexts },
+        domain: model::Domain {
+            contexts,
+            type_attributes: Vec::new(),
+        },
         warnings: report
             .diagnostics
             .into_iter()

@@ -36,10 +36,12 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         let doc = doc_lines(&text);
         let (fields, defaults) = types::struct_fields(cx, &c.name, &c.fields, true);
         let validate = validate::emit_impl(cx, &c.name, &c.fields);
+        let attrs = cx.attrs(&c.name);
         quote! {
             #doc
             #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
             #[serde(crate = "::eskema::serde", deny_unknown_fields)]
+            #attrs
             pub struct #id { #fields }
             #defaults
             #validate
@@ -60,9 +62,11 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
             false,
         );
         let arms = vs.iter().map(|v| quote!(#id::#v(e) => Self::#v(e),));
+        let attrs = cx.attrs(&names::emits_enum(&c.name));
         quote! {
             #[derive(Debug, Clone, PartialEq)]
             #allow_emits
+            #attrs
             pub enum #id { #(#vs(#vs),)* }
             #froms
             impl From<#id> for #ev_enum {
@@ -252,10 +256,17 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         apply_match
     };
 
+    let (state_attrs, cmd_attrs, ev_attrs, err_attrs) = (
+        cx.attrs(&a.name),
+        cx.attrs(&names::command_enum(&a.name)),
+        cx.attrs(&names::event_enum(&a.name)),
+        cx.attrs(&names::error_enum(&a.name)),
+    );
     quote! {
         #state_doc
         #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
+        #state_attrs
         pub struct #agg { #state_fields }
         #state_defaults
 
@@ -263,9 +274,9 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         #(#events)*
         #(#emits_enums)*
 
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(crate = "::eskema::serde")]
+        #[derive(Debug, Clone, PartialEq)]
         #allow_commands
+        #cmd_attrs
         pub enum #cmd_enum { #(#cmd_ids(#cmd_ids),)* }
         #cmd_froms
         impl ::eskema::Validate for #cmd_enum {
@@ -278,9 +289,9 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
             fn identity(&self) -> String { #identity_match }
         }
 
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(crate = "::eskema::serde")]
+        #[derive(Debug, Clone, PartialEq)]
         #allow_events
+        #ev_attrs
         pub enum #ev_enum { #(#ev_ids(#ev_ids),)* }
         #ev_froms
         impl ::eskema::event::DomainEvent for #ev_enum {
@@ -300,6 +311,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
 
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
+        #err_attrs
         pub enum #err_enum { #(#err_variants)* }
         impl ::std::fmt::Display for #err_enum {
             fn fmt(&self, #fmt_arg: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {

@@ -509,5 +509,6 @@ pub fn atm() -> Context {
 pub fn domain() -> Domain {
     Domain {
         contexts: vec![atm(), bank()],
+        type_attributes: Vec::new(),
     }
 }

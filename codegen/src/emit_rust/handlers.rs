@@ -86,7 +86,8 @@ fn policy(p: &FailurePolicy) -> TokenStream {
 
 /// The enum of the events a subscriber takes, with `From` for each (what the test
 /// helpers' `given` takes).
-fn event_enum(enum_id: &Ident, subs: &[Sub]) -> TokenStream {
+fn event_enum(cx: &Cx, enum_id: &Ident, subs: &[Sub]) -> TokenStream {
+    let attrs = cx.attrs(&enum_id.to_string());
     let allow_large = super::allow_large_variants(subs.len());
     let variants = subs.iter().map(|s| {
         let (v, p) = (&s.variant, &s.path);
@@ -105,6 +106,7 @@ fn event_enum(enum_id: &Ident, subs: &[Sub]) -> TokenStream {
     quote! {
         #[derive(Debug, Clone, PartialEq)]
         #allow_large
+        #attrs
         pub enum #enum_id { #(#variants)* }
         #froms
     }
@@ -283,7 +285,7 @@ pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
             TokenStream::new(),
         )
     };
-    let enum_ts = event_enum(&enum_id, &subs);
+    let enum_ts = event_enum(cx, &enum_id, &subs);
     let marker_doc = doc_lines(&format!(
         "Runs [`{}`] on a read side: `ReadSide::builder(..).{}({}, ..)`.",
         names::handler_trait(&h.name),
@@ -342,6 +344,7 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
     let dispatch_id = ident(&names::process_dispatch_enum(&p.name));
     let state_doc = doc_lines(p.doc.as_deref().unwrap_or_default());
     let (state_fields, state_defaults) = types::struct_fields(cx, &p.name, &p.state, false);
+    let (state_attrs, dispatch_attrs) = (cx.attrs(&p.name), cx.attrs(&dispatch_id.to_string()));
 
     // ---- dispatch enum: variants named after the command, or Context+Command on a clash.
     let mut seen = std::collections::HashSet::new();
@@ -405,7 +408,7 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
         let (v, m) = (&s.variant, &s.method);
         quote!(#enum_id::#v(e) => self.#m(e, r),)
     });
-    let enum_ts = event_enum(&enum_id, &subs);
+    let enum_ts = event_enum(cx, &enum_id, &subs);
 
     // ---- the instance: the identity field of each event, as a string
     let f = ident(&p.identity);
@@ -458,11 +461,13 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
         #state_doc
         #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
+        #state_attrs
         pub struct #state_id { #state_fields }
         #state_defaults
 
         #[derive(Debug, Clone, PartialEq)]
         #allow_large
+        #dispatch_attrs
         pub enum #dispatch_id { #(#cmd_variants)* }
         #cmd_froms
         impl ::eskema::read::Commands for #dispatch_id {

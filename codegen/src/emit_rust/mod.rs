@@ -33,6 +33,7 @@ mod upcast;
 mod validate;
 
 /// The formatted Rust file for one context: the `// @generated ...` line, then `pub mod <ctx> { ... }`.
+#[cfg(test)]
 pub fn emit_context(domain: &Domain, context: &Context) -> String {
     let mut pieces = Vec::new();
     context_pieces(context, &mut pieces);
@@ -44,6 +45,7 @@ pub fn emit_context(domain: &Domain, context: &Context) -> String {
 /// (the whole-domain router: `Event`, `Error` enums over contexts; `dispatch_json(engine, name, json)` /
 /// `dispatch_json_with(..., ctx)` accepting `"bank.OpenBankAccount"` always and a bare `"OpenBankAccount"`
 /// when that command name is unique across the domain; unknown -> DispatchError::UnknownCommand).
+#[cfg(test)]
 pub fn emit_domain(domain: &Domain) -> String {
     let pieces = [Piece::Domain];
     let texts = format_pieces(domain, &pieces);
@@ -419,6 +421,16 @@ impl Cx<'_> {
             let context = ident(context);
             quote!(super::#context::#name)
         }
+    }
+
+    /// The builder's extra attributes for generated type `name` of this context.
+    pub fn attrs(&self, name: &str) -> TokenStream {
+        self.domain
+            .type_attributes
+            .iter()
+            .filter(|a| a.matches(&self.ctx.name, name))
+            .filter_map(|a| a.attributes.parse::<TokenStream>().ok())
+            .collect()
     }
 
     pub fn typedef(&self, context: &str, name: &str) -> Option<&TypeDef> {

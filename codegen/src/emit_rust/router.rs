@@ -35,6 +35,7 @@ pub(crate) fn emit_part(cx: &Cx, part: Part) -> TokenStream {
 
 fn commands(cx: &Cx) -> TokenStream {
     let ctx = cx.ctx;
+    let attrs = cx.attrs("Command");
     let aggs: Vec<_> = ctx.aggregates.iter().map(|a| ident(&a.name)).collect();
     let enums: Vec<_> = ctx
         .aggregates
@@ -78,11 +79,10 @@ fn commands(cx: &Cx) -> TokenStream {
         }
     };
     quote! {
-        /// Every command of the context, by aggregate: what [`dispatch`] takes. Serialized
-        /// as the aggregate's command enum: `{"<Command>": {..}}`.
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(crate = "::eskema::serde", untagged)]
+        /// Every command of the context, by aggregate: what [`dispatch`] takes.
+        #[derive(Debug, Clone, PartialEq)]
         #allow_large
+        #attrs
         pub enum Command { #(#aggs(#enums),)* }
         #agg_froms
         #cmd_froms
@@ -96,6 +96,7 @@ fn commands(cx: &Cx) -> TokenStream {
 
 fn events(cx: &Cx) -> TokenStream {
     let ctx = cx.ctx;
+    let attrs = cx.attrs("Event");
     let target = format!("{}::Event", ctx.name);
     let aggs: Vec<_> = ctx.aggregates.iter().map(|a| ident(&a.name)).collect();
     let enums: Vec<_> = ctx
@@ -149,11 +150,10 @@ fn events(cx: &Cx) -> TokenStream {
         (quote!(_v), quote!(_data))
     };
     quote! {
-        /// Every event of the context, by aggregate, as dispatch returns them. Serialized as
-        /// the aggregate's event enum: `{"<Event>": {..}}`.
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(crate = "::eskema::serde", untagged)]
+        /// Every event of the context, by aggregate, as dispatch returns them.
+        #[derive(Debug, Clone, PartialEq)]
         #allow_large
+        #attrs
         pub enum Event { #(#aggs(#enums),)* }
         #agg_froms
         #ev_froms
@@ -175,18 +175,23 @@ fn events(cx: &Cx) -> TokenStream {
 
 fn rest(cx: &Cx) -> TokenStream {
     let ctx = cx.ctx;
+    let err_attrs = cx.attrs("Error");
     let ctx_name = &ctx.name;
     let cmd_names: Vec<&String> = ctx
         .aggregates
         .iter()
         .flat_map(|a| a.commands.iter().map(|c| &c.name))
         .collect();
-    let decode_arms = ctx.aggregates.iter().filter(|a| !a.commands.is_empty()).map(|a| {
-        let v = ident(&a.name);
-        let names = a.commands.iter().map(|c| &c.name);
-        quote! {
-            #(#names)|* => Some(::eskema::__private::decode_command(name, json).map(Command::#v)),
-        }
+    let decode_arms = ctx.aggregates.iter().flat_map(|a| {
+        a.commands.iter().map(|c| {
+            let (n, id) = (&c.name, ident(&c.name));
+            quote!(#n => decode_command::<#id, _>(json),)
+        })
+    });
+    let import_decode = (!cmd_names.is_empty()).then(|| {
+        quote!(
+            use ::eskema::__private::decode_command;
+        )
     });
     let json_param = if cmd_names.is_empty() {
         quote!(_json)
@@ -244,6 +249,7 @@ fn rest(cx: &Cx) -> TokenStream {
         /// The domain errors of every aggregate of the context; `Display` is the schema's message.
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
+        #err_attrs
         pub enum Error { #(#aggs(#errs),)* }
         #err_froms
         impl ::std::fmt::Display for Error {
@@ -266,6 +272,7 @@ fn rest(cx: &Cx) -> TokenStream {
                 name: &str,
                 #json_param: ::eskema::serde_json::Value,
             ) -> Option<Result<Command, ::eskema::serde_json::Error>> {
+                #import_decode
                 match name {
                     #(#decode_arms)*
                     _ => None,

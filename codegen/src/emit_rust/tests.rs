@@ -139,7 +139,7 @@ fn state_hash_is_fnv1a_of_names_and_schema_types() {
 
 #[test]
 fn empty_domain_and_empty_context_still_parse() {
-    let empty = crate::model::Domain { contexts: vec![] };
+    let empty = crate::model::Domain::default();
     let out = emit_domain(&empty);
     assert!(!out.contains("formatting failed"), "{out}");
     assert!(out.contains("let _ = (engine, json, ctx);"));
@@ -154,6 +154,7 @@ fn empty_domain_and_empty_context_still_parse() {
     };
     let domain = crate::model::Domain {
         contexts: vec![ctx.clone()],
+        type_attributes: Vec::new(),
     };
     let out = emit_context(&domain, &ctx);
     assert!(!out.contains("formatting failed"), "{out}");

@@ -19,6 +19,7 @@ pub(crate) fn emit(cx: &Cx) -> TokenStream {
         } => {
             let doc = doc_lines(doc.as_deref().unwrap_or_default());
             let id = ident(name);
+            let attrs = cx.attrs(name);
             let vs = variants.iter().enumerate().map(|(i, v)| {
                 let v_id = ident(v);
                 let default = (i == 0).then(|| quote!(#[default]));
@@ -28,18 +29,21 @@ pub(crate) fn emit(cx: &Cx) -> TokenStream {
                 #doc
                 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
                 #[serde(crate = "::eskema::serde")]
+                #attrs
                 pub enum #id { #(#vs)* }
             }
         }
         TypeDef::Struct { name, doc, fields } => {
             let doc = doc_lines(doc.as_deref().unwrap_or_default());
             let id = ident(name);
+            let attrs = cx.attrs(name);
             let (fields_ts, defaults) = struct_fields(cx, name, fields, true);
             let validate = validate::emit_impl(cx, name, fields);
             quote! {
                 #doc
                 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
                 #[serde(crate = "::eskema::serde")]
+                #attrs
                 pub struct #id { #fields_ts }
                 #defaults
                 #validate

@@ -35,10 +35,12 @@ pub(crate) fn emit_event(cx: &Cx, e: &Event) -> TokenStream {
         )
     });
     let upcast_fn = (e.version > 1).then(|| upcast_fn(e));
+    let attrs = cx.attrs(&e.name);
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::eskema::serde")]
+        #attrs
         pub struct #id { #fields }
         #defaults
         impl ::eskema::Event for #id {

@@ -216,8 +216,7 @@ pub mod atm {
         const NAME: &'static str = "AuthorizationConfirmed";
         const RENAMED_FROM: &'static [&'static str] = &["WithdrawalAuthorized"];
     }
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AtmCommand {
         InitiateWithdrawal(InitiateWithdrawal),
@@ -250,8 +249,7 @@ pub mod atm {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AtmEvent {
         WithdrawalInitiated(WithdrawalInitiated),
@@ -424,10 +422,8 @@ pub mod atm {
             }
         }
     }
-    /// Every command of the context, by aggregate: what [`dispatch`] takes. Serialized
-    /// as the aggregate's command enum: `{"<Command>": {..}}`.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde", untagged)]
+    /// Every command of the context, by aggregate: what [`dispatch`] takes.
+    #[derive(Debug, Clone, PartialEq)]
     pub enum Command {
         Atm(AtmCommand),
     }
@@ -443,10 +439,8 @@ pub mod atm {
             command.validate_into(prefix, errors);
         }
     }
-    /// Every event of the context, by aggregate, as dispatch returns them. Serialized as
-    /// the aggregate's event enum: `{"<Event>": {..}}`.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde", untagged)]
+    /// Every event of the context, by aggregate, as dispatch returns them.
+    #[derive(Debug, Clone, PartialEq)]
     pub enum Event {
         Atm(AtmEvent),
     }
@@ -505,12 +499,10 @@ pub mod atm {
             name: &str,
             json: ::eskema::serde_json::Value,
         ) -> Option<Result<Command, ::eskema::serde_json::Error>> {
+            use ::eskema::__private::decode_command;
             match name {
-                "InitiateWithdrawal" | "ConfirmAuthorization" => {
-                    Some(
-                        ::eskema::__private::decode_command(name, json).map(Command::Atm),
-                    )
-                }
+                "InitiateWithdrawal" => decode_command::<InitiateWithdrawal, _>(json),
+                "ConfirmAuthorization" => decode_command::<ConfirmAuthorization, _>(json),
                 _ => None,
             }
         }

@@ -109,8 +109,7 @@ pub mod bank {
         const NAME: &'static str = "MoneyWithdrawn";
         const RENAMED_FROM: &'static [&'static str] = &["CashWithdrawn"];
     }
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum BankAccountCommand {
         OpenBankAccount(OpenBankAccount),
@@ -143,8 +142,7 @@ pub mod bank {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum BankAccountEvent {
         BankAccountOpened(BankAccountOpened),
@@ -292,8 +290,7 @@ pub mod bank {
             Ok(data)
         }
     }
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq)]
     pub enum UserCommand {
         RegisterUser(RegisterUser),
     }
@@ -318,8 +315,7 @@ pub mod bank {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq)]
     pub enum UserEvent {
         UserRegistered(UserRegistered),
     }
@@ -603,10 +599,8 @@ pub mod bank {
             }
         }
     }
-    /// Every command of the context, by aggregate: what [`dispatch`] takes. Serialized
-    /// as the aggregate's command enum: `{"<Command>": {..}}`.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde", untagged)]
+    /// Every command of the context, by aggregate: what [`dispatch`] takes.
+    #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Command {
         BankAccount(BankAccountCommand),
@@ -628,10 +622,8 @@ pub mod bank {
             command.validate_into(prefix, errors);
         }
     }
-    /// Every event of the context, by aggregate, as dispatch returns them. Serialized as
-    /// the aggregate's event enum: `{"<Event>": {..}}`.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde", untagged)]
+    /// Every event of the context, by aggregate, as dispatch returns them.
+    #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Event {
         BankAccount(BankAccountEvent),
@@ -701,19 +693,11 @@ pub mod bank {
             name: &str,
             json: ::eskema::serde_json::Value,
         ) -> Option<Result<Command, ::eskema::serde_json::Error>> {
+            use ::eskema::__private::decode_command;
             match name {
-                "OpenBankAccount" | "WithdrawMoney" => {
-                    Some(
-                        ::eskema::__private::decode_command(name, json)
-                            .map(Command::BankAccount),
-                    )
-                }
-                "RegisterUser" => {
-                    Some(
-                        ::eskema::__private::decode_command(name, json)
-                            .map(Command::User),
-                    )
-                }
+                "OpenBankAccount" => decode_command::<OpenBankAccount, _>(json),
+                "WithdrawMoney" => decode_command::<WithdrawMoney, _>(json),
+                "RegisterUser" => decode_command::<RegisterUser, _>(json),
                 _ => None,
             }
         }

@@ -212,7 +212,7 @@ impl<P: ProcessManager> Process<P> {
         else {
             return Ok(None);
         };
-        serde_json::from_value(json)
+        P::deserialize(&json)
             .map(Some)
             .map_err(|e| BatchError::Handler {
                 index,

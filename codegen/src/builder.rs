@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::check::{self, Checked};
 use crate::diag::{Diagnostic, Report};
 use crate::emit_rust;
+use crate::model::TypeAttribute;
 
 /// Generates the domain code from `build.rs`, prost-build style.
 ///
@@ -16,6 +17,7 @@ pub struct Builder {
     schemas: Vec<PathBuf>,
     out_dir: Option<PathBuf>,
     rerun_if_changed: bool,
+    type_attributes: Vec<TypeAttribute>,
 }
 
 impl Default for Builder {
@@ -37,6 +39,7 @@ pub struct Generated {
 
 /// Why generation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The schemas have errors; the report lists all of them with file, line and column.
     #[error("{0}")]
@@ -45,6 +48,13 @@ pub enum Error {
     Write {
         path: PathBuf,
         source: std::io::Error,
+    },
+    /// An attribute given to [`Builder::type_attribute`] is not Rust attribute syntax.
+    #[error("type_attribute({matcher:?}, {attributes:?}): not Rust attributes: {message}")]
+    Attribute {
+        matcher: String,
+        attributes: String,
+        message: String,
     },
     /// Neither [`Builder::out_dir`] nor the `OUT_DIR` variable (set by cargo for build
     /// scripts) says where to write.
@@ -86,6 +96,7 @@ impl Builder {
             schemas: Vec::new(),
             out_dir: None,
             rerun_if_changed: true,
+            type_attributes: Vec::new(),
         }
     }
 
@@ -106,6 +117,54 @@ impl Builder {
     pub fn rerun_if_changed(mut self, on: bool) -> Self {
         self.rerun_if_changed = on;
         self
+    }
+
+    /// Puts `attributes` (one or more outer attributes: `#[derive(Hash)]`,
+    /// `#[derive(schemars::JsonSchema)]`, `#[serde(rename_all = "camelCase")]` on a type
+    /// whose JSON you own) on the generated types `matcher` names: `*` for every one,
+    /// `Name` for that type in every context, `context.Name` for one. Types are the schema's
+    /// (declared types, aggregate states, commands, events, process-manager states) and the
+    /// enums generated around them (`BankAccountEvent`, `bank::Command`, ...). Like
+    /// prost-build's `type_attribute`; the text is checked when [`Builder::generate`] runs.
+    pub fn type_attribute(
+        mut self,
+        matcher: impl Into<String>,
+        attributes: impl Into<String>,
+    ) -> Self {
+        self.type_attributes.push(TypeAttribute {
+            matcher: matcher.into(),
+            attributes: attributes.into(),
+        });
+        self
+    }
+
+    /// The files [`Builder::generate`] would write, `(file name, content)`, without writing
+    /// them: for snapshot tests of the output.
+    pub fn render(&self) -> Result<Vec<(String, String)>, Error> {
+        let checked = check::check_paths(&self.schemas).map_err(Error::Schema)?;
+        self.render_checked(checked)
+    }
+
+    fn render_checked(&self, mut checked: Checked) -> Result<Vec<(String, String)>, Error> {
+        for a in &self.type_attributes {
+            let parsed = a
+                .attributes
+                .parse::<proc_macro2::TokenStream>()
+                .map_err(|e| e.to_string())
+                .and_then(|tokens| {
+                    syn::parse::Parser::parse2(syn::Attribute::parse_outer, tokens)
+                        .map_err(|e| e.to_string())
+                });
+            if let Err(message) = parsed {
+                return Err(Error::Attribute {
+                    matcher: a.matcher.clone(),
+                    attributes: a.attributes.clone(),
+                    message,
+                });
+            }
+        }
+        checked.domain.type_attributes = self.type_attributes.clone();
+        Ok(render_files(&checked))
     }
 
     /// Checks the schemas and writes the generated files.
@@ -145,11 +204,12 @@ impl Builder {
             written: Vec::new(),
             warnings: checked.warnings.clone(),
         };
+        let files = self.render_checked(checked)?;
         std::fs::create_dir_all(&out_dir).map_err(|source| Error::Write {
             path: out_dir.clone(),
             source,
         })?;
-        for (name, content) in render_files(&checked) {
+        for (name, content) in files {
             let path = out_dir.join(name);
             if write_if_changed(&path, &content)? {
                 generated.written.push(path.clone());
@@ -161,8 +221,8 @@ impl Builder {
 }
 
 /// The generated files for a checked domain: `(file name, content)`, one `<context>.rs` per
-/// context and `eskema_domain.rs`, in a fixed order. The CLI's `generate` and the snapshot
-/// tests use this too, so all three always agree.
+/// context and `eskema_domain.rs`, in a fixed order. The builder and the CLI's `generate`
+/// both write this, so they always agree.
 pub fn render_files(checked: &Checked) -> Vec<(String, String)> {
     emit_rust::emit_files(&checked.domain)
 }
@@ -183,4 +243,66 @@ pub(crate) fn write_if_changed(path: &Path, content: &str) -> Result<bool, Error
         source,
     })?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("eskema-builder-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(
+            dir.join("shop.yaml"),
+            "types:\n  Size: { enum: [S, M] }\n  Money: { fields: { cents: i64 } }\n",
+        )
+        .expect("schema");
+        dir
+    }
+
+    #[test]
+    fn type_attributes_reach_the_types_they_name() {
+        let dir = schema_dir("attrs");
+        let files = Builder::new()
+            .schemas(&dir)
+            .type_attribute("*", "#[doc(alias = \"everything\")]")
+            .type_attribute("Size", "#[derive(PartialOrd, Ord)]")
+            .type_attribute("other.Money", "#[derive(Eq)]")
+            .render()
+            .expect("renders");
+        let _ = std::fs::remove_dir_all(&dir);
+        let shop = &files
+            .iter()
+            .find(|(n, _)| n == "shop.rs")
+            .expect("shop.rs")
+            .1;
+        assert_eq!(
+            shop.matches("#[doc(alias = \"everything\")]").count(),
+            5,
+            "{shop}"
+        );
+        assert_eq!(
+            shop.matches("#[derive(PartialOrd, Ord)]").count(),
+            1,
+            "{shop}"
+        );
+        // Another context's `Money`: not this one.
+        assert!(!shop.contains("#[derive(Eq)]"), "{shop}");
+    }
+
+    #[test]
+    fn an_attribute_that_does_not_parse_is_a_typed_error() {
+        let dir = schema_dir("bad");
+        let err = Builder::new()
+            .schemas(&dir)
+            .type_attribute("Size", "derive(Hash)")
+            .render()
+            .expect_err("not an attribute");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            matches!(&err, Error::Attribute { matcher, .. } if matcher == "Size"),
+            "{err:?}"
+        );
+    }
 }
