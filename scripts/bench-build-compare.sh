@@ -25,7 +25,8 @@ done
 for r in $(seq 1 "$rounds"); do
     echo "round $r"
     for i in "${!revs[@]}"; do
-        "${trees[$i]}/scripts/bench-build.sh" "$n" | grep '^|' | sed "s/^/eskema ${revs[$i]} /"
+        ESKEMA_REPO="${trees[$i]}" "$repo/scripts/bench-build.sh" "$n" | grep '^|' | sed "s/^/eskema ${revs[$i]} /"
     done
     "$repo/scripts/bench-build-cqrs.sh" "$n" | grep '^|' | sed "s/^/cqrs-es /"
+    WITH_JSON=1 "$repo/scripts/bench-build-cqrs.sh" "$n" | grep '^|' | sed "s/^/cqrs-es /"
 done
