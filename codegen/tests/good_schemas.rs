@@ -244,12 +244,14 @@ fn handlers_and_process_managers_resolve_across_contexts() {
             EventRef {
                 context: "bank".into(),
                 aggregate: "BankAccount".into(),
-                name: "BankAccountOpened".into()
+                name: "BankAccountOpened".into(),
+                stream_prefix: "bank-account-".into(),
             },
             EventRef {
                 context: "bank".into(),
                 aggregate: "BankAccount".into(),
-                name: "MoneyWithdrawn".into()
+                name: "MoneyWithdrawn".into(),
+                stream_prefix: "bank-account-".into(),
             },
         ]
     );
@@ -269,7 +271,8 @@ fn handlers_and_process_managers_resolve_across_contexts() {
         vec![EventRef {
             context: "atm".into(),
             aggregate: "Atm".into(),
-            name: "WithdrawalInitiated".into()
+            name: "WithdrawalInitiated".into(),
+            stream_prefix: "Atm-".into(),
         }]
     );
     assert_eq!(
@@ -277,7 +280,8 @@ fn handlers_and_process_managers_resolve_across_contexts() {
         vec![EventRef {
             context: "atm".into(),
             aggregate: "Atm".into(),
-            name: "AuthorizationConfirmed".into()
+            name: "AuthorizationConfirmed".into(),
+            stream_prefix: "Atm-".into(),
         }]
     );
     assert_eq!(
@@ -285,7 +289,8 @@ fn handlers_and_process_managers_resolve_across_contexts() {
         vec![EventRef {
             context: "bank".into(),
             aggregate: "BankAccount".into(),
-            name: "MoneyWithdrawn".into()
+            name: "MoneyWithdrawn".into(),
+            stream_prefix: "bank-account-".into(),
         }]
     );
     assert_eq!(

@@ -63,6 +63,7 @@ fn command(name: &str, doc: Option<&str>, emits: &[&str]) -> Command {
         doc: doc.map(Into::into),
         fields: vec![field("account_number", TypeRef::String)],
         identity: "account_number".into(),
+        identity_type: IdentityType::String,
         emits: emits.iter().map(|e| e.to_string()).collect(),
     }
 }
@@ -83,6 +84,7 @@ fn event_ref(context: &str, aggregate: &str, name: &str) -> EventRef {
         context: context.into(),
         aggregate: aggregate.into(),
         name: name.into(),
+        stream_prefix: format!("{aggregate}-"),
     }
 }
 
@@ -158,6 +160,7 @@ fn bank_domain() -> Domain {
         name: "Withdrawal".into(),
         doc: None,
         identity: "withdrawal_id".into(),
+        identity_type: IdentityType::String,
         starts_on: vec![event_ref("atm", "Atm", "WithdrawalInitiated")],
         continues_on: vec![event_ref("atm", "Atm", "AuthorizationConfirmed")],
         stops_on: vec![event_ref("bank", "BankAccount", "MoneyWithdrawn")],

@@ -177,6 +177,7 @@ pub(crate) fn check_aggregate(raw: &RawAggregate, cx: &Cx, sink: &mut Sink) -> m
             doc: c.doc.clone(),
             fields,
             identity,
+            identity_type: IdentityType::String,
             emits,
         });
     }

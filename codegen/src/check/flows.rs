@@ -7,7 +7,8 @@ use super::{Cx, Rules, Symbols, check_fields, suggest};
 use crate::diag::Sink;
 use crate::model::names::snake;
 use crate::model::{
-    self, CommandRef, Consistency, EventRef, Exhausted, FailurePolicy, HandlerKind, StartFrom,
+    self, CommandRef, Consistency, EventRef, Exhausted, FailurePolicy, HandlerKind, IdentityType,
+    StartFrom,
 };
 use crate::raw::{Name, Node, RawFailure, RawHandler, RawProcessManager, Value};
 
@@ -50,6 +51,7 @@ pub(crate) fn event_ref(name: &Name, cx: &Cx, sink: &mut Sink) -> Option<EventRe
             context: ctx.to_string(),
             aggregate: e.aggregate.clone(),
             name: ev.to_string(),
+            stream_prefix: String::new(),
         });
     }
     let prefix = if ctx == cx.ctx && !name.text.contains('.') {
@@ -512,6 +514,7 @@ pub(crate) fn check_process_manager(
         name: pm.clone(),
         doc: raw.doc.clone(),
         identity,
+        identity_type: IdentityType::String,
         starts_on,
         continues_on,
         stops_on,

@@ -170,9 +170,13 @@ fn run(sources: &[(PathBuf, String)], mut sink: Sink) -> Result<Checked, Report>
         return Err(report);
     }
     Ok(Checked {
-        domain: model::Domain {
-            contexts,
-            type_attributes: Vec::new(),
+        domain: {
+            let mut domain = model::Domain {
+                contexts,
+                type_attributes: Vec::new(),
+            };
+            domain.resolve();
+            domain
         },
         warnings: report
             .diagnostics

@@ -8,7 +8,7 @@ use super::{
     Cx, doc_lines, from_variants, ident, match_ref, state_hash, stored_names, types, upcast,
     validate,
 };
-use crate::model::{Aggregate, TypeRef, names};
+use crate::model::{Aggregate, IdentityType, names};
 
 pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     let agg = ident(&a.name);
@@ -95,15 +95,9 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         .map(|c| {
             let v = ident(&c.name);
             let f = ident(&c.identity);
-            let is_string = c
-                .fields
-                .iter()
-                .find(|x| x.name == c.identity)
-                .is_some_and(|x| x.ty == TypeRef::String);
-            if is_string {
-                quote!(Self::#v(c) => c.#f.clone(),)
-            } else {
-                quote!(Self::#v(c) => c.#f.to_string(),)
+            match c.identity_type {
+                IdentityType::String => quote!(Self::#v(c) => c.#f.clone(),),
+                IdentityType::Uuid => quote!(Self::#v(c) => c.#f.to_string(),),
             }
         })
         .collect();

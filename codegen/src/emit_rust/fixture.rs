@@ -54,6 +54,7 @@ fn ev(context: &str, aggregate: &str, name: &str) -> EventRef {
         context: context.into(),
         aggregate: aggregate.into(),
         name: name.into(),
+        stream_prefix: String::new(),
     }
 }
 
@@ -63,6 +64,7 @@ fn cmd(name: &str, identity: &str, fields: Vec<Field>, emits: &[&str]) -> Comman
         doc: None,
         fields,
         identity: identity.into(),
+        identity_type: IdentityType::String,
         emits: emits.iter().map(|s| s.to_string()).collect(),
     }
 }
@@ -264,6 +266,7 @@ pub fn bank() -> Context {
             name: "Withdrawal".into(),
             doc: None,
             identity: "withdrawal_id".into(),
+            identity_type: IdentityType::String,
             starts_on: vec![ev("atm", "Atm", "WithdrawalInitiated")],
             continues_on: vec![ev("atm", "Atm", "AuthorizationConfirmed")],
             stops_on: vec![ev("bank", "BankAccount", "MoneyWithdrawn")],
@@ -507,8 +510,10 @@ pub fn atm() -> Context {
 }
 
 pub fn domain() -> Domain {
-    Domain {
+    let mut domain = Domain {
         contexts: vec![atm(), bank()],
         type_attributes: Vec::new(),
-    }
+    };
+    domain.resolve();
+    domain
 }

@@ -8,8 +8,8 @@ use quote::{format_ident, quote};
 
 use super::{Cx, doc_lines, event_ref_names, ident, types};
 use crate::model::{
-    Consistency, EventRef, Exhausted, FailurePolicy, Handler, HandlerKind, ProcessManager,
-    StartFrom, TypeRef, names,
+    Consistency, EventRef, Exhausted, FailurePolicy, Handler, HandlerKind, IdentityType,
+    ProcessManager, StartFrom, names,
 };
 
 /// One event a subscriber takes.
@@ -50,17 +50,10 @@ fn shown(cx: &Cx, r: &EventRef) -> String {
 /// The `EventKey`s of a spec: the event type (its stored names come from its `Event`
 /// impl) and the stream prefix of its aggregate, which tells it from a same-named event of
 /// another context.
-fn event_keys(cx: &Cx, subs: &[Sub]) -> Vec<TokenStream> {
+fn event_keys(subs: &[Sub]) -> Vec<TokenStream> {
     subs.iter()
         .map(|s| {
-            let prefix = cx
-                .domain
-                .contexts
-                .iter()
-                .find(|c| c.name == s.r.context)
-                .and_then(|c| c.aggregates.iter().find(|a| a.name == s.r.aggregate))
-                .map(|a| a.stream_prefix.clone())
-                .unwrap_or_default();
+            let prefix = &s.r.stream_prefix;
             let (role, path) = (&s.role, &s.path);
             quote!(::eskema::read::EventKey::#role::<#path>(#prefix))
         })
@@ -153,7 +146,7 @@ fn subscription(
         let n = Literal::u32_unsuffixed(partitions);
         quote!(partitions: #n,)
     });
-    let keys = event_keys(cx, subs);
+    let keys = event_keys(subs);
     let arms = subs.iter().enumerate().map(|(i, s)| {
         let v = &s.variant;
         let i = Literal::usize_unsuffixed(i);
@@ -416,13 +409,9 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
         .iter()
         .map(|s| {
             let v = &s.variant;
-            let ty = cx
-                .event(&s.r)
-                .and_then(|e| e.fields.iter().find(|x| x.name == p.identity))
-                .map(|x| x.ty.clone());
-            match ty {
-                Some(TypeRef::String) => quote!(#enum_id::#v(e) => e.#f.clone(),),
-                _ => quote!(#enum_id::#v(e) => e.#f.to_string(),),
+            match p.identity_type {
+                IdentityType::String => quote!(#enum_id::#v(e) => e.#f.clone(),),
+                IdentityType::Uuid => quote!(#enum_id::#v(e) => e.#f.to_string(),),
             }
         })
         .collect::<Vec<_>>();

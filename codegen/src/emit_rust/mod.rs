@@ -436,10 +436,6 @@ impl Cx<'_> {
     pub fn typedef(&self, context: &str, name: &str) -> Option<&TypeDef> {
         find_typedef(self.domain, context, name)
     }
-
-    pub fn event(&self, r: &EventRef) -> Option<&Event> {
-        find_event(self.domain, &r.context, &r.name)
-    }
 }
 
 pub(crate) fn find_typedef<'d>(
@@ -454,17 +450,6 @@ pub(crate) fn find_typedef<'d>(
         .types
         .iter()
         .find(|t| t.name() == name)
-}
-
-pub(crate) fn find_event<'d>(domain: &'d Domain, context: &str, name: &str) -> Option<&'d Event> {
-    domain
-        .contexts
-        .iter()
-        .find(|c| c.name == context)?
-        .aggregates
-        .iter()
-        .flat_map(|a| &a.events)
-        .find(|e| e.name == name)
 }
 
 /// FNV-1a 64 of `name:type;` over the fields, then of every declared type they reach
