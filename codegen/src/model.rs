@@ -521,6 +521,51 @@ pub mod names {
     /// Context-level items every generated module has; no schema name may take them.
     pub const RESERVED: &[&str] = &["Command", "Event", "Error", "Router"];
 
+    /// `bank` -> `Bank`, `atm_ops` -> `AtmOps`: a context as an enum variant.
+    pub fn upper_camel(name: &str) -> String {
+        name.split('_')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let mut cs = p.chars();
+                cs.next()
+                    .map(|c| c.to_uppercase().chain(cs).collect::<String>())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Enum variant and method-suffix names for a list of event references: the event's name,
+    /// or `<Context><Name>` when two referenced events of different contexts share a name.
+    pub fn event_ref_names(refs: &[&super::EventRef]) -> Vec<(String, String)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut dup = std::collections::HashSet::new();
+        for r in refs {
+            if !seen.insert(r.name.as_str()) {
+                dup.insert(r.name.as_str());
+            }
+        }
+        refs.iter()
+            .map(|r| {
+                if dup.contains(r.name.as_str()) {
+                    (
+                        format!("{}{}", upper_camel(&r.context), r.name),
+                        format!("{}_{}", r.context, snake(&r.name)),
+                    )
+                } else {
+                    (r.name.clone(), snake(&r.name))
+                }
+            })
+            .collect()
+    }
+
+    /// Every type name stored events of `event` may carry: the current name, then
+    /// `renamed_from`.
+    pub fn stored_names(event: &super::Event) -> Vec<String> {
+        std::iter::once(event.name.clone())
+            .chain(event.renamed_from.iter().cloned())
+            .collect()
+    }
+
     /// `OpenBankAccount` -> `open_bank_account`: executor method names; applier methods are
     /// `apply_<snake>`, handler methods `on_<snake>`.
     pub fn snake(name: &str) -> String {

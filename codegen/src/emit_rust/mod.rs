@@ -16,16 +16,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::model::{
-    self, Aggregate, Context, Domain, Event, EventRef, Handler, ProcessManager, TypeDef, TypeRef,
-};
+pub(crate) use crate::model::names::{event_ref_names, stored_names, upper_camel};
+use crate::model::{self, Aggregate, Context, Domain, Handler, ProcessManager, TypeDef, TypeRef};
 
 mod aggregate;
 mod domain;
 #[cfg(test)]
 mod fixture;
 mod handlers;
+mod process_managers;
 mod router;
+mod subscriber;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -213,7 +214,7 @@ fn piece_tokens(domain: &Domain, piece: Piece) -> TokenStream {
         }
         Piece::Aggregate(ctx, a) => (ctx, aggregate::emit(&Cx { domain, ctx }, a)),
         Piece::Handler(ctx, h) => (ctx, handlers::emit_handler(&Cx { domain, ctx }, h)),
-        Piece::Process(ctx, p) => (ctx, handlers::emit_process(&Cx { domain, ctx }, p)),
+        Piece::Process(ctx, p) => (ctx, process_managers::emit_process(&Cx { domain, ctx }, p)),
         Piece::Router(ctx, part) => (ctx, router::emit_part(&Cx { domain, ctx }, part)),
     };
     let module = ident(&context.name);
@@ -342,7 +343,7 @@ fn whole_context(domain: &Domain, context: &Context) -> TokenStream {
     let processes = context
         .process_managers
         .iter()
-        .map(|p| handlers::emit_process(&cx, p));
+        .map(|p| process_managers::emit_process(&cx, p));
     let router = router::emit(&cx);
     context_module(
         context,
@@ -559,19 +560,6 @@ fn plain_ident(name: &str) -> bool {
         && !crate::check::names::is_keyword(name)
 }
 
-/// `bank` -> `Bank`, `atm_ops` -> `AtmOps`: a context as an enum variant.
-pub(crate) fn upper_camel(name: &str) -> String {
-    name.split('_')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut cs = p.chars();
-            cs.next()
-                .map(|c| c.to_uppercase().chain(cs).collect::<String>())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 /// `#[doc]` lines: the schema's `doc:` when given, else `fallback`.
 pub(crate) fn docs(doc: Option<&str>, fallback: &str) -> TokenStream {
     doc_lines(doc.filter(|d| !d.trim().is_empty()).unwrap_or(fallback))
@@ -603,38 +591,6 @@ pub(crate) fn match_ref(scrutinee: TokenStream, arms: Vec<TokenStream>) -> Token
     } else {
         quote!(match #scrutinee { #(#arms)* })
     }
-}
-
-/// Enum variant and method-suffix names for a list of event references: the event's name,
-/// or `<Context><Name>` when two referenced events of different contexts share a name.
-pub(crate) fn event_ref_names(refs: &[&EventRef]) -> Vec<(String, String)> {
-    let mut seen = HashSet::new();
-    let mut dup = HashSet::new();
-    for r in refs {
-        if !seen.insert(r.name.as_str()) {
-            dup.insert(r.name.as_str());
-        }
-    }
-    refs.iter()
-        .map(|r| {
-            if dup.contains(r.name.as_str()) {
-                (
-                    format!("{}{}", upper_camel(&r.context), r.name),
-                    format!("{}_{}", r.context, model::names::snake(&r.name)),
-                )
-            } else {
-                (r.name.clone(), model::names::snake(&r.name))
-            }
-        })
-        .collect()
-}
-
-/// Every type name stored events of `event` may carry: the current name, then
-/// `renamed_from`.
-pub(crate) fn stored_names(event: &Event) -> Vec<String> {
-    std::iter::once(event.name.clone())
-        .chain(event.renamed_from.iter().cloned())
-        .collect()
 }
 
 /// On enums whose variants wrap the schema's commands or events: their sizes are the user's
