@@ -226,18 +226,17 @@ pub mod atm {
     }
     impl ::std::fmt::Display for AtmWithdrawalError {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(
-                match self {
-                    Self::AlreadyInitiated => "this withdrawal has already been started",
-                    Self::NotInitiated => "no withdrawal with this id was started",
-                    Self::AlreadyAuthorized => "the withdrawal is already authorized",
-                    Self::NotAuthorized => "the withdrawal has not been authorized",
-                    Self::CardBlocked => {
-                        "three wrong PINs were entered; the card is retained"
-                    }
-                    Self::AlreadyDispensed => "the cash was already dispensed",
-                },
-            )
+            let message = match self {
+                Self::AlreadyInitiated => "this withdrawal has already been started",
+                Self::NotInitiated => "no withdrawal with this id was started",
+                Self::AlreadyAuthorized => "the withdrawal is already authorized",
+                Self::NotAuthorized => "the withdrawal has not been authorized",
+                Self::CardBlocked => {
+                    "three wrong PINs were entered; the card is retained"
+                }
+                Self::AlreadyDispensed => "the cash was already dispensed",
+            };
+            f.write_str(message)
         }
     }
     impl ::std::error::Error for AtmWithdrawalError {}
@@ -275,28 +274,25 @@ pub mod atm {
             &self,
             command: &AtmWithdrawalCommand,
         ) -> Result<Vec<AtmWithdrawalEvent>, AtmWithdrawalError> {
+            use ::eskema::__private::emitted;
             match command {
-                AtmWithdrawalCommand::InitiateWithdrawal(c) => {
-                    ::eskema::__private::emitted(self.initiate_withdrawal(c))
+                Self::Command::InitiateWithdrawal(c) => {
+                    emitted(self.initiate_withdrawal(c))
                 }
-                AtmWithdrawalCommand::ConfirmAuthorization(c) => {
-                    ::eskema::__private::emitted(self.confirm_authorization(c))
+                Self::Command::ConfirmAuthorization(c) => {
+                    emitted(self.confirm_authorization(c))
                 }
-                AtmWithdrawalCommand::DispenseCash(c) => {
-                    ::eskema::__private::emitted(self.dispense_cash(c))
-                }
+                Self::Command::DispenseCash(c) => emitted(self.dispense_cash(c)),
             }
         }
         fn apply(&mut self, event: &AtmWithdrawalEvent) {
             match event {
-                AtmWithdrawalEvent::WithdrawalInitiated(e) => {
-                    self.apply_withdrawal_initiated(e)
-                }
-                AtmWithdrawalEvent::AuthorizationConfirmed(e) => {
+                Self::Event::WithdrawalInitiated(e) => self.apply_withdrawal_initiated(e),
+                Self::Event::AuthorizationConfirmed(e) => {
                     self.apply_authorization_confirmed(e)
                 }
-                AtmWithdrawalEvent::PinRejected(e) => self.apply_pin_rejected(e),
-                AtmWithdrawalEvent::CashDispensed(e) => self.apply_cash_dispensed(e),
+                Self::Event::PinRejected(e) => self.apply_pin_rejected(e),
+                Self::Event::CashDispensed(e) => self.apply_cash_dispensed(e),
             }
         }
     }
@@ -407,41 +403,5 @@ pub mod atm {
             }
         }
     }
-    /// Validates `command`, then runs it on its aggregate (load, execute, append), with a
-    /// fresh command id. See [`dispatch_with`] to pass ids and metadata.
-    pub async fn dispatch<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        command: impl Into<Command>,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        dispatch_with(engine, command, ::eskema::CommandContext::default()).await
-    }
-    /// [`dispatch`] with a [`::eskema::CommandContext`]: a command id makes the dispatch
-    /// idempotent; correlation and causation ids and extra metadata go into every event.
-    pub async fn dispatch_with<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        command: impl Into<Command>,
-        ctx: ::eskema::CommandContext,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        <Router as ::eskema::aggregate::Router>::dispatch(engine, command.into(), ctx)
-            .await
-    }
-    /// Decodes `json` as the command called `name` (bare or `context.Command`), then
-    /// [`dispatch`]es it; see [`::eskema::aggregate::Router::dispatch_json`].
-    pub async fn dispatch_json<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        name: &str,
-        json: ::eskema::serde_json::Value,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        dispatch_json_with(engine, name, json, ::eskema::CommandContext::default()).await
-    }
-    /// [`dispatch_json`] with a [`::eskema::CommandContext`].
-    pub async fn dispatch_json_with<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        name: &str,
-        json: ::eskema::serde_json::Value,
-        ctx: ::eskema::CommandContext,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        <Router as ::eskema::aggregate::Router>::dispatch_json(engine, name, json, ctx)
-            .await
-    }
+    ::eskema::__private::dispatch_fns!(Router, Command);
 }

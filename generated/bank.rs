@@ -214,13 +214,12 @@ pub mod bank {
     }
     impl ::std::fmt::Display for BankAccountError {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(
-                match self {
-                    Self::AccountAlreadyOpened => "the account is already open",
-                    Self::AccountNotOpen => "the account has not been opened",
-                    Self::InsufficientFunds => "the balance does not cover the amount",
-                },
-            )
+            let message = match self {
+                Self::AccountAlreadyOpened => "the account is already open",
+                Self::AccountNotOpen => "the account has not been opened",
+                Self::InsufficientFunds => "the balance does not cover the amount",
+            };
+            f.write_str(message)
         }
     }
     impl ::std::error::Error for BankAccountError {}
@@ -257,25 +256,18 @@ pub mod bank {
             &self,
             command: &BankAccountCommand,
         ) -> Result<Vec<BankAccountEvent>, BankAccountError> {
+            use ::eskema::__private::emitted;
             match command {
-                BankAccountCommand::OpenBankAccount(c) => {
-                    ::eskema::__private::emitted(self.open_bank_account(c))
-                }
-                BankAccountCommand::DepositMoney(c) => {
-                    ::eskema::__private::emitted(self.deposit_money(c))
-                }
-                BankAccountCommand::WithdrawMoney(c) => {
-                    ::eskema::__private::emitted(self.withdraw_money(c))
-                }
+                Self::Command::OpenBankAccount(c) => emitted(self.open_bank_account(c)),
+                Self::Command::DepositMoney(c) => emitted(self.deposit_money(c)),
+                Self::Command::WithdrawMoney(c) => emitted(self.withdraw_money(c)),
             }
         }
         fn apply(&mut self, event: &BankAccountEvent) {
             match event {
-                BankAccountEvent::BankAccountOpened(e) => {
-                    self.apply_bank_account_opened(e)
-                }
-                BankAccountEvent::MoneyDeposited(e) => self.apply_money_deposited(e),
-                BankAccountEvent::MoneyWithdrawn(e) => self.apply_money_withdrawn(e),
+                Self::Event::BankAccountOpened(e) => self.apply_bank_account_opened(e),
+                Self::Event::MoneyDeposited(e) => self.apply_money_deposited(e),
+                Self::Event::MoneyWithdrawn(e) => self.apply_money_withdrawn(e),
             }
         }
     }
@@ -303,8 +295,7 @@ pub mod bank {
             event: &MoneyWithdrawn,
             recorded: &::eskema::RecordedEvent,
         ) -> impl ::eskema::read::Handled;
-        /// Empties the read model, for a rebuild from origin (in the same transaction
-        /// that moves the checkpoint back).
+        /// Empties the read model for a rebuild, in the transaction that moves the checkpoint back.
         fn reset(&self, conn: &mut C) -> impl ::eskema::read::Handled;
     }
     #[derive(Debug, Clone, PartialEq)]
@@ -356,9 +347,9 @@ pub mod bank {
         fn encode(event: &AccountBalancesEvent) -> (usize, ::eskema::serde_json::Value) {
             use ::eskema::event::AnyEvent as _;
             match event {
-                AccountBalancesEvent::BankAccountOpened(e) => (0, e.to_data()),
-                AccountBalancesEvent::MoneyDeposited(e) => (1, e.to_data()),
-                AccountBalancesEvent::MoneyWithdrawn(e) => (2, e.to_data()),
+                Self::Event::BankAccountOpened(e) => (0, e.to_data()),
+                Self::Event::MoneyDeposited(e) => (1, e.to_data()),
+                Self::Event::MoneyWithdrawn(e) => (2, e.to_data()),
             }
         }
     }
@@ -371,15 +362,11 @@ pub mod bank {
             r: &::eskema::RecordedEvent,
         ) -> Result<(), ::eskema::HandlerError> {
             match event {
-                AccountBalancesEvent::BankAccountOpened(e) => {
+                Self::Event::BankAccountOpened(e) => {
                     h.on_bank_account_opened(conn, e, r).await
                 }
-                AccountBalancesEvent::MoneyDeposited(e) => {
-                    h.on_money_deposited(conn, e, r).await
-                }
-                AccountBalancesEvent::MoneyWithdrawn(e) => {
-                    h.on_money_withdrawn(conn, e, r).await
-                }
+                Self::Event::MoneyDeposited(e) => h.on_money_deposited(conn, e, r).await,
+                Self::Event::MoneyWithdrawn(e) => h.on_money_withdrawn(conn, e, r).await,
             }
         }
         async fn reset(handler: &H, conn: &mut C) -> Result<(), ::eskema::HandlerError> {
@@ -436,7 +423,7 @@ pub mod bank {
         fn encode(event: &NotificationsEvent) -> (usize, ::eskema::serde_json::Value) {
             use ::eskema::event::AnyEvent as _;
             match event {
-                NotificationsEvent::MoneyWithdrawn(e) => (0, e.to_data()),
+                Self::Event::MoneyWithdrawn(e) => (0, e.to_data()),
             }
         }
     }
@@ -447,7 +434,7 @@ pub mod bank {
             r: &::eskema::RecordedEvent,
         ) -> Result<(), ::eskema::HandlerError> {
             match event {
-                NotificationsEvent::MoneyWithdrawn(e) => h.on_money_withdrawn(e, r).await,
+                Self::Event::MoneyWithdrawn(e) => h.on_money_withdrawn(e, r).await,
             }
         }
     }
@@ -559,9 +546,9 @@ pub mod bank {
         fn encode(event: &WithdrawalEvent) -> (usize, ::eskema::serde_json::Value) {
             use ::eskema::event::AnyEvent as _;
             match event {
-                WithdrawalEvent::WithdrawalInitiated(e) => (0, e.to_data()),
-                WithdrawalEvent::AuthorizationConfirmed(e) => (1, e.to_data()),
-                WithdrawalEvent::MoneyWithdrawn(e) => (2, e.to_data()),
+                Self::Event::WithdrawalInitiated(e) => (0, e.to_data()),
+                Self::Event::AuthorizationConfirmed(e) => (1, e.to_data()),
+                Self::Event::MoneyWithdrawn(e) => (2, e.to_data()),
             }
         }
     }
@@ -569,9 +556,9 @@ pub mod bank {
         type Command = WithdrawalDispatch;
         fn instance(event: &WithdrawalEvent) -> String {
             match event {
-                WithdrawalEvent::WithdrawalInitiated(e) => e.withdrawal_id.to_string(),
-                WithdrawalEvent::AuthorizationConfirmed(e) => e.withdrawal_id.to_string(),
-                WithdrawalEvent::MoneyWithdrawn(e) => e.withdrawal_id.to_string(),
+                Self::Event::WithdrawalInitiated(e) => e.withdrawal_id.to_string(),
+                Self::Event::AuthorizationConfirmed(e) => e.withdrawal_id.to_string(),
+                Self::Event::MoneyWithdrawn(e) => e.withdrawal_id.to_string(),
             }
         }
         fn handle(
@@ -580,13 +567,11 @@ pub mod bank {
             r: &::eskema::RecordedEvent,
         ) -> Result<Vec<WithdrawalDispatch>, ::eskema::HandlerError> {
             match event {
-                WithdrawalEvent::WithdrawalInitiated(e) => {
-                    self.on_withdrawal_initiated(e, r)
-                }
-                WithdrawalEvent::AuthorizationConfirmed(e) => {
+                Self::Event::WithdrawalInitiated(e) => self.on_withdrawal_initiated(e, r),
+                Self::Event::AuthorizationConfirmed(e) => {
                     self.on_authorization_confirmed(e, r)
                 }
-                WithdrawalEvent::MoneyWithdrawn(e) => self.on_money_withdrawn(e, r),
+                Self::Event::MoneyWithdrawn(e) => self.on_money_withdrawn(e, r),
             }
         }
     }
@@ -695,41 +680,5 @@ pub mod bank {
             }
         }
     }
-    /// Validates `command`, then runs it on its aggregate (load, execute, append), with a
-    /// fresh command id. See [`dispatch_with`] to pass ids and metadata.
-    pub async fn dispatch<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        command: impl Into<Command>,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        dispatch_with(engine, command, ::eskema::CommandContext::default()).await
-    }
-    /// [`dispatch`] with a [`::eskema::CommandContext`]: a command id makes the dispatch
-    /// idempotent; correlation and causation ids and extra metadata go into every event.
-    pub async fn dispatch_with<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        command: impl Into<Command>,
-        ctx: ::eskema::CommandContext,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        <Router as ::eskema::aggregate::Router>::dispatch(engine, command.into(), ctx)
-            .await
-    }
-    /// Decodes `json` as the command called `name` (bare or `context.Command`), then
-    /// [`dispatch`]es it; see [`::eskema::aggregate::Router::dispatch_json`].
-    pub async fn dispatch_json<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        name: &str,
-        json: ::eskema::serde_json::Value,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        dispatch_json_with(engine, name, json, ::eskema::CommandContext::default()).await
-    }
-    /// [`dispatch_json`] with a [`::eskema::CommandContext`].
-    pub async fn dispatch_json_with<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        name: &str,
-        json: ::eskema::serde_json::Value,
-        ctx: ::eskema::CommandContext,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        <Router as ::eskema::aggregate::Router>::dispatch_json(engine, name, json, ctx)
-            .await
-    }
+    ::eskema::__private::dispatch_fns!(Router, Command);
 }

@@ -2,10 +2,8 @@
 include!(concat!(env!("OUT_DIR"), "/atm.rs"));
 include!(concat!(env!("OUT_DIR"), "/bank.rs"));
 include!(concat!(env!("OUT_DIR"), "/users.rs"));
-/// The whole-domain router: every context's commands, events and errors, and
-/// dispatch by qualified (`context.Command`) or unique bare name.
+/// The whole-domain router: dispatch by qualified (`context.Command`) or unique bare name.
 pub mod domain {
-    /// Every command of the domain, qualified: atm.InitiateWithdrawal, atm.ConfirmAuthorization, atm.DispenseCash, bank.OpenBankAccount, bank.DepositMoney, bank.WithdrawMoney, users.RegisterUser, users.CreateUser.
     pub const COMMANDS: &[&str] = &[
         "atm.InitiateWithdrawal",
         "atm.ConfirmAuthorization",
@@ -68,8 +66,7 @@ pub mod domain {
         }
     }
     impl ::std::error::Error for Error {}
-    /// Dispatches a command of any context through that context's router, with a
-    /// fresh command id.
+    /// Dispatches a command of any context, with a fresh command id.
     pub async fn dispatch<S: ::eskema::EventStore>(
         engine: &::eskema::Engine<S>,
         command: impl Into<Command>,

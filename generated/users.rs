@@ -120,11 +120,10 @@ pub mod users {
     }
     impl ::std::fmt::Display for UserError {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(
-                match self {
-                    Self::UserAlreadyRegistered => "this user name is taken",
-                },
-            )
+            let message = match self {
+                Self::UserAlreadyRegistered => "this user name is taken",
+            };
+            f.write_str(message)
         }
     }
     impl ::std::error::Error for UserError {}
@@ -148,15 +147,14 @@ pub mod users {
             format!("User-{identity}")
         }
         fn execute(&self, command: &UserCommand) -> Result<Vec<UserEvent>, UserError> {
+            use ::eskema::__private::emitted;
             match command {
-                UserCommand::RegisterUser(c) => {
-                    ::eskema::__private::emitted(self.register_user(c))
-                }
+                Self::Command::RegisterUser(c) => emitted(self.register_user(c)),
             }
         }
         fn apply(&mut self, event: &UserEvent) {
             match event {
-                UserEvent::UserRegistered(e) => self.apply_user_registered(e),
+                Self::Event::UserRegistered(e) => self.apply_user_registered(e),
             }
         }
     }
@@ -282,13 +280,10 @@ pub mod users {
     }
     impl ::std::fmt::Display for UserProfileError {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(
-                match self {
-                    Self::ProfileAlreadyCreated => {
-                        "a profile with this id already exists"
-                    }
-                },
-            )
+            let message = match self {
+                Self::ProfileAlreadyCreated => "a profile with this id already exists",
+            };
+            f.write_str(message)
         }
     }
     impl ::std::error::Error for UserProfileError {}
@@ -315,15 +310,14 @@ pub mod users {
             &self,
             command: &UserProfileCommand,
         ) -> Result<Vec<UserProfileEvent>, UserProfileError> {
+            use ::eskema::__private::emitted;
             match command {
-                UserProfileCommand::CreateUser(c) => {
-                    ::eskema::__private::emitted(self.create_user(c))
-                }
+                Self::Command::CreateUser(c) => emitted(self.create_user(c)),
             }
         }
         fn apply(&mut self, event: &UserProfileEvent) {
             match event {
-                UserProfileEvent::UserCreated(e) => self.apply_user_created(e),
+                Self::Event::UserCreated(e) => self.apply_user_created(e),
             }
         }
     }
@@ -440,41 +434,5 @@ pub mod users {
             }
         }
     }
-    /// Validates `command`, then runs it on its aggregate (load, execute, append), with a
-    /// fresh command id. See [`dispatch_with`] to pass ids and metadata.
-    pub async fn dispatch<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        command: impl Into<Command>,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        dispatch_with(engine, command, ::eskema::CommandContext::default()).await
-    }
-    /// [`dispatch`] with a [`::eskema::CommandContext`]: a command id makes the dispatch
-    /// idempotent; correlation and causation ids and extra metadata go into every event.
-    pub async fn dispatch_with<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        command: impl Into<Command>,
-        ctx: ::eskema::CommandContext,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        <Router as ::eskema::aggregate::Router>::dispatch(engine, command.into(), ctx)
-            .await
-    }
-    /// Decodes `json` as the command called `name` (bare or `context.Command`), then
-    /// [`dispatch`]es it; see [`::eskema::aggregate::Router::dispatch_json`].
-    pub async fn dispatch_json<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        name: &str,
-        json: ::eskema::serde_json::Value,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        dispatch_json_with(engine, name, json, ::eskema::CommandContext::default()).await
-    }
-    /// [`dispatch_json`] with a [`::eskema::CommandContext`].
-    pub async fn dispatch_json_with<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        name: &str,
-        json: ::eskema::serde_json::Value,
-        ctx: ::eskema::CommandContext,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        <Router as ::eskema::aggregate::Router>::dispatch_json(engine, name, json, ctx)
-            .await
-    }
+    ::eskema::__private::dispatch_fns!(Router, Command);
 }

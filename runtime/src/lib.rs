@@ -61,6 +61,7 @@ pub mod __private {
     pub use regex::Regex;
     pub use std::sync::LazyLock;
 
+    pub use crate::__dispatch_fns as dispatch_fns;
     pub use crate::__from_variants as from_variants;
     pub use crate::aggregate::{decode_command, emitted, execute};
     pub use crate::engine::{PAGES_AHEAD, READ_PAGE};
@@ -111,5 +112,55 @@ macro_rules! __from_variants {
                 }
             }
         )*
+    };
+}
+
+/// A context's dispatch functions, `dispatch`, `dispatch_with`, `dispatch_json` and
+/// `dispatch_json_with`, over its `Router`: what every generated context module declares.
+/// Generated code only.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dispatch_fns {
+    ($router:ident, $command:ident) => {
+        /// Validates `command`, then runs it on its aggregate (load, execute, append), with a
+        /// fresh command id. See [`dispatch_with`] to pass ids and metadata.
+        pub async fn dispatch<S: $crate::EventStore>(
+            engine: &$crate::Engine<S>,
+            command: impl Into<$command>,
+        ) -> $crate::aggregate::Dispatched<$router> {
+            dispatch_with(engine, command, $crate::CommandContext::default()).await
+        }
+
+        /// [`dispatch`] with a [`CommandContext`]($crate::CommandContext): a command id makes
+        /// the dispatch idempotent; correlation and causation ids and extra metadata go into
+        /// every event.
+        pub async fn dispatch_with<S: $crate::EventStore>(
+            engine: &$crate::Engine<S>,
+            command: impl Into<$command>,
+            ctx: $crate::CommandContext,
+        ) -> $crate::aggregate::Dispatched<$router> {
+            <$router as $crate::aggregate::Router>::dispatch(engine, command.into(), ctx).await
+        }
+
+        /// Decodes `json` as the command called `name` (bare, or `context.Command`), then
+        /// [`dispatch`]es it. An unknown name is `DispatchError::UnknownCommand`; JSON of the
+        /// wrong shape (unknown fields included) is `DispatchError::Decode`.
+        pub async fn dispatch_json<S: $crate::EventStore>(
+            engine: &$crate::Engine<S>,
+            name: &str,
+            json: $crate::serde_json::Value,
+        ) -> $crate::aggregate::Dispatched<$router> {
+            dispatch_json_with(engine, name, json, $crate::CommandContext::default()).await
+        }
+
+        /// [`dispatch_json`] with a [`CommandContext`]($crate::CommandContext).
+        pub async fn dispatch_json_with<S: $crate::EventStore>(
+            engine: &$crate::Engine<S>,
+            name: &str,
+            json: $crate::serde_json::Value,
+            ctx: $crate::CommandContext,
+        ) -> $crate::aggregate::Dispatched<$router> {
+            <$router as $crate::aggregate::Router>::dispatch_json(engine, name, json, ctx).await
+        }
     };
 }

@@ -163,7 +163,10 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     let err_display = if err_arms.is_empty() {
         quote!(match *self {})
     } else {
-        quote!(f.write_str(match self { #(#err_arms)* }))
+        quote! {
+            let message = match self { #(#err_arms)* };
+            f.write_str(message)
+        }
     };
     let fmt_arg = if err_arms.is_empty() {
         quote!(_f)
@@ -200,7 +203,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
             let v = ident(&c.name);
             let m = ident(&names::snake(&c.name));
             quote! {
-                #cmd_enum::#v(c) => ::eskema::__private::emitted(self.#m(c)),
+                Self::Command::#v(c) => emitted(self.#m(c)),
             }
         })
         .collect();
@@ -211,7 +214,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         .map(|e| {
             let v = ident(&e.name);
             let m = format_ident!("apply_{}", names::snake(&e.name));
-            quote!(#ev_enum::#v(e) => self.#m(e),)
+            quote!(Self::Event::#v(e) => self.#m(e),)
         })
         .collect();
     let apply_match = match_ref(quote!(event), apply_arms);
@@ -242,7 +245,10 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     let exec_match = if a.commands.is_empty() {
         quote!(match *_command {})
     } else {
-        exec_match
+        quote! {
+            use ::eskema::__private::emitted;
+            #exec_match
+        }
     };
     let apply_match = if a.events.is_empty() {
         quote!(match *_event {})

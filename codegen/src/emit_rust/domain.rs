@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{doc_lines, ident, upper_camel};
+use super::{ident, upper_camel};
 use crate::model::Domain;
 
 pub(crate) fn emit(domain: &Domain) -> TokenStream {
@@ -143,17 +143,12 @@ pub(crate) fn emit(domain: &Domain) -> TokenStream {
     let no_contexts = ctxs
         .is_empty()
         .then(|| quote!(let _ = (engine, json, ctx);));
-    let commands_doc = doc_lines(&format!(
-        "Every command of the domain, qualified: {known_all}."
-    ));
 
     quote! {
         #(#includes)*
 
-        /// The whole-domain router: every context's commands, events and errors, and
-        /// dispatch by qualified (`context.Command`) or unique bare name.
+        /// The whole-domain router: dispatch by qualified (`context.Command`) or unique bare name.
         pub mod domain {
-            #commands_doc
             pub const COMMANDS: &[&str] = &[#(#qualified),*];
 
             /// A command of any context: what [`dispatch`] takes.
@@ -178,8 +173,7 @@ pub(crate) fn emit(domain: &Domain) -> TokenStream {
             }
             impl ::std::error::Error for Error {}
 
-            /// Dispatches a command of any context through that context's router, with a
-            /// fresh command id.
+            /// Dispatches a command of any context, with a fresh command id.
             pub async fn dispatch<S: ::eskema::EventStore>(
                 engine: &::eskema::Engine<S>,
                 command: impl Into<Command>,

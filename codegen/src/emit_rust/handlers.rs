@@ -38,14 +38,13 @@ pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
         });
         let arms = subs.iter().map(|s| {
             let (v, m) = (&s.variant, &s.method);
-            quote!(#enum_id::#v(e) => h.#m(conn, e, r).await,)
+            quote!(Self::Event::#v(e) => h.#m(conn, e, r).await,)
         });
         (
             quote!(Projection),
             quote! {
                 #(#methods)*
-                /// Empties the read model, for a rebuild from origin (in the same transaction
-                /// that moves the checkpoint back).
+                /// Empties the read model for a rebuild, in the transaction that moves the checkpoint back.
                 fn reset(&self, conn: &mut C) -> impl ::eskema::read::Handled;
             },
             quote! {
@@ -68,7 +67,7 @@ pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
         });
         let arms = subs.iter().map(|s| {
             let (v, m) = (&s.variant, &s.method);
-            quote!(#enum_id::#v(e) => h.#m(e, r).await,)
+            quote!(Self::Event::#v(e) => h.#m(e, r).await,)
         });
         (
             quote!(Effect),

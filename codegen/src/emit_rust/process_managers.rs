@@ -92,7 +92,7 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
     });
     let handle_arms = subs.iter().map(|s| {
         let (v, m) = (&s.variant, &s.method);
-        quote!(#enum_id::#v(e) => self.#m(e, r),)
+        quote!(Self::Event::#v(e) => self.#m(e, r),)
     });
     let enum_ts = event_enum(cx, &enum_id, &subs);
 
@@ -103,8 +103,8 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
         .map(|s| {
             let v = &s.variant;
             match p.identity_type {
-                IdentityType::String => quote!(#enum_id::#v(e) => e.#f.clone(),),
-                IdentityType::Uuid => quote!(#enum_id::#v(e) => e.#f.to_string(),),
+                IdentityType::String => quote!(Self::Event::#v(e) => e.#f.clone(),),
+                IdentityType::Uuid => quote!(Self::Event::#v(e) => e.#f.to_string(),),
             }
         })
         .collect::<Vec<_>>();

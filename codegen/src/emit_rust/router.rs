@@ -287,43 +287,6 @@ fn rest(cx: &Cx) -> TokenStream {
             }
         }
 
-        /// Validates `command`, then runs it on its aggregate (load, execute, append), with a
-        /// fresh command id. See [`dispatch_with`] to pass ids and metadata.
-        pub async fn dispatch<S: ::eskema::EventStore>(
-            engine: &::eskema::Engine<S>,
-            command: impl Into<Command>,
-        ) -> ::eskema::aggregate::Dispatched<Router> {
-            dispatch_with(engine, command, ::eskema::CommandContext::default()).await
-        }
-
-        /// [`dispatch`] with a [`::eskema::CommandContext`]: a command id makes the dispatch
-        /// idempotent; correlation and causation ids and extra metadata go into every event.
-        pub async fn dispatch_with<S: ::eskema::EventStore>(
-            engine: &::eskema::Engine<S>,
-            command: impl Into<Command>,
-            ctx: ::eskema::CommandContext,
-        ) -> ::eskema::aggregate::Dispatched<Router> {
-            <Router as ::eskema::aggregate::Router>::dispatch(engine, command.into(), ctx).await
-        }
-
-        /// Decodes `json` as the command called `name` (bare or `context.Command`), then
-        /// [`dispatch`]es it; see [`::eskema::aggregate::Router::dispatch_json`].
-        pub async fn dispatch_json<S: ::eskema::EventStore>(
-            engine: &::eskema::Engine<S>,
-            name: &str,
-            json: ::eskema::serde_json::Value,
-        ) -> ::eskema::aggregate::Dispatched<Router> {
-            dispatch_json_with(engine, name, json, ::eskema::CommandContext::default()).await
-        }
-
-        /// [`dispatch_json`] with a [`::eskema::CommandContext`].
-        pub async fn dispatch_json_with<S: ::eskema::EventStore>(
-            engine: &::eskema::Engine<S>,
-            name: &str,
-            json: ::eskema::serde_json::Value,
-            ctx: ::eskema::CommandContext,
-        ) -> ::eskema::aggregate::Dispatched<Router> {
-            <Router as ::eskema::aggregate::Router>::dispatch_json(engine, name, json, ctx).await
-        }
+        ::eskema::__private::dispatch_fns!(Router, Command);
     }
 }

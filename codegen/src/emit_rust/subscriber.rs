@@ -153,7 +153,7 @@ pub(super) fn subscription(
     let encode_arms = subs.iter().enumerate().map(|(i, s)| {
         let v = &s.variant;
         let i = Literal::usize_unsuffixed(i);
-        quote!(#enum_id::#v(e) => (#i, e.to_data()),)
+        quote!(Self::Event::#v(e) => (#i, e.to_data()),)
     });
     quote! {
         impl ::eskema::read::Subscription for #target {

@@ -291,12 +291,11 @@ pub mod atm {
     }
     impl ::std::fmt::Display for AtmError {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(
-                match self {
-                    Self::NotInitiated => "no withdrawal was initiated",
-                    Self::AlreadyAuthorized => "the withdrawal is already authorized",
-                },
-            )
+            let message = match self {
+                Self::NotInitiated => "no withdrawal was initiated",
+                Self::AlreadyAuthorized => "the withdrawal is already authorized",
+            };
+            f.write_str(message)
         }
     }
     impl ::std::error::Error for AtmError {}
@@ -325,19 +324,20 @@ pub mod atm {
             format!("atm-withdrawal-{identity}")
         }
         fn execute(&self, command: &AtmCommand) -> Result<Vec<AtmEvent>, AtmError> {
+            use ::eskema::__private::emitted;
             match command {
-                AtmCommand::InitiateWithdrawal(c) => {
-                    ::eskema::__private::emitted(self.initiate_withdrawal(c))
+                Self::Command::InitiateWithdrawal(c) => {
+                    emitted(self.initiate_withdrawal(c))
                 }
-                AtmCommand::ConfirmAuthorization(c) => {
-                    ::eskema::__private::emitted(self.confirm_authorization(c))
+                Self::Command::ConfirmAuthorization(c) => {
+                    emitted(self.confirm_authorization(c))
                 }
             }
         }
         fn apply(&mut self, event: &AtmEvent) {
             match event {
-                AtmEvent::WithdrawalInitiated(e) => self.apply_withdrawal_initiated(e),
-                AtmEvent::AuthorizationConfirmed(e) => {
+                Self::Event::WithdrawalInitiated(e) => self.apply_withdrawal_initiated(e),
+                Self::Event::AuthorizationConfirmed(e) => {
                     self.apply_authorization_confirmed(e)
                 }
             }
@@ -403,8 +403,8 @@ pub mod atm {
         fn encode(event: &AtmJournalEvent) -> (usize, ::eskema::serde_json::Value) {
             use ::eskema::event::AnyEvent as _;
             match event {
-                AtmJournalEvent::WithdrawalInitiated(e) => (0, e.to_data()),
-                AtmJournalEvent::MoneyWithdrawn(e) => (1, e.to_data()),
+                Self::Event::WithdrawalInitiated(e) => (0, e.to_data()),
+                Self::Event::MoneyWithdrawn(e) => (1, e.to_data()),
             }
         }
     }
@@ -415,10 +415,10 @@ pub mod atm {
             r: &::eskema::RecordedEvent,
         ) -> Result<(), ::eskema::HandlerError> {
             match event {
-                AtmJournalEvent::WithdrawalInitiated(e) => {
+                Self::Event::WithdrawalInitiated(e) => {
                     h.on_withdrawal_initiated(e, r).await
                 }
-                AtmJournalEvent::MoneyWithdrawn(e) => h.on_money_withdrawn(e, r).await,
+                Self::Event::MoneyWithdrawn(e) => h.on_money_withdrawn(e, r).await,
             }
         }
     }
@@ -521,41 +521,5 @@ pub mod atm {
             }
         }
     }
-    /// Validates `command`, then runs it on its aggregate (load, execute, append), with a
-    /// fresh command id. See [`dispatch_with`] to pass ids and metadata.
-    pub async fn dispatch<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        command: impl Into<Command>,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        dispatch_with(engine, command, ::eskema::CommandContext::default()).await
-    }
-    /// [`dispatch`] with a [`::eskema::CommandContext`]: a command id makes the dispatch
-    /// idempotent; correlation and causation ids and extra metadata go into every event.
-    pub async fn dispatch_with<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        command: impl Into<Command>,
-        ctx: ::eskema::CommandContext,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        <Router as ::eskema::aggregate::Router>::dispatch(engine, command.into(), ctx)
-            .await
-    }
-    /// Decodes `json` as the command called `name` (bare or `context.Command`), then
-    /// [`dispatch`]es it; see [`::eskema::aggregate::Router::dispatch_json`].
-    pub async fn dispatch_json<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        name: &str,
-        json: ::eskema::serde_json::Value,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        dispatch_json_with(engine, name, json, ::eskema::CommandContext::default()).await
-    }
-    /// [`dispatch_json`] with a [`::eskema::CommandContext`].
-    pub async fn dispatch_json_with<S: ::eskema::EventStore>(
-        engine: &::eskema::Engine<S>,
-        name: &str,
-        json: ::eskema::serde_json::Value,
-        ctx: ::eskema::CommandContext,
-    ) -> ::eskema::aggregate::Dispatched<Router> {
-        <Router as ::eskema::aggregate::Router>::dispatch_json(engine, name, json, ctx)
-            .await
-    }
+    ::eskema::__private::dispatch_fns!(Router, Command);
 }
