@@ -11,15 +11,15 @@ use crate::store::{EventPayload, EventStore, StoreError};
 
 /// How many events one read of a stream fetches: rehydration memory is bounded by this, not
 /// by the stream's length (at most three pages are held: the one applied and the
-/// [`PAGES_AHEAD`] being fetched). Fewer, bigger pages load faster: 5,000 loaded 100,000
-/// events about 15% faster than 1,000 on the benchmark machine.
+/// [`PAGES_AHEAD`] being fetched). Fewer, bigger pages load faster, since every page pays
+/// a round trip and the statement's fixed cost on the server: the size trades that against
+/// the memory a load holds.
 pub const READ_PAGE: usize = 5_000;
 
 /// How many pages a load fetches ahead of the one it applies, on a multi-threaded runtime
 /// (on a current-thread runtime, one). Two keep the server busy on the second while the
-/// first is decoded: loading 100,000 events went from 430,000-570,000 to
-/// 540,000-770,000 events/s on the benchmark machine. A load that ends early has read
-/// one page past the end for nothing.
+/// first is decoded, so neither the server nor the decoding waits for the other. A load
+/// that ends early has read one page past the end for nothing.
 pub const PAGES_AHEAD: usize = 2;
 
 /// A state and the stream version it includes, plus where it came from.

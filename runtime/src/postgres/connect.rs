@@ -47,8 +47,10 @@ impl PostgresOptions {
 
     /// How many grouped append statements may run at once (default 2); 0 turns grouping
     /// off. Concurrent one-event appends to different streams share one statement and one
-    /// commit: see "Group commit" in the module docs. Fewer slots make bigger batches; on
-    /// the benchmark machine (2 cores, 16 tasks) 2 slots gave the most appends per second.
+    /// commit: see "Group commit" in the module docs. Fewer slots make bigger batches, so
+    /// fewer commits; more slots let more statements run on the server at once. Which
+    /// count gives the most appends per second depends on the server's cores and on how
+    /// many tasks append at once.
     pub fn group_commit(mut self, slots: usize) -> Self {
         self.group_commit = slots;
         self

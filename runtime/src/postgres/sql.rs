@@ -110,12 +110,11 @@ RETURNING position, stream_version, created_at"
 /// the checks. It returns no row for a command id already recorded, else the one appended
 /// row.
 ///
-/// No CTEs: the lock is a filter of the one-row `head` subquery, so `nextval` (evaluated
-/// only for a row that passed every filter) still runs under the lock; the test
+/// No CTEs (cheaper than the lock as a CTE joined to `head`): the lock is a filter of the
+/// one-row `head` subquery, so `nextval` (evaluated only for a row that passed every
+/// filter) still runs under the lock; the test
 /// `every_append_statement_draws_positions_only_under_the_all_lock` (in
-/// `tests/postgres_group_commit.rs`) fails if it ever does not. With the lock as a
-/// CTE joined to `head`, pgbench measured this statement at 79% of a raw insert's rate;
-/// in this form, 82% (median of 6 alternating 5 s runs each, one connection).
+/// `tests/postgres_group_commit.rs`) fails if it ever does not.
 pub(super) const APPEND_ONE_SQL: &str = append_one_sql!(
     "
           WHEN $3::uuid IS NOT NULL
@@ -126,11 +125,9 @@ pub(super) const APPEND_ONE_SQL: &str = append_one_sql!(
 /// [`APPEND_ONE_SQL`] without the two duplicate probes, for an append without a command
 /// id and for [`EventStore::append_new_command`], whose id was made for this dispatch, so
 /// no earlier append can hold it. The id is still recorded on the event, under the unique
-/// `events_command_id_key`, which refuses a second record were the id ever reused. In
-/// `store_bench`'s latency table (7 runs, one connection, commit included) an append with
-/// the probes took 37-43 µs longer at the median than one with this statement, out of
-/// 400-490 µs; with the probes, the engine's one-task row ran at 77-91% of raw (median
-/// 82%, 12 runs), and without, at 82-89% (14 runs).
+/// `events_command_id_key`, which refuses a second record were the id ever reused.
+/// Skipping the probes saves two index lookups (on `events` and on `commands`) per append,
+/// work that can find nothing when the id cannot be a retry.
 ///
 /// [`EventStore::append_new_command`]: crate::store::EventStore::append_new_command
 pub(super) const APPEND_NEW_SQL: &str = append_one_sql!("");
