@@ -33,7 +33,9 @@ use sqlx::Row;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use uuid::Uuid;
 
-use super::{Appended, EventColumns, PostgresStore, map_err, row_u64};
+use super::PostgresStore;
+use super::append::{Appended, EventColumns};
+use super::rows::{map_err, row_u64};
 use crate::store::{NewEvent, StoreError};
 
 /// The most appends one statement carries.

@@ -11,7 +11,9 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 use tokio::sync::watch;
 
-use super::{EVENT_COLUMNS, PostgresStore, decode_event, map_err, to_i64, to_u64};
+use super::PostgresStore;
+use super::rows::{decode_event, map_err, to_i64, to_u64};
+use super::sql::EVENT_COLUMNS;
 use crate::read::store::{
     Checkpoint, FailedEvent, FailureOutcome, Fence, InstanceChange, Lease, NewFailure, Progress,
     ReadStore, UnitId, Watermark,
