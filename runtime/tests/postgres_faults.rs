@@ -224,3 +224,32 @@ async fn a_unique_violation_is_reachable_as_the_database_error() {
     let all = db.store.read_all(0, 10).await.expect("read");
     assert_eq!(all.len(), 1);
 }
+
+/// A stored event version below zero (a table edited by hand; the column has no check) is
+/// reported as an error when read, not silently read as version 0.
+#[tokio::test]
+async fn a_negative_stored_event_version_is_an_error_not_zero() {
+    let Some(db) =
+        postgres_support::test_db("a_negative_stored_event_version_is_an_error_not_zero").await
+    else {
+        return;
+    };
+    let event = NewEvent::new("Opened", 1, json!({}), Metadata::default());
+    db.store
+        .append("account-1", ExpectedVersion::NoStream, vec![event], None)
+        .await
+        .expect("append");
+    sqlx::query("UPDATE events SET event_version = -1")
+        .execute(db.store.pool())
+        .await
+        .expect("edit the table by hand");
+    let err = db
+        .store
+        .read_stream("account-1", 0, 10)
+        .await
+        .expect_err("a negative version must not read");
+    assert!(
+        matches!(&err, StoreError::Backend(m) if m.contains("negative event version -1")),
+        "{err:?}"
+    );
+}
