@@ -19,9 +19,8 @@ pub struct Domain {
 }
 
 impl Domain {
-    /// Fills what the model derives from the rest of it, so that emitters never search the
-    /// domain by name: each event reference's stream prefix, each command's and process
-    /// manager's identity type. The checker calls it once the domain is valid.
+    /// Fills each event reference's stream prefix from its aggregate, so that emitters never
+    /// search the domain by name. The checker calls it once the domain is valid.
     pub fn resolve(&mut self) {
         let prefixes: std::collections::HashMap<(String, String), String> = self
             .contexts
@@ -32,63 +31,23 @@ impl Domain {
                     .map(|a| ((c.name.clone(), a.name.clone()), a.stream_prefix.clone()))
             })
             .collect();
-        let identity_types: std::collections::HashMap<(String, String), IdentityType> = self
-            .contexts
-            .iter()
-            .flat_map(|c| c.aggregates.iter().map(move |a| (c, a)))
-            .flat_map(|(c, a)| {
-                a.events.iter().flat_map(move |e| {
-                    e.fields.iter().filter_map(move |f| {
-                        let t = match f.ty {
-                            TypeRef::Uuid => IdentityType::Uuid,
-                            TypeRef::String => IdentityType::String,
-                            _ => return None,
-                        };
-                        Some(((format!("{}.{}", c.name, e.name), f.name.clone()), t))
-                    })
-                })
-            })
-            .collect();
+        let fill = |r: &mut EventRef| {
+            r.stream_prefix = prefixes
+                .get(&(r.context.clone(), r.aggregate.clone()))
+                .cloned()
+                .unwrap_or_default();
+        };
         for c in &mut self.contexts {
-            for a in &mut c.aggregates {
-                for cmd in &mut a.commands {
-                    cmd.identity_type = cmd.fields.iter().find(|f| f.name == cmd.identity).map_or(
-                        IdentityType::String,
-                        |f| match f.ty {
-                            TypeRef::Uuid => IdentityType::Uuid,
-                            _ => IdentityType::String,
-                        },
-                    );
-                }
-            }
-            for h in &mut c.handlers {
-                for r in &mut h.subscribes {
-                    r.stream_prefix = prefixes
-                        .get(&(r.context.clone(), r.aggregate.clone()))
-                        .cloned()
-                        .unwrap_or_default();
-                }
-            }
+            c.handlers
+                .iter_mut()
+                .flat_map(|h| h.subscribes.iter_mut())
+                .for_each(fill);
             for p in &mut c.process_managers {
-                for r in p
-                    .starts_on
+                p.starts_on
                     .iter_mut()
                     .chain(&mut p.continues_on)
                     .chain(&mut p.stops_on)
-                {
-                    r.stream_prefix = prefixes
-                        .get(&(r.context.clone(), r.aggregate.clone()))
-                        .cloned()
-                        .unwrap_or_default();
-                }
-                let first = p.starts_on.first().or(p.stops_on.first());
-                p.identity_type = first
-                    .and_then(|r| {
-                        identity_types
-                            .get(&(format!("{}.{}", r.context, r.name), p.identity.clone()))
-                    })
-                    .copied()
-                    .unwrap_or(IdentityType::String);
+                    .for_each(fill);
             }
         }
     }
@@ -306,7 +265,7 @@ pub struct Command {
     /// The identity field of this command (the aggregate's, or the command's own
     /// `identity:`); present in `fields` with type `String` or `Uuid`.
     pub identity: String,
-    /// The type of `identity` (filled by [`Domain::resolve`]).
+    /// The type of `identity`.
     pub identity_type: IdentityType,
     /// Names of events of the same aggregate; at least one.
     pub emits: Vec<String>,
@@ -462,7 +421,7 @@ pub struct ProcessManager {
     pub doc: Option<String>,
     /// The correlation field carried by every handled event.
     pub identity: String,
-    /// Its type, one across the events (filled by [`Domain::resolve`]).
+    /// Its type, one across the events.
     pub identity_type: IdentityType,
     pub starts_on: Vec<EventRef>,
     pub continues_on: Vec<EventRef>,

@@ -172,12 +172,17 @@ pub(crate) fn check_aggregate(raw: &RawAggregate, cx: &Cx, sink: &mut Sink) -> m
                 }
             }
         }
+        // The type the identity check above recorded for this command, if it found one.
+        let identity_type = identity_types
+            .last()
+            .filter(|(_, cmd, _)| cmd == name)
+            .map_or(IdentityType::String, |t| t.0);
         commands.push(model::Command {
             name: name.clone(),
             doc: c.doc.clone(),
             fields,
             identity,
-            identity_type: IdentityType::String,
+            identity_type,
             emits,
         });
     }

@@ -427,6 +427,7 @@ pub(crate) fn check_process_manager(
         .as_ref()
         .map(|n| n.text.clone())
         .unwrap_or_default();
+    let mut identity_type = IdentityType::String;
     if let Some(id) = &raw.identity {
         if let Some((msg, hint)) = super::names::check_snake(&id.text, "identity field") {
             sink.error(cx.file, id.loc, msg).hint_opt(hint);
@@ -469,6 +470,9 @@ pub(crate) fn check_process_manager(
                     }
                 } else {
                     first = Some((n.text.clone(), ty.as_str()));
+                    if ty == "Uuid" {
+                        identity_type = IdentityType::Uuid;
+                    }
                 }
             } else {
                 sink.error(
@@ -514,7 +518,7 @@ pub(crate) fn check_process_manager(
         name: pm.clone(),
         doc: raw.doc.clone(),
         identity,
-        identity_type: IdentityType::String,
+        identity_type,
         starts_on,
         continues_on,
         stops_on,

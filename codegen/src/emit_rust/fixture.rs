@@ -59,12 +59,16 @@ fn ev(context: &str, aggregate: &str, name: &str) -> EventRef {
 }
 
 fn cmd(name: &str, identity: &str, fields: Vec<Field>, emits: &[&str]) -> Command {
+    let identity_type = match fields.iter().find(|f| f.name == identity).map(|f| &f.ty) {
+        Some(TypeRef::Uuid) => IdentityType::Uuid,
+        _ => IdentityType::String,
+    };
     Command {
         name: name.into(),
         doc: None,
         fields,
+        identity_type,
         identity: identity.into(),
-        identity_type: IdentityType::String,
         emits: emits.iter().map(|s| s.to_string()).collect(),
     }
 }
@@ -266,7 +270,7 @@ pub fn bank() -> Context {
             name: "Withdrawal".into(),
             doc: None,
             identity: "withdrawal_id".into(),
-            identity_type: IdentityType::String,
+            identity_type: IdentityType::Uuid,
             starts_on: vec![ev("atm", "Atm", "WithdrawalInitiated")],
             continues_on: vec![ev("atm", "Atm", "AuthorizationConfirmed")],
             stops_on: vec![ev("bank", "BankAccount", "MoneyWithdrawn")],
