@@ -434,6 +434,38 @@ impl Cx<'_> {
             .collect()
     }
 
+    /// Whether a value of `ty` holds something `found` names (a type, at any depth) or a
+    /// field of a declared struct that `field_found` names; each declared type is looked
+    /// into once (`seen`), so recursive types end.
+    pub fn reaches(
+        &self,
+        ty: &TypeRef,
+        found: &dyn Fn(&TypeRef) -> bool,
+        field_found: &dyn Fn(&model::Field) -> bool,
+        seen: &mut HashSet<(String, String)>,
+    ) -> bool {
+        if found(ty) {
+            return true;
+        }
+        match ty {
+            TypeRef::Option(i) | TypeRef::Vec(i) | TypeRef::Map(i) => {
+                self.reaches(i, found, field_found, seen)
+            }
+            TypeRef::Named { context, name } => {
+                if !seen.insert((context.clone(), name.clone())) {
+                    return false;
+                }
+                match self.typedef(context, name) {
+                    Some(TypeDef::Struct { fields, .. }) => fields
+                        .iter()
+                        .any(|f| field_found(f) || self.reaches(&f.ty, found, field_found, seen)),
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
     pub fn typedef(&self, context: &str, name: &str) -> Option<&TypeDef> {
         find_typedef(self.domain, context, name)
     }

@@ -166,25 +166,9 @@ fn default_expr(cx: &Cx, ty: &TypeRef, value: &Value) -> TokenStream {
 /// (NaN and infinities become `null`) or a `Json` value (`Some(null)` becomes `None`),
 /// here or in a declared type the fields hold.
 pub(crate) fn may_not_round_trip(cx: &Cx, fields: &[Field]) -> bool {
+    let lossy = |t: &TypeRef| matches!(t, TypeRef::F64 | TypeRef::Json);
     let mut seen = HashSet::new();
-    fields.iter().any(|f| lossy(cx, &f.ty, &mut seen))
-}
-
-fn lossy(cx: &Cx, ty: &TypeRef, seen: &mut HashSet<(String, String)>) -> bool {
-    match ty {
-        TypeRef::F64 | TypeRef::Json => true,
-        TypeRef::Option(i) | TypeRef::Vec(i) | TypeRef::Map(i) => lossy(cx, i, seen),
-        TypeRef::Named { context, name } => {
-            if !seen.insert((context.clone(), name.clone())) {
-                return false;
-            }
-            match cx.typedef(context, name) {
-                Some(TypeDef::Struct { fields, .. }) => {
-                    fields.iter().any(|f| lossy(cx, &f.ty, seen))
-                }
-                _ => false,
-            }
-        }
-        _ => false,
-    }
+    fields
+        .iter()
+        .any(|f| cx.reaches(&f.ty, &lossy, &|_| false, &mut seen))
 }

@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 use serde_json::{Number, Value};
 
 use super::{Cx, ident, lit};
-use crate::model::{Field, Rule, TypeDef, TypeRef, user_path};
+use crate::model::{Field, Rule, TypeRef, user_path};
 
 /// `impl ::eskema::Validate for <owner>`: one call into the runtime's rule checks per rule.
 pub(crate) fn emit_impl(cx: &Cx, owner: &str, fields: &[Field]) -> TokenStream {
@@ -479,19 +479,5 @@ fn nested(
 
 /// Whether a value of `ty` can hold a declared struct with a rule somewhere inside.
 fn needs_validation(cx: &Cx, ty: &TypeRef, seen: &mut HashSet<(String, String)>) -> bool {
-    match ty {
-        TypeRef::Named { context, name } => {
-            if !seen.insert((context.clone(), name.clone())) {
-                return false;
-            }
-            match cx.typedef(context, name) {
-                Some(TypeDef::Struct { fields, .. }) => fields
-                    .iter()
-                    .any(|f| !f.rules.is_empty() || needs_validation(cx, &f.ty, seen)),
-                _ => false,
-            }
-        }
-        TypeRef::Option(i) | TypeRef::Vec(i) | TypeRef::Map(i) => needs_validation(cx, i, seen),
-        _ => false,
-    }
+    cx.reaches(ty, &|_| false, &|f| !f.rules.is_empty(), seen)
 }
