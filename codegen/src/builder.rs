@@ -182,6 +182,10 @@ impl Builder {
         }
         let result = check::check_paths(&self.schemas);
         if self.rerun_if_changed {
+            // The lock, even before it exists: `eskema lock` creating it must rerun the check.
+            if let Some(lock) = crate::lock::default_path(&self.schemas) {
+                println!("cargo::rerun-if-changed={}", lock.display());
+            }
             // Files are known only after loading; on error they are in the report.
             let files: std::collections::BTreeSet<&Path> = match &result {
                 Ok(checked) => checked.files.iter().map(PathBuf::as_path).collect(),

@@ -1,4 +1,4 @@
-//! The `eskema` command line: `check`, `generate` and `scaffold`.
+//! The `eskema` command line: `check`, `generate`, `lock` and `scaffold`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +32,16 @@ pub enum CliCommand {
         paths: Vec<PathBuf>,
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+    },
+    /// Writes or updates the lock file (`eskema.lock` beside the schemas): the shape of every
+    /// event version that may be stored, which `check` and the build then hold the schemas
+    /// to. Refuses, with every broken rule, a schema that stored events would not survive.
+    Lock {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Writes nothing; exits 1 when the lock is not up to date (for CI).
+        #[arg(long)]
+        check: bool,
     },
     /// Writes stub impls of the generated traits into DIR; never overwrites hand-written
     /// code, only adds missing methods.
@@ -93,6 +103,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             Err(report) => fail(&report),
         },
+        CliCommand::Lock { paths, check } => lock(&paths, check),
         CliCommand::Scaffold { paths, out } => match check::check_paths(&paths) {
             Ok(checked) => match crate::scaffold::scaffold(&checked.domain, &out) {
                 Ok(report) => {
@@ -122,6 +133,44 @@ pub fn run(cli: Cli) -> ExitCode {
             Err(report) => fail(&report),
         },
     }
+}
+
+fn lock(paths: &[PathBuf], check_only: bool) -> ExitCode {
+    let checked = match check::check_paths(paths) {
+        Ok(checked) => checked,
+        Err(report) => return fail(&report),
+    };
+    for w in &checked.warnings {
+        // The warning that asks for this very command.
+        if Some(&w.file) != checked.lock_path.as_ref() {
+            eprintln!("{w}");
+        }
+    }
+    let Some(path) = &checked.lock_path else {
+        eprintln!("error: no schema path to put the lock beside");
+        return ExitCode::FAILURE;
+    };
+    let (text, changed) = checked.locked();
+    if check_only {
+        if changed {
+            eprintln!(
+                "error: {} is not up to date with the schemas: run `eskema lock` and commit it",
+                path.display()
+            );
+            return ExitCode::FAILURE;
+        }
+        println!("ok: {} is up to date", path.display());
+        return ExitCode::SUCCESS;
+    }
+    match write_if_changed(path, &text) {
+        Ok(true) => println!("wrote {}", path.display()),
+        Ok(false) => println!("unchanged {}", path.display()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn fail(report: &Report) -> ExitCode {

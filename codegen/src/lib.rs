@@ -19,6 +19,7 @@ pub mod cli;
 mod diag;
 mod emit_rust;
 mod load;
+mod lock;
 mod model;
 mod raw;
 mod scaffold;
@@ -39,7 +40,7 @@ pub use diag::{Diagnostic, Report, Severity};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::builder::render_files;
-    pub use crate::check::{Checked, check_paths, check_sources};
+    pub use crate::check::{Checked, RULES, check_paths, check_sources, check_sources_locked};
     pub use crate::emit_rust::{StageTimes, stage_times};
     pub mod model {
         pub use crate::model::*;

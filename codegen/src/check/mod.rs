@@ -7,6 +7,7 @@
 //! on, so one pass shows every error. The model is returned only when there is no error.
 
 mod aggregates;
+mod evolution;
 mod flows;
 pub mod names;
 mod rules;
@@ -28,18 +29,64 @@ pub struct Checked {
     pub domain: model::Domain,
     pub warnings: Vec<Diagnostic>,
     pub files: Vec<PathBuf>,
+    /// Where the lock file is, or would be written (`None` for in-memory sources).
+    pub lock_path: Option<PathBuf>,
+    /// The lock the schemas were compared with, if there is one.
+    pub lock: Option<crate::lock::Lock>,
 }
 
+impl Checked {
+    /// The lock file's text after `eskema lock`, and whether it differs from the lock that
+    /// is there now.
+    pub fn locked(&self) -> (String, bool) {
+        let previous = self.lock.as_ref().map(|l| &l.file);
+        let text = crate::lock::render(&crate::lock::updated(&self.domain.contexts, previous));
+        let changed = self.lock.as_ref().is_none_or(|l| l.text != text);
+        (text, changed)
+    }
+}
+
+/// Every rule of the lock's evolution check: `(id, what it refuses)`.
+pub use evolution::RULES;
+
 /// Checks schema files and directories (a directory = its *.yaml and *.yml files, sorted).
+///
+/// The schemas are also compared with the lock (`eskema.lock` in the first directory, or
+/// beside the first file) when there is one: see [`evolution`].
 pub fn check_paths(paths: &[PathBuf]) -> Result<Checked, Report> {
     let mut sink = Sink::default();
     let sources = crate::load::read_sources(paths, &mut sink);
-    run(&sources, sink)
+    let lock_path = crate::lock::default_path(paths);
+    let lock = match lock_path.as_deref().map(crate::lock::read) {
+        Some(Ok(lock)) => lock,
+        Some(Err(d)) => {
+            sink.diagnostics.push(d);
+            None
+        }
+        None => None,
+    };
+    run(&sources, sink, lock_path, lock)
 }
 
 /// The same for in-memory sources (file name, text): used by tests and the CLI.
 pub fn check_sources(sources: &[(PathBuf, String)]) -> Result<Checked, Report> {
-    run(sources, Sink::default())
+    run(sources, Sink::default(), None, None)
+}
+
+/// In-memory sources compared with an in-memory lock `(path, text)`.
+pub fn check_sources_locked(
+    sources: &[(PathBuf, String)],
+    lock: (PathBuf, String),
+) -> Result<Checked, Report> {
+    let mut sink = Sink::default();
+    let parsed = match crate::lock::parse(&lock.0, lock.1) {
+        Ok(l) => Some(l),
+        Err(d) => {
+            sink.diagnostics.push(d);
+            None
+        }
+    };
+    run(sources, sink, Some(lock.0), parsed)
 }
 
 /// What one context declares, for resolving names from any file.
@@ -92,7 +139,12 @@ pub(crate) struct Loaded {
     pub(crate) ctx: String,
 }
 
-fn run(sources: &[(PathBuf, String)], mut sink: Sink) -> Result<Checked, Report> {
+fn run(
+    sources: &[(PathBuf, String)],
+    mut sink: Sink,
+    lock_path: Option<PathBuf>,
+    lock: Option<crate::lock::Lock>,
+) -> Result<Checked, Report> {
     let files: Vec<PathBuf> = sources.iter().map(|(p, _)| p.clone()).collect();
     let mut loaded: Vec<Loaded> = Vec::new();
     let mut seen_ctx: HashMap<String, PathBuf> = HashMap::new();
@@ -164,6 +216,14 @@ fn run(sources: &[(PathBuf, String)], mut sink: Sink) -> Result<Checked, Report>
     aggregates::check_stream_prefixes(&loaded, &mut sink);
     flows::warn_unused_events(&contexts, &syms, &mut sink);
     contexts.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(lock) = &lock
+        && !sink.diagnostics.iter().any(Diagnostic::is_error)
+    {
+        evolution::check(&loaded, &contexts, lock, &mut sink);
+        if !sink.diagnostics.iter().any(Diagnostic::is_error) {
+            evolution::warn_unlocked(&contexts, lock, &mut sink);
+        }
+    }
 
     let report = Report::new(sink.diagnostics);
     if report.has_errors() {
@@ -184,6 +244,8 @@ fn run(sources: &[(PathBuf, String)], mut sink: Sink) -> Result<Checked, Report>
             .filter(|d| d.severity == Severity::Warning)
             .collect(),
         files,
+        lock_path,
+        lock,
     })
 }
 

@@ -1,0 +1,133 @@
+//! Schema evolution against the lock file: every case under `tests/evolution/` is a schema
+//! change. The schemas of `<case>/before/` (or `base/` when the case has none) are locked as
+//! `eskema lock` would; `<case>/exceptions.yaml`, if any, is added to that lock by hand, as
+//! a user would; then the case's own YAML is checked against the lock. The result must
+//! equal `<case>.expected`: the full report when the change is refused, or `ok`, the
+//! warnings and the lock as `eskema lock` would then write it. Cases named `ok_*` must pass.
+//! `UPDATE_EXPECT=1` rewrites the expected files.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use eskema_codegen::__private::{RULES, check_sources, check_sources_locked};
+
+fn yaml_in(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out: Vec<(PathBuf, String)> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml") && !p.ends_with("exceptions.yaml"))
+        .map(|p| {
+            let text = fs::read_to_string(&p).unwrap();
+            (Path::new("schemas").join(p.file_name().unwrap()), text)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn lock_path() -> PathBuf {
+    PathBuf::from("schemas/eskema.lock")
+}
+
+/// What the case gives, as the expected file holds it.
+fn outcome(root: &Path, case: &Path) -> String {
+    let before_dir = if case.join("before").is_dir() {
+        case.join("before")
+    } else {
+        root.join("base")
+    };
+    let before = check_sources(&yaml_in(&before_dir))
+        .unwrap_or_else(|r| panic!("{}: the locked schemas must be valid:\n{r}", case.display()));
+    let (mut lock, _) = before.locked();
+    if let Ok(extra) = fs::read_to_string(case.join("exceptions.yaml")) {
+        lock.push_str(&extra);
+    }
+    let after = yaml_in(case);
+    assert!(!after.is_empty(), "{}: no YAML", case.display());
+    match check_sources_locked(&after, (lock_path(), lock)) {
+        Err(report) => format!("{report}\n"),
+        Ok(checked) => {
+            let mut out = String::from("ok\n");
+            for w in &checked.warnings {
+                out.push_str(&format!("{w}\n"));
+            }
+            let (next, _) = checked.locked();
+            // The updated lock is a fixed point: checking again against it is clean.
+            let again =
+                check_sources_locked(&after, (lock_path(), next.clone())).unwrap_or_else(|r| {
+                    panic!(
+                        "{}: fails against its own updated lock:\n{r}",
+                        case.display()
+                    )
+                });
+            let unlocked: Vec<_> = again
+                .warnings
+                .iter()
+                .filter(|w| w.message.contains("the lock does not have"))
+                .collect();
+            assert!(unlocked.is_empty(), "{}: {unlocked:?}", case.display());
+            assert_eq!(
+                again.locked().0,
+                next,
+                "{}: locking twice differs",
+                case.display()
+            );
+            out.push_str("--- the lock after `eskema lock`:\n");
+            out.push_str(&next);
+            out
+        }
+    }
+}
+
+#[test]
+fn every_evolution_case_gives_its_expected_outcome() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evolution");
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
+    let mut cases: Vec<PathBuf> = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.ends_with("base"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 20, "found only {} cases", cases.len());
+    let mut failures = Vec::new();
+    let mut rules_seen = std::collections::BTreeSet::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let got = outcome(&root, case);
+        if name.starts_with("ok_") != got.starts_with("ok\n") {
+            failures.push(format!(
+                "{name}: expected it to {}, got:\n{got}",
+                if name.starts_with("ok_") {
+                    "pass"
+                } else {
+                    "fail"
+                }
+            ));
+        }
+        for (id, _) in RULES {
+            if got.contains(&format!("[{id}]")) {
+                rules_seen.insert(*id);
+            }
+        }
+        let expected_file = root.join(format!("{name}.expected"));
+        if update {
+            fs::write(&expected_file, &got).unwrap();
+            continue;
+        }
+        let expected = fs::read_to_string(&expected_file).unwrap_or_default();
+        if expected != got {
+            failures.push(format!(
+                "{name}: differs from {}:\n--- expected\n{expected}\n--- got\n{got}",
+                expected_file.display()
+            ));
+        }
+    }
+    // Every rule has a case that breaks it.
+    for (id, _) in RULES {
+        if !rules_seen.contains(id) {
+            failures.push(format!("no case breaks rule `{id}`"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

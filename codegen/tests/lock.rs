@@ -1,0 +1,180 @@
+//! The lock workflow as a user lives it, through the `eskema` binary: lock, change an event
+//! in place and see the check fail with the rule and the line, bump the version and add the
+//! step, see it pass, lock again. The README's story is this test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn eskema(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eskema"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run eskema")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "eskema-lock-{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        std::fs::create_dir_all(dir.join("schemas")).expect("mkdir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const SHELF: &str = "\
+aggregates:
+  Book:
+    identity: isbn
+    commands:
+      LendBook:
+        fields: { isbn: String, reader: String }
+        emits: [BookLent]
+    events:
+      BookLent:
+        fields: { isbn: String, reader: String }
+";
+
+#[test]
+fn the_lock_story() {
+    let t = TempDir::new("story");
+    let schema = t.0.join("schemas/shelf.yaml");
+    let lock = t.0.join("schemas/eskema.lock");
+    std::fs::write(&schema, SHELF).expect("write");
+
+    // No lock yet: the check passes, `lock --check` says it is missing.
+    let out = eskema(&["check", "schemas"], &t.0);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = eskema(&["lock", "--check", "schemas"], &t.0);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+
+    // 1. Lock what is about to be stored.
+    let out = eskema(&["lock", "schemas"], &t.0);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("wrote schemas/eskema.lock"));
+    let locked = std::fs::read_to_string(&lock).expect("lock written");
+    assert!(
+        locked.contains("  shelf.BookLent:\n    aggregate: Book\n"),
+        "{locked}"
+    );
+    let out = eskema(&["lock", "--check", "schemas"], &t.0);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // 2. Rename a field in place: refused, with the rule, the line and the lock entry.
+    let edited = SHELF.replacen(
+        "      BookLent:\n        fields: { isbn: String, reader: String }",
+        "      BookLent:\n        fields: { isbn: String, borrower: String }",
+        1,
+    );
+    std::fs::write(&schema, &edited).expect("write");
+    let out = eskema(&["check", "schemas"], &t.0);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("schemas/shelf.yaml:10:33: error: [version-edited] version 1 of `shelf.BookLent` is locked (schemas/eskema.lock:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("field `borrower` added, field `reader` removed"),
+        "{err}"
+    );
+    // `eskema lock` refuses too, and leaves the lock as it was.
+    let out = eskema(&["lock", "schemas"], &t.0);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&lock).expect("lock"), locked);
+
+    // 3. Bump the version without a step for the rename: the simulation names the rename.
+    let bumped = edited.replacen(
+        "      BookLent:\n",
+        "      BookLent:\n        version: 2\n        upcast:\n          - { from: 1, remove: [] }\n",
+        1,
+    );
+    std::fs::write(&schema, &bumped).expect("write");
+    let out = eskema(&["check", "schemas"], &t.0);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("error: [field-renamed]"), "{err}");
+    assert!(
+        err.contains("add `rename: { reader: borrower }` to the step `from: 1`"),
+        "{err}"
+    );
+
+    // 4. Add the step: it passes, with a warning that version 2 is not locked yet.
+    std::fs::write(
+        &schema,
+        bumped.replace("remove: []", "rename: { reader: borrower }"),
+    )
+    .expect("write");
+    let out = eskema(&["check", "schemas"], &t.0);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("the lock does not have `shelf.BookLent` version 2 yet"),
+        "{err}"
+    );
+    let out = eskema(&["lock", "--check", "schemas"], &t.0);
+    assert_eq!(out.status.code(), Some(1));
+
+    // 5. Lock it: both versions are kept, with the step's text.
+    let out = eskema(&["lock", "schemas"], &t.0);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let relocked = std::fs::read_to_string(&lock).expect("lock");
+    assert!(
+        relocked.contains(
+            "      1:\n        fields:\n          isbn: String\n          reader: String\n"
+        ),
+        "{relocked}"
+    );
+    assert!(
+        relocked.contains(
+            "      2:\n        fields:\n          borrower: String\n          isbn: String\n"
+        ),
+        "{relocked}"
+    );
+    assert!(
+        relocked.contains("    upcast:\n      1: \"rename reader -> borrower\"\n"),
+        "{relocked}"
+    );
+    let out = eskema(&["check", "schemas"], &t.0);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_broken_lock_file_is_an_error_at_its_line() {
+    let t = TempDir::new("broken");
+    std::fs::write(t.0.join("schemas/shelf.yaml"), SHELF).expect("write");
+    std::fs::write(
+        t.0.join("schemas/eskema.lock"),
+        "lock: 1\nevents:\n  shelf.BookLent: [\n",
+    )
+    .expect("write");
+    let out = eskema(&["check", "schemas"], &t.0);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("schemas/eskema.lock:"), "{err}");
+    assert!(err.contains("the lock file does not read"), "{err}");
+}
