@@ -131,3 +131,13 @@ fn every_evolution_case_gives_its_expected_outcome() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn the_readme_lists_every_rule() {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+        .expect("README.md");
+    for (id, what) in RULES {
+        let row = format!("| `{id}` | {what} |");
+        assert!(readme.contains(&row), "README.md lacks the row {row}");
+    }
+}

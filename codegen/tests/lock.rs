@@ -41,13 +41,20 @@ impl Drop for TempDir {
     }
 }
 
+/// The README tutorial's schema, as it is there.
 const SHELF: &str = "\
+doc: A lending shelf.
 aggregates:
   Book:
     identity: isbn
+    state: { isbn: String, lent_to: \"Option<String>\" }
+    errors:
+      AlreadyLent: the book is already lent
     commands:
       LendBook:
-        fields: { isbn: String, reader: String }
+        fields:
+          isbn: { type: String, validate: [{ pattern: \"^[0-9]{13}$\" }] }
+          reader: { type: String, validate: [required] }
         emits: [BookLent]
     events:
       BookLent:
@@ -90,7 +97,7 @@ fn the_lock_story() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("schemas/shelf.yaml:10:33: error: [version-edited] version 1 of `shelf.BookLent` is locked (schemas/eskema.lock:"),
+        err.contains("schemas/shelf.yaml:16:33: error: [version-edited] version 1 of `shelf.BookLent` is locked (schemas/eskema.lock:"),
         "{err}"
     );
     assert!(
