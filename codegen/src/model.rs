@@ -120,9 +120,68 @@ pub struct Field {
     /// Only on commands and declared types (events and state carry no rules). Each rule fits
     /// `ty` (for `Option<T>` it applies to `T` when present).
     pub rules: Vec<Rule>,
-    /// `default:` from the long form; fits `ty`. Used as `#[serde(default = ...)]` so older
-    /// payloads without the field still deserialize.
-    pub default: Option<serde_json::Value>,
+    /// `default:` from the long form, typed to `ty`. Used as `#[serde(default = ...)]` so
+    /// older payloads without the field still deserialize.
+    pub default: Option<DefaultValue>,
+}
+
+/// A field's `default:`, typed by the checker: the variant is the field's type, so an
+/// emitter writes a literal without matching the type against the value again.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultValue {
+    String(String),
+    Bool(bool),
+    I32(i32),
+    I64(i64),
+    U32(u32),
+    U64(u64),
+    F64(f64),
+    /// `null` for an `Option` field.
+    None,
+    /// Any other type (`Uuid`, `DateTime`, `Decimal`, `Json`, a declared type, `Vec`, `Map`,
+    /// `Option` of a value): the JSON, which deserializes as the field's type.
+    Json(serde_json::Value),
+}
+
+impl DefaultValue {
+    /// Types `value`, which the checker has found to fit `ty`.
+    pub fn typed(value: serde_json::Value, ty: &TypeRef) -> DefaultValue {
+        use serde_json::Value;
+        let int = |v: &Value| v.as_i64();
+        match (ty, &value) {
+            (TypeRef::String, Value::String(s)) => DefaultValue::String(s.clone()),
+            (TypeRef::Bool, Value::Bool(b)) => DefaultValue::Bool(*b),
+            (TypeRef::I32, v) if int(v).and_then(|n| i32::try_from(n).ok()).is_some() => {
+                DefaultValue::I32(int(v).and_then(|n| i32::try_from(n).ok()).unwrap_or(0))
+            }
+            (TypeRef::I64, v) if int(v).is_some() => DefaultValue::I64(int(v).unwrap_or(0)),
+            (TypeRef::U32, v) if v.as_u64().and_then(|n| u32::try_from(n).ok()).is_some() => {
+                DefaultValue::U32(v.as_u64().and_then(|n| u32::try_from(n).ok()).unwrap_or(0))
+            }
+            (TypeRef::U64, v) if v.as_u64().is_some() => DefaultValue::U64(v.as_u64().unwrap_or(0)),
+            (TypeRef::F64, v) if v.as_f64().is_some() => {
+                DefaultValue::F64(v.as_f64().unwrap_or(0.0))
+            }
+            (TypeRef::Option(_), Value::Null) => DefaultValue::None,
+            _ => DefaultValue::Json(value),
+        }
+    }
+
+    /// The value as JSON, as it is stored.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            DefaultValue::String(s) => Value::String(s.clone()),
+            DefaultValue::Bool(b) => Value::Bool(*b),
+            DefaultValue::I32(n) => Value::from(*n),
+            DefaultValue::I64(n) => Value::from(*n),
+            DefaultValue::U32(n) => Value::from(*n),
+            DefaultValue::U64(n) => Value::from(*n),
+            DefaultValue::F64(n) => Value::from(*n),
+            DefaultValue::None => Value::Null,
+            DefaultValue::Json(v) => v.clone(),
+        }
+    }
 }
 
 /// A field type. Named types are resolved: they exist and are not recursive without

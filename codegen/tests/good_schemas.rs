@@ -341,7 +341,7 @@ types:
     let TypeDef::Struct { fields, .. } = &limits.types[0] else {
         panic!("struct")
     };
-    assert_eq!(fields[0].default, Some(json!(500)));
+    assert_eq!(fields[0].default, Some(DefaultValue::U32(500)));
     assert_eq!(
         fields[1].ty,
         TypeRef::Named {
@@ -349,7 +349,10 @@ types:
             name: "Card".into()
         }
     );
-    assert_eq!(fields[2].default, Some(json!(["a", "b"])));
+    assert_eq!(
+        fields[2].default,
+        Some(DefaultValue::Json(json!(["a", "b"])))
+    );
 }
 
 #[test]

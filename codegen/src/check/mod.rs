@@ -566,7 +566,7 @@ pub(crate) fn check_fields(
                 Ok(value) => {
                     if let Some(ty) = &ty {
                         match types::fits(&value, ty, cx.ctx, cx.decls) {
-                            Ok(()) => field.default = Some(value),
+                            Ok(()) => field.default = Some(model::DefaultValue::typed(value, ty)),
                             Err(e) => {
                                 sink.error(
                                     cx.file,

@@ -339,7 +339,7 @@ pub fn atm() -> Context {
                 ),
                 fr("amount", TypeRef::I64, vec![min(1)]),
                 Field {
-                    default: Some(json!("EUR")),
+                    default: Some(DefaultValue::Json(json!("EUR"))),
                     ..fr(
                         "currency",
                         named("bank", "Currency"),
@@ -483,11 +483,11 @@ pub fn atm() -> Context {
                         vec![
                             f("withdrawal_id", TypeRef::Uuid),
                             Field {
-                                default: Some(json!("bank")),
+                                default: Some(DefaultValue::String("bank".into())),
                                 ..f("approved_by", TypeRef::String)
                             },
                             Field {
-                                default: Some(json!(1)),
+                                default: Some(DefaultValue::U32(1)),
                                 ..f("attempts", TypeRef::U32)
                             },
                         ],

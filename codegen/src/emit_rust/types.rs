@@ -1,13 +1,12 @@
 //! Declared types (`types:`) and the field lists every generated struct shares.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
-use serde_json::Value;
+use quote::{ToTokens, format_ident, quote};
 
 use std::collections::HashSet;
 
 use super::{Cx, doc_lines, ident, validate};
-use crate::model::{Field, TypeDef, TypeRef, names};
+use crate::model::{DefaultValue, Field, TypeDef, TypeRef, names};
 
 /// Structs and enums of `types:`, each struct with its `Validate` impl.
 pub(crate) fn emit(cx: &Cx) -> TokenStream {
@@ -96,7 +95,7 @@ pub(crate) fn struct_fields(
                 default_fns.push(quote! {
                     fn #fn_id() -> #ty { #body }
                 });
-                para(format!("Defaults to `{value}` when absent."));
+                para(format!("Defaults to `{}` when absent.", value.to_json()));
                 quote!(#[serde(default = #fn_name)])
             } else if matches!(f.ty, TypeRef::Option(_)) {
                 quote!(#[serde(default)])
@@ -114,49 +113,23 @@ pub(crate) fn struct_fields(
     (quote!(#(#fs)*), quote!(#(#default_fns)*))
 }
 
-/// A Rust expression for a schema `default:`. Plain literals for strings, numbers and bools;
-/// anything else is decoded from its JSON text, which the checker verified fits the type
-/// (`unwrap_or_default` keeps this panic-free all the same).
-fn default_expr(cx: &Cx, ty: &TypeRef, value: &Value) -> TokenStream {
-    match (ty, value) {
-        (TypeRef::String, Value::String(s)) => quote!(String::from(#s)),
-        (TypeRef::Bool, Value::Bool(b)) => quote!(#b),
-        (TypeRef::I32, Value::Number(n))
-            if n.as_i64().and_then(|v| i32::try_from(v).ok()).is_some() =>
-        {
-            let v = proc_macro2::Literal::i32_suffixed(
-                n.as_i64()
-                    .and_then(|v| i32::try_from(v).ok())
-                    .unwrap_or_default(),
-            );
-            quote!(#v)
-        }
-        (TypeRef::I64, Value::Number(n)) if n.as_i64().is_some() => {
-            let v = proc_macro2::Literal::i64_suffixed(n.as_i64().unwrap_or_default());
-            quote!(#v)
-        }
-        (TypeRef::U32, Value::Number(n))
-            if n.as_u64().and_then(|v| u32::try_from(v).ok()).is_some() =>
-        {
-            let v = proc_macro2::Literal::u32_suffixed(
-                n.as_u64()
-                    .and_then(|v| u32::try_from(v).ok())
-                    .unwrap_or_default(),
-            );
-            quote!(#v)
-        }
-        (TypeRef::U64, Value::Number(n)) if n.as_u64().is_some() => {
-            let v = proc_macro2::Literal::u64_suffixed(n.as_u64().unwrap_or_default());
-            quote!(#v)
-        }
-        (TypeRef::F64, Value::Number(n)) if n.as_f64().is_some() => {
-            let v = proc_macro2::Literal::f64_suffixed(n.as_f64().unwrap_or_default());
-            quote!(#v)
-        }
-        (TypeRef::Option(_), Value::Null) => quote!(None),
-        _ => {
+/// A Rust expression for a schema `default:`: a literal for strings, numbers and bools;
+/// other types deserialize their JSON, which the checker found to fit (so
+/// `unwrap_or_default` never runs; it keeps the code panic-free all the same).
+fn default_expr(cx: &Cx, ty: &TypeRef, value: &DefaultValue) -> TokenStream {
+    use proc_macro2::Literal;
+    match value {
+        DefaultValue::String(s) => quote!(String::from(#s)),
+        DefaultValue::Bool(b) => quote!(#b),
+        DefaultValue::I32(n) => Literal::i32_suffixed(*n).into_token_stream(),
+        DefaultValue::I64(n) => Literal::i64_suffixed(*n).into_token_stream(),
+        DefaultValue::U32(n) => Literal::u32_suffixed(*n).into_token_stream(),
+        DefaultValue::U64(n) => Literal::u64_suffixed(*n).into_token_stream(),
+        DefaultValue::F64(n) => Literal::f64_suffixed(*n).into_token_stream(),
+        DefaultValue::None => quote!(None),
+        DefaultValue::Json(json) => {
             let ty = cx.ty(ty);
-            let json = value.to_string();
+            let json = json.to_string();
             quote!(::eskema::serde_json::from_str::<#ty>(#json).unwrap_or_default())
         }
     }

@@ -130,7 +130,7 @@ impl FieldShape {
     pub(crate) fn of(f: &Field, ctx: &str) -> FieldShape {
         FieldShape {
             ty: f.ty.schema_text(ctx),
-            default: f.default.clone(),
+            default: f.default.as_ref().map(crate::model::DefaultValue::to_json),
         }
     }
 }
