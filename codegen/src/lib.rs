@@ -17,6 +17,7 @@ mod builder;
 mod check;
 pub mod cli;
 mod diag;
+mod emit_docs;
 mod emit_rust;
 mod load;
 mod model;
@@ -40,6 +41,7 @@ pub use diag::{Diagnostic, Report, Severity};
 pub mod __private {
     pub use crate::builder::render_files;
     pub use crate::check::{Checked, check_paths, check_sources};
+    pub use crate::emit_docs::{DocsError, INDEX_PAGE, outdir, render as render_docs};
     pub use crate::emit_rust::{StageTimes, stage_times};
     pub mod model {
         pub use crate::model::*;
