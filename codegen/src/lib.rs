@@ -1,8 +1,9 @@
 //! eskema-codegen: turns `schemas/*.yaml` into Rust for the `eskema` runtime.
 //!
 //! One direction of data flow inside: load (YAML with spans) -> check (every user-facing
-//! error) -> model (valid by construction) -> emit (quote + prettyplease) and scaffold (stub
-//! files via tera). Use it from `build.rs` through [`Builder`]:
+//! error) -> model (valid by construction) -> emit (quote + prettyplease), docs (Markdown
+//! and Mermaid via tera) and scaffold (stub files via tera). Use it from `build.rs` through
+//! [`Builder`]:
 //!
 //! ```no_run
 //! // in build.rs's `fn main`:

@@ -353,8 +353,10 @@ impl<'d> Graph<'d> {
                 class: "context",
             })
             .collect();
-        // (from context, to context, dispatch) -> item names, in edge order.
-        let mut links: Vec<((&str, &str, bool), Vec<&str>)> = Vec::new();
+        // (from context, to context, dispatch) -> item names, both in edge order.
+        let mut links: Vec<(LinkKey, Vec<&str>)> = Vec::new();
+        let mut link_of = HashMap::new();
+        let mut seen = HashSet::new();
         for e in &self.edges {
             if e.from.context == e.to.context {
                 continue;
@@ -362,11 +364,14 @@ impl<'d> Graph<'d> {
             let key = (e.from.context, e.to.context, e.dispatch);
             // The item that crosses: the event read, or the command dispatched.
             let item = if e.dispatch { e.to.name } else { e.from.name };
-            match links.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, items)) if items.contains(&item) => {}
-                Some((_, items)) => items.push(item),
-                None => links.push((key, vec![item])),
+            if !seen.insert((key, item)) {
+                continue;
             }
+            let at = *link_of.entry(key).or_insert_with(|| {
+                links.push((key, Vec::new()));
+                links.len() - 1
+            });
+            links[at].1.push(item);
         }
         let edges = links
             .into_iter()
@@ -384,6 +389,9 @@ impl<'d> Graph<'d> {
         }
     }
 }
+
+/// A context map edge: from context, to context, whether it carries dispatches.
+type LinkKey<'d> = (&'d str, &'d str, bool);
 
 fn event_node<'d>(context: &'d str, aggregate: &'d str, name: &'d str) -> Node<'d> {
     Node {
