@@ -1,4 +1,4 @@
-//! The `eskema` command line: `check`, `generate`, `lock` and `scaffold`.
+//! The `eskema` command line: `check`, `generate`, `lock`, `scaffold` and `docs`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +50,18 @@ pub enum CliCommand {
         paths: Vec<PathBuf>,
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+    },
+    /// Writes Markdown docs into DIR: a page per context (Mermaid flowchart, commands with
+    /// their validation rules, event catalogue) and an index, README.md.
+    Docs {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Writes nothing; exits 1 when the pages in DIR are not what the schemas give
+        /// (changed, missing, or left from a removed context).
+        #[arg(long)]
+        check: bool,
     },
 }
 
@@ -130,6 +142,15 @@ pub fn run(cli: Cli) -> ExitCode {
                     ExitCode::FAILURE
                 }
             },
+            Err(report) => fail(&report),
+        },
+        CliCommand::Docs { paths, out, check } => match check::check_paths(&paths) {
+            Ok(checked) => {
+                for w in &checked.warnings {
+                    eprintln!("{w}");
+                }
+                crate::emit_docs::run(&checked.domain, &paths, &out, check)
+            }
             Err(report) => fail(&report),
         },
     }

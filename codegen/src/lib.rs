@@ -1,8 +1,9 @@
 //! eskema-codegen: turns `schemas/*.yaml` into Rust for the `eskema` runtime.
 //!
 //! One direction of data flow inside: load (YAML with spans) -> check (every user-facing
-//! error) -> model (valid by construction) -> emit (quote + prettyplease) and scaffold (stub
-//! files via tera). Use it from `build.rs` through [`Builder`]:
+//! error) -> model (valid by construction) -> emit (quote + prettyplease), docs (Markdown
+//! and Mermaid via tera) and scaffold (stub files via tera). Use it from `build.rs` through
+//! [`Builder`]:
 //!
 //! ```no_run
 //! // in build.rs's `fn main`:
@@ -17,6 +18,7 @@ mod builder;
 mod check;
 pub mod cli;
 mod diag;
+mod emit_docs;
 mod emit_rust;
 mod load;
 mod lock;
@@ -41,6 +43,7 @@ pub use diag::{Diagnostic, Report, Severity};
 pub mod __private {
     pub use crate::builder::render_files;
     pub use crate::check::{Checked, RULES, check_paths, check_sources, check_sources_locked};
+    pub use crate::emit_docs::{DocsError, INDEX_PAGE, outdir, render as render_docs};
     pub use crate::emit_rust::{StageTimes, stage_times};
     pub mod model {
         pub use crate::model::*;

@@ -143,6 +143,13 @@ pub enum DefaultValue {
     Json(serde_json::Value),
 }
 
+/// As written in JSON (`"EUR"`, `500`, `["a","b"]`): what docs show.
+impl std::fmt::Display for DefaultValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.to_json())
+    }
+}
+
 impl DefaultValue {
     /// Types `value`, which the checker has found to fit `ty`.
     pub fn typed(value: serde_json::Value, ty: &TypeRef) -> DefaultValue {

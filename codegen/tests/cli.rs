@@ -136,3 +136,80 @@ fn a_usage_error_is_exit_code_2() {
     let out = eskema(&["generate", "schemas"], &t.0);
     assert_eq!(out.status.code(), Some(2), "--out is required");
 }
+
+#[test]
+fn docs_writes_a_page_per_context_and_check_tells_stale_pages() {
+    let t = TempDir::new("docs");
+    std::fs::write(t.0.join("schemas/shelf.yaml"), GOOD).expect("write");
+    let docs = ["docs", "schemas", "--out", "docs"];
+    let check = ["docs", "schemas", "--out", "docs", "--check"];
+
+    // Nothing written yet: every page is missing.
+    let out = eskema(&check, &t.0);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("missing: docs/shelf.md"), "{err}");
+    assert!(err.contains("missing: docs/README.md"), "{err}");
+    assert!(
+        err.contains("run `eskema docs schemas --out docs`"),
+        "{err}"
+    );
+
+    let out = eskema(&docs, &t.0);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("wrote docs/shelf.md"));
+    let shelf = std::fs::read_to_string(t.0.join("docs/shelf.md")).expect("shelf.md");
+    assert!(shelf.contains("```mermaid\nflowchart LR\n"), "{shelf}");
+    assert!(
+        shelf.contains("cmd__shelf__LendBook --> evt__shelf__BookLent"),
+        "{shelf}"
+    );
+
+    // Fresh: ok, and nothing is written.
+    let out = eskema(&check, &t.0);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("ok: 2 page(s) in docs are up to date"));
+
+    // A page edited by hand is stale.
+    std::fs::write(t.0.join("docs/shelf.md"), shelf.replace("LendBook", "Lend")).expect("edit");
+    let out = eskema(&check, &t.0);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("stale: docs/shelf.md"), "{err}");
+    assert!(!err.contains("README.md"), "only the edited page: {err}");
+
+    // A schema change makes the pages stale too; writing them makes check pass again.
+    std::fs::write(t.0.join("docs/shelf.md"), &shelf).expect("restore");
+    let changed = GOOD.replace("LendBook", "BorrowBook");
+    std::fs::write(t.0.join("schemas/shelf.yaml"), changed).expect("write");
+    let err = text(&eskema(&check, &t.0).stderr);
+    assert!(err.contains("stale: docs/shelf.md"), "{err}");
+    assert_eq!(eskema(&docs, &t.0).status.code(), Some(0));
+    assert_eq!(eskema(&check, &t.0).status.code(), Some(0));
+
+    // A deleted page is missing; a page of a context that is gone is extra.
+    std::fs::remove_file(t.0.join("docs/README.md")).expect("remove");
+    std::fs::copy(t.0.join("docs/shelf.md"), t.0.join("docs/attic.md")).expect("copy");
+    let out = eskema(&check, &t.0);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("missing: docs/README.md"), "{err}");
+    assert!(err.contains("extra: docs/attic.md"), "{err}");
+    let out = eskema(&docs, &t.0);
+    assert!(text(&out.stdout).contains("removed docs/attic.md"));
+    assert_eq!(eskema(&check, &t.0).status.code(), Some(0));
+}
+
+#[test]
+fn docs_of_a_bad_schema_fails_like_check() {
+    let t = TempDir::new("docs-bad");
+    std::fs::write(
+        t.0.join("schemas/shelf.yaml"),
+        GOOD.replace("String }", "Strng }"),
+    )
+    .expect("write");
+    let out = eskema(&["docs", "schemas", "--out", "docs"], &t.0);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("unknown type `Strng`"));
+    assert!(!t.0.join("docs").exists(), "nothing is written");
+}

@@ -95,7 +95,7 @@ pub(crate) fn struct_fields(
                 default_fns.push(quote! {
                     fn #fn_id() -> #ty { #body }
                 });
-                para(format!("Defaults to `{}` when absent.", value.to_json()));
+                para(format!("Defaults to `{value}` when absent."));
                 quote!(#[serde(default = #fn_name)])
             } else if matches!(f.ty, TypeRef::Option(_)) {
                 quote!(#[serde(default)])
