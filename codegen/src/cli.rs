@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::builder::{render_files, write_if_changed};
-use crate::check;
-use crate::diag::Report;
+use crate::check::{self, Checked};
+use crate::diag::{Format, Report};
 
 /// eskema: event-sourced domains from YAML.
 #[derive(Debug, Parser)]
@@ -15,6 +15,11 @@ use crate::diag::Report;
 pub struct Cli {
     #[command(subcommand)]
     pub command: CliCommand,
+    /// How schema problems are printed on stderr: `human` (the source line, the span
+    /// underlined), `short` (`file:line:col: error: ...`), `json` (one JSON array). Default:
+    /// `human` on a terminal without NO_COLOR, else `short`.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,12 +55,11 @@ pub fn main() -> ExitCode {
 
 /// Runs one parsed command, printing to stdout/stderr; returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    let diags = Diagnostics::new(cli.format);
     match cli.command {
         CliCommand::Check { paths } => match check::check_paths(&paths) {
             Ok(checked) => {
-                for w in &checked.warnings {
-                    eprintln!("{w}");
-                }
+                diags.warnings(&checked);
                 let d = &checked.domain;
                 let aggregates: usize = d.contexts.iter().map(|c| c.aggregates.len()).sum();
                 println!(
@@ -67,13 +71,11 @@ pub fn run(cli: Cli) -> ExitCode {
                 );
                 ExitCode::SUCCESS
             }
-            Err(report) => fail(&report),
+            Err(report) => diags.fail(&report, "the schemas are not valid"),
         },
         CliCommand::Generate { paths, out } => match check::check_paths(&paths) {
             Ok(checked) => {
-                for w in &checked.warnings {
-                    eprintln!("{w}");
-                }
+                diags.warnings(&checked);
                 let schema = (
                     crate::JSON_SCHEMA_FILE.to_string(),
                     crate::JSON_SCHEMA.to_string(),
@@ -91,7 +93,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 }
                 ExitCode::SUCCESS
             }
-            Err(report) => fail(&report),
+            Err(report) => diags.fail(&report, "nothing was generated"),
         },
         CliCommand::Scaffold { paths, out } => match check::check_paths(&paths) {
             Ok(checked) => match crate::scaffold::scaffold(&checked.domain, &out) {
@@ -119,14 +121,51 @@ pub fn run(cli: Cli) -> ExitCode {
                     ExitCode::FAILURE
                 }
             },
-            Err(report) => fail(&report),
+            Err(report) => diags.fail(&report, "nothing was scaffolded"),
         },
     }
 }
 
-fn fail(report: &Report) -> ExitCode {
-    eprintln!("{report}");
-    let n = report.errors().count();
-    eprintln!("error: {n} problem(s) found; nothing was generated");
-    ExitCode::FAILURE
+/// How every command that checks schemas prints what the check found: one place, so each
+/// command (and each one added later) honours `--format` the same way.
+#[derive(Debug, Clone, Copy)]
+pub struct Diagnostics {
+    format: Format,
+    color: bool,
+}
+
+impl Diagnostics {
+    /// `format` as given on the command line, or [`Format::auto`].
+    pub fn new(format: Option<Format>) -> Self {
+        Diagnostics {
+            format: format.unwrap_or_else(Format::auto),
+            color: crate::diag::stderr_is_color_terminal(),
+        }
+    }
+
+    /// After a successful check: its warnings on stderr (`json`: always one array, maybe
+    /// empty, so a tool gets one document per run).
+    pub fn warnings(&self, checked: &Checked) {
+        match self.format {
+            Format::Short => {
+                for w in &checked.warnings {
+                    eprintln!("{w}");
+                }
+            }
+            Format::Json => eprintln!("{}", checked.warnings_report().render(Format::Json, false)),
+            _ if checked.warnings.is_empty() => {}
+            format => eprintln!("{}", checked.warnings_report().render(format, self.color)),
+        }
+    }
+
+    /// After a failed check: the report on stderr, then (not in `json`) what that means for
+    /// this command, e.g. "nothing was generated"; exit code 1.
+    pub fn fail(&self, report: &Report, consequence: &str) -> ExitCode {
+        eprintln!("{}", report.render(self.format, self.color));
+        if self.format != Format::Json {
+            let n = report.errors().count();
+            eprintln!("error: {n} problem(s) found; {consequence}");
+        }
+        ExitCode::FAILURE
+    }
 }

@@ -78,7 +78,7 @@ fn check_exits_1_and_prints_every_error_with_its_position() {
         "{err}"
     );
     assert!(
-        err.contains("3 problem(s) found; nothing was generated"),
+        err.contains("3 problem(s) found; the schemas are not valid"),
         "{err}"
     );
 }
@@ -88,7 +88,74 @@ fn check_reports_a_missing_path() {
     let t = TempDir::new("missing");
     let out = eskema(&["check", "nope.yaml"], &t.0);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("nope.yaml"));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("nope.yaml:1:1: error: cannot read file"),
+        "{err}"
+    );
+    // `check` never generates anything, so it does not say "nothing was generated".
+    assert!(
+        err.ends_with("1 problem(s) found; the schemas are not valid\n"),
+        "{err}"
+    );
+    let gen_out = eskema(&["generate", "nope.yaml", "--out", "out"], &t.0);
+    assert!(text(&gen_out.stderr).ends_with("; nothing was generated\n"));
+    let scaffold = eskema(&["scaffold", "nope.yaml", "--out", "out"], &t.0);
+    assert!(text(&scaffold.stderr).ends_with("; nothing was scaffolded\n"));
+}
+
+/// `--format`: `short` by default when stderr is not a terminal (as here), `human` with the
+/// source line and a caret under the span, `json` as one parseable array.
+#[test]
+fn format_chooses_how_problems_are_printed() {
+    let t = TempDir::new("format");
+    let bad = GOOD.replace("emits: [BookLent]", "emits: [BookLent]\n        emit: []");
+    std::fs::write(t.0.join("schemas/shelf.yaml"), bad).expect("write");
+    let short = "schemas/shelf.yaml:10:9: error: unknown key `emit` in command `LendBook`\n  \
+                 = hint: did you mean `emits`?\n1 error, 0 warnings\n";
+
+    let default = eskema(&["check", "schemas"], &t.0);
+    assert_eq!(default.status.code(), Some(1));
+    assert!(
+        text(&default.stderr).starts_with(short),
+        "{}",
+        text(&default.stderr)
+    );
+    let explicit = eskema(&["check", "--format", "short", "schemas"], &t.0);
+    assert_eq!(explicit.stderr, default.stderr);
+
+    let human = eskema(&["check", "schemas", "--format", "human"], &t.0);
+    assert_eq!(human.status.code(), Some(1));
+    let err = text(&human.stderr);
+    assert!(
+        err.starts_with(
+            "error: unknown key `emit` in command `LendBook`\n  \
+             --> schemas/shelf.yaml:10:9\n   |\n\
+             10 |         emit: []\n   |         ^^^^\n   |\n   \
+             = hint: did you mean `emits`?\n"
+        ),
+        "{err}"
+    );
+
+    // `generate` takes the same option; `json` is one document and nothing else.
+    let json = eskema(
+        &["generate", "schemas", "--out", "out", "--format", "json"],
+        &t.0,
+    );
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&json.stderr).expect("one JSON document");
+    let d = &v[0];
+    assert_eq!(d["file"], "schemas/shelf.yaml");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(10), Some(9))
+    );
+    assert_eq!(d["end_column"].as_u64(), Some(13));
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["message"], "unknown key `emit` in command `LendBook`");
+    assert_eq!(d["hint"], "did you mean `emits`?");
+    assert_eq!(v.as_array().map(Vec::len), Some(1));
+    assert!(!t.0.join("out").exists(), "nothing was generated");
 }
 
 #[test]

@@ -28,6 +28,15 @@ pub struct Checked {
     pub domain: model::Domain,
     pub warnings: Vec<Diagnostic>,
     pub files: Vec<PathBuf>,
+    /// The text of the files that have warnings, for [`Checked::warnings_report`].
+    pub warning_sources: Vec<(PathBuf, String)>,
+}
+
+impl Checked {
+    /// The warnings as a report that can show their source lines.
+    pub fn warnings_report(&self) -> Report {
+        Report::new(self.warnings.clone()).with_sources(self.warning_sources.clone())
+    }
 }
 
 /// Checks schema files and directories (a directory = its *.yaml and *.yml files, sorted).
@@ -167,8 +176,13 @@ fn run(sources: &[(PathBuf, String)], mut sink: Sink) -> Result<Checked, Report>
 
     let report = Report::new(sink.diagnostics);
     if report.has_errors() {
-        return Err(report);
+        return Err(report.with_sources(sources.to_vec()));
     }
+    let warning_sources = sources
+        .iter()
+        .filter(|(p, _)| report.diagnostics.iter().any(|d| &d.file == p))
+        .cloned()
+        .collect();
     Ok(Checked {
         domain: {
             let mut domain = model::Domain {
@@ -184,6 +198,7 @@ fn run(sources: &[(PathBuf, String)], mut sink: Sink) -> Result<Checked, Report>
             .filter(|d| d.severity == Severity::Warning)
             .collect(),
         files,
+        warning_sources,
     })
 }
 
