@@ -110,6 +110,12 @@ pub fn run(cli: Cli) -> ExitCode {
                     for (p, why) in &report.skipped {
                         eprintln!("skipped {}: {why}", p.display());
                     }
+                    for (p, method, line) in &report.stale {
+                        eprintln!(
+                            "warning: stale method `{method}` in {}:{line}: the generated trait has no such method any more (its command or event was renamed or removed); delete or rename it",
+                            p.display()
+                        );
+                    }
                     if report.skipped.is_empty() {
                         ExitCode::SUCCESS
                     } else {

@@ -195,6 +195,26 @@ fn scaffold_writes_stubs_once_and_keeps_hand_written_code() {
     let again = eskema(&["scaffold", "schemas", "--out", "src/logic"], &t.0);
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(std::fs::read_to_string(&book).expect("book.rs"), mine);
+
+    // A renamed command: the new method is added, the old one is named, not deleted.
+    std::fs::write(
+        t.0.join("schemas/shelf.yaml"),
+        GOOD.replace("LendBook", "BorrowBook"),
+    )
+    .expect("write");
+    let renamed = eskema(&["scaffold", "schemas", "--out", "src/logic"], &t.0);
+    assert_eq!(renamed.status.code(), Some(0));
+    assert!(
+        text(&renamed.stdout).contains("updated src/logic/book.rs: added borrow_book"),
+        "{}",
+        text(&renamed.stdout)
+    );
+    let err = text(&renamed.stderr);
+    assert!(
+        err.contains("warning: stale method `lend_book` in src/logic/book.rs:")
+            && err.contains("delete or rename it"),
+        "{err}"
+    );
 }
 
 #[test]
