@@ -1,4 +1,4 @@
-//! The `eskema` command line: `check`, `generate` and `scaffold`.
+//! The `eskema` command line: `check`, `generate`, `scaffold` and `init`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +37,15 @@ pub enum CliCommand {
         paths: Vec<PathBuf>,
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+    },
+    /// Lays out a new crate in DIR (new or empty): Cargo.toml, build.rs, a starter schema,
+    /// its logic and a passing test. Then: `cd DIR && cargo test`.
+    Init {
+        dir: PathBuf,
+        /// The eskema checkout the crate depends on by path (default: the one this binary
+        /// was built from).
+        #[arg(long, value_name = "DIR")]
+        eskema_path: Option<PathBuf>,
     },
     /// Writes stub impls of the generated traits into DIR; never overwrites hand-written
     /// code, only adds missing methods.
@@ -95,6 +104,27 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             Err(report) => diags.fail(&report, "nothing was generated"),
         },
+        CliCommand::Init { dir, eskema_path } => {
+            let eskema = eskema_path.unwrap_or_else(crate::init::default_eskema_path);
+            match crate::init::init(&dir, &eskema) {
+                Ok(done) => {
+                    for f in &done.files {
+                        println!("created {}", f.display());
+                    }
+                    println!(
+                        "crate `{}` depends on eskema at {}; next: cd {} && cargo test",
+                        done.crate_name,
+                        eskema.display(),
+                        dir.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         CliCommand::Scaffold { paths, out } => match check::check_paths(&paths) {
             Ok(checked) => match crate::scaffold::scaffold(&checked.domain, &out) {
                 Ok(report) => {

@@ -18,6 +18,7 @@ mod check;
 pub mod cli;
 mod diag;
 mod emit_rust;
+mod init;
 mod load;
 mod model;
 mod raw;

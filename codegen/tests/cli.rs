@@ -223,3 +223,75 @@ fn a_usage_error_is_exit_code_2() {
     let out = eskema(&["generate", "schemas"], &t.0);
     assert_eq!(out.status.code(), Some(2), "--out is required");
 }
+
+/// `eskema init` lays out a crate that builds and passes its own test, and whose build,
+/// once the schema is broken, prints each problem once with its source line and hint.
+/// The crate depends on this checkout by path and builds offline with the workspace's
+/// versions, in a target dir under CARGO_TARGET_TMPDIR kept between runs (the first run
+/// compiles eskema's dependencies there, later ones only the crate).
+#[test]
+fn init_makes_a_crate_whose_test_passes() {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("init");
+    let dir = root.join("my-shelf");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let out = eskema(&["init", "my-shelf"], &root);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for f in [
+        "Cargo.toml",
+        "build.rs",
+        "schemas/my_shelf.yaml",
+        "src/lib.rs",
+        "src/logic/book.rs",
+        "src/logic/mod.rs",
+        "tests/book.rs",
+    ] {
+        assert!(dir.join(f).is_file(), "no {f}");
+    }
+    let again = eskema(&["init", "my-shelf"], &root);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "init refuses a non-empty directory"
+    );
+    assert!(text(&again.stderr).contains("is not empty"));
+
+    let cargo = |args: &[&str]| {
+        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(args)
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", root.join("target"))
+            .env("CARGO_TERM_COLOR", "never")
+            .env_remove("ESKEMA_FORMAT")
+            .output()
+            .expect("run cargo")
+    };
+    let test = cargo(&["test", "--offline"]);
+    assert!(
+        test.status.success(),
+        "{}\n{}",
+        text(&test.stdout),
+        text(&test.stderr)
+    );
+    let stdout = text(&test.stdout);
+    assert!(
+        stdout.contains("test result: ok. 3 passed"),
+        "the starter's three tests run and pass\n{stdout}"
+    );
+
+    // A mistake in the schema: the build fails and says so once, with the hint.
+    let schema = dir.join("schemas/my_shelf.yaml");
+    let yaml = std::fs::read_to_string(&schema).expect("schema");
+    std::fs::write(
+        &schema,
+        yaml.replace("emits: [BookLent]", "emit: [BookLent]"),
+    )
+    .expect("write");
+    let build = cargo(&["build", "--offline"]);
+    assert!(!build.status.success());
+    let err = text(&build.stderr);
+    assert_eq!(err.matches("unknown key `emit`").count(), 1, "{err}");
+    assert_eq!(err.matches("did you mean `emits`?").count(), 1, "{err}");
+    assert!(err.contains("emit: [BookLent]\n"), "the source line\n{err}");
+    assert!(!err.contains("cargo::error"), "{err}");
+}
