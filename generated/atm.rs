@@ -241,6 +241,10 @@ pub mod atm {
     }
     impl ::std::error::Error for AtmWithdrawalError {}
     /// The business logic of [`AtmWithdrawal`]: executors decide (pure: no I/O, no mutation), appliers fold events into the state. `eskema scaffold` writes the stubs.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` does not implement `AtmWithdrawalLogic`, the logic of aggregate `AtmWithdrawal`",
+        note = "run `eskema scaffold schemas --out src/logic` to write a stub `impl AtmWithdrawalLogic` (it adds what is missing and never overwrites your code), then fill it in"
+    )]
     pub trait AtmWithdrawalLogic {
         fn initiate_withdrawal(
             &self,
@@ -277,22 +281,30 @@ pub mod atm {
             use ::eskema::__private::emitted;
             match command {
                 Self::Command::InitiateWithdrawal(c) => {
-                    emitted(self.initiate_withdrawal(c))
+                    emitted(<Self as AtmWithdrawalLogic>::initiate_withdrawal(self, c))
                 }
                 Self::Command::ConfirmAuthorization(c) => {
-                    emitted(self.confirm_authorization(c))
+                    emitted(<Self as AtmWithdrawalLogic>::confirm_authorization(self, c))
                 }
-                Self::Command::DispenseCash(c) => emitted(self.dispense_cash(c)),
+                Self::Command::DispenseCash(c) => {
+                    emitted(<Self as AtmWithdrawalLogic>::dispense_cash(self, c))
+                }
             }
         }
         fn apply(&mut self, event: &AtmWithdrawalEvent) {
             match event {
-                Self::Event::WithdrawalInitiated(e) => self.apply_withdrawal_initiated(e),
-                Self::Event::AuthorizationConfirmed(e) => {
-                    self.apply_authorization_confirmed(e)
+                Self::Event::WithdrawalInitiated(e) => {
+                    <Self as AtmWithdrawalLogic>::apply_withdrawal_initiated(self, e)
                 }
-                Self::Event::PinRejected(e) => self.apply_pin_rejected(e),
-                Self::Event::CashDispensed(e) => self.apply_cash_dispensed(e),
+                Self::Event::AuthorizationConfirmed(e) => {
+                    <Self as AtmWithdrawalLogic>::apply_authorization_confirmed(self, e)
+                }
+                Self::Event::PinRejected(e) => {
+                    <Self as AtmWithdrawalLogic>::apply_pin_rejected(self, e)
+                }
+                Self::Event::CashDispensed(e) => {
+                    <Self as AtmWithdrawalLogic>::apply_cash_dispensed(self, e)
+                }
             }
         }
     }

@@ -224,6 +224,10 @@ pub mod bank {
     }
     impl ::std::error::Error for BankAccountError {}
     /// The business logic of [`BankAccount`]: executors decide (pure: no I/O, no mutation), appliers fold events into the state. `eskema scaffold` writes the stubs.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` does not implement `BankAccountLogic`, the logic of aggregate `BankAccount`",
+        note = "run `eskema scaffold schemas --out src/logic` to write a stub `impl BankAccountLogic` (it adds what is missing and never overwrites your code), then fill it in"
+    )]
     pub trait BankAccountLogic {
         fn open_bank_account(
             &self,
@@ -258,16 +262,28 @@ pub mod bank {
         ) -> Result<Vec<BankAccountEvent>, BankAccountError> {
             use ::eskema::__private::emitted;
             match command {
-                Self::Command::OpenBankAccount(c) => emitted(self.open_bank_account(c)),
-                Self::Command::DepositMoney(c) => emitted(self.deposit_money(c)),
-                Self::Command::WithdrawMoney(c) => emitted(self.withdraw_money(c)),
+                Self::Command::OpenBankAccount(c) => {
+                    emitted(<Self as BankAccountLogic>::open_bank_account(self, c))
+                }
+                Self::Command::DepositMoney(c) => {
+                    emitted(<Self as BankAccountLogic>::deposit_money(self, c))
+                }
+                Self::Command::WithdrawMoney(c) => {
+                    emitted(<Self as BankAccountLogic>::withdraw_money(self, c))
+                }
             }
         }
         fn apply(&mut self, event: &BankAccountEvent) {
             match event {
-                Self::Event::BankAccountOpened(e) => self.apply_bank_account_opened(e),
-                Self::Event::MoneyDeposited(e) => self.apply_money_deposited(e),
-                Self::Event::MoneyWithdrawn(e) => self.apply_money_withdrawn(e),
+                Self::Event::BankAccountOpened(e) => {
+                    <Self as BankAccountLogic>::apply_bank_account_opened(self, e)
+                }
+                Self::Event::MoneyDeposited(e) => {
+                    <Self as BankAccountLogic>::apply_money_deposited(self, e)
+                }
+                Self::Event::MoneyWithdrawn(e) => {
+                    <Self as BankAccountLogic>::apply_money_withdrawn(self, e)
+                }
             }
         }
     }
@@ -276,6 +292,10 @@ pub mod bank {
     /// `consistency: strong`: a dispatch whose events it takes returns once it has processed them, when a read side of the dispatching engine runs or observes it.
     ///
     /// Writes the read model on `C`, the store's transaction that also moves the checkpoint (`sqlx::PgConnection` on Postgres, `eskema::MemoryTx` in memory): each event exactly once.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` does not implement `AccountBalancesHandler`, the logic of handler `AccountBalances`",
+        note = "run `eskema scaffold schemas --out src/logic` to write a stub `impl AccountBalancesHandler` (it adds what is missing and never overwrites your code), then fill it in"
+    )]
     pub trait AccountBalancesHandler<C: ?Sized + Send>: Send + Sync + 'static {
         fn on_bank_account_opened(
             &self,
@@ -376,6 +396,10 @@ pub mod bank {
     /// Tells the account holder about every withdrawal (at least once; the outbox drops repeats by position).
     ///
     /// Side effects, at least once: `recorded.position` is the event's idempotency key.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` does not implement `NotificationsHandler`, the logic of handler `Notifications`",
+        note = "run `eskema scaffold schemas --out src/logic` to write a stub `impl NotificationsHandler` (it adds what is missing and never overwrites your code), then fill it in"
+    )]
     pub trait NotificationsHandler: Send + Sync + 'static {
         fn on_money_withdrawn(
             &self,
@@ -480,6 +504,10 @@ pub mod bank {
         }
     }
     /// The logic of process manager `Withdrawal`, implemented on [`Withdrawal`]: one instance per `withdrawal_id` value, started by `atm.WithdrawalInitiated`, ended by `MoneyWithdrawn`. Each method updates the state and returns the commands to dispatch; it must depend on the state and the event alone (a redelivered event asks for the same commands, which are then no-ops).
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` does not implement `WithdrawalProcess`, the logic of process manager `Withdrawal`",
+        note = "run `eskema scaffold schemas --out src/logic` to write a stub `impl WithdrawalProcess` (it adds what is missing and never overwrites your code), then fill it in"
+    )]
     pub trait WithdrawalProcess {
         fn on_withdrawal_initiated(
             &mut self,

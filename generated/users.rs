@@ -128,6 +128,10 @@ pub mod users {
     }
     impl ::std::error::Error for UserError {}
     /// The business logic of [`User`]: executors decide (pure: no I/O, no mutation), appliers fold events into the state. `eskema scaffold` writes the stubs.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` does not implement `UserLogic`, the logic of aggregate `User`",
+        note = "run `eskema scaffold schemas --out src/logic` to write a stub `impl UserLogic` (it adds what is missing and never overwrites your code), then fill it in"
+    )]
     pub trait UserLogic {
         fn register_user(
             &self,
@@ -149,12 +153,16 @@ pub mod users {
         fn execute(&self, command: &UserCommand) -> Result<Vec<UserEvent>, UserError> {
             use ::eskema::__private::emitted;
             match command {
-                Self::Command::RegisterUser(c) => emitted(self.register_user(c)),
+                Self::Command::RegisterUser(c) => {
+                    emitted(<Self as UserLogic>::register_user(self, c))
+                }
             }
         }
         fn apply(&mut self, event: &UserEvent) {
             match event {
-                Self::Event::UserRegistered(e) => self.apply_user_registered(e),
+                Self::Event::UserRegistered(e) => {
+                    <Self as UserLogic>::apply_user_registered(self, e)
+                }
             }
         }
     }
@@ -288,6 +296,10 @@ pub mod users {
     }
     impl ::std::error::Error for UserProfileError {}
     /// The business logic of [`UserProfile`]: executors decide (pure: no I/O, no mutation), appliers fold events into the state. `eskema scaffold` writes the stubs.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` does not implement `UserProfileLogic`, the logic of aggregate `UserProfile`",
+        note = "run `eskema scaffold schemas --out src/logic` to write a stub `impl UserProfileLogic` (it adds what is missing and never overwrites your code), then fill it in"
+    )]
     pub trait UserProfileLogic {
         fn create_user(
             &self,
@@ -312,12 +324,16 @@ pub mod users {
         ) -> Result<Vec<UserProfileEvent>, UserProfileError> {
             use ::eskema::__private::emitted;
             match command {
-                Self::Command::CreateUser(c) => emitted(self.create_user(c)),
+                Self::Command::CreateUser(c) => {
+                    emitted(<Self as UserProfileLogic>::create_user(self, c))
+                }
             }
         }
         fn apply(&mut self, event: &UserProfileEvent) {
             match event {
-                Self::Event::UserCreated(e) => self.apply_user_created(e),
+                Self::Event::UserCreated(e) => {
+                    <Self as UserProfileLogic>::apply_user_created(self, e)
+                }
             }
         }
     }

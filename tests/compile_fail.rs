@@ -118,6 +118,52 @@ fn an_executor_cannot_return_an_undeclared_event() {
     }
 }
 
+/// A new aggregate before `eskema scaffold`: no `impl CounterLogic for Counter`. The build
+/// must fail with the generated trait's `#[diagnostic::on_unimplemented]` message and a note
+/// that names the command to run, not only "the trait bound is not satisfied" in OUT_DIR.
+#[test]
+fn a_missing_logic_impl_says_to_run_eskema_scaffold() {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("compile-fail");
+    let target_dir = root.join("target");
+    fs::create_dir_all(&root).unwrap();
+    let schema = root.join("missing-impl-schemas/counters.yaml");
+    fs::create_dir_all(schema.parent().unwrap()).unwrap();
+    fs::write(&schema, SCHEMA).unwrap();
+    let case = Case::write_with(&root, &schema, "missing-impl", |_| {
+        "include!(\"generated/counters.rs\");\n".to_owned()
+    });
+    let out = case.check(&target_dir);
+    assert!(
+        !out.success,
+        "compiles without the impl\n{}",
+        out.report(&case)
+    );
+    let scaffold = format!(
+        "run `eskema scaffold {} --out src/logic`",
+        schema.parent().unwrap().display()
+    );
+    let named = out.errors.iter().filter(|e| {
+        e.code.as_deref() == Some("E0277")
+            && e.rendered.contains(
+                "error[E0277]: `Counter` does not implement `CounterLogic`, the logic of aggregate `Counter`",
+            )
+            && e.rendered.contains(&scaffold)
+    });
+    assert!(
+        named.count() >= 1,
+        "no E0277 with the on_unimplemented message and the note `{scaffold}`\n{}",
+        out.report(&case)
+    );
+    // Every error about the missing impl carries the note, whichever bound it is.
+    for e in out
+        .errors
+        .iter()
+        .filter(|e| e.rendered.contains("CounterLogic"))
+    {
+        assert!(e.rendered.contains(&scaffold), "{}", e.rendered);
+    }
+}
+
 /// One minimal crate: `Cargo.toml`, the workspace's `Cargo.lock`, the generated code in
 /// `src/generated/` and `src/lib.rs` with the logic.
 struct Case {
@@ -128,6 +174,18 @@ struct Case {
 
 impl Case {
     fn write(root: &Path, schema: &Path, name: &str, open: &str, adjust: &str) -> Case {
+        Case::write_with(root, schema, name, |generated| {
+            lib_rs(generated, open, adjust)
+        })
+    }
+
+    /// The same with any `src/lib.rs`, made from the generated code.
+    fn write_with(
+        root: &Path,
+        schema: &Path,
+        name: &str,
+        lib: impl FnOnce(&str) -> String,
+    ) -> Case {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
         let dir = root.join(name);
         let src = dir.join("src");
@@ -158,7 +216,7 @@ impl Case {
         write_if_changed(&dir.join("Cargo.lock"), &lock);
 
         let generated = fs::read_to_string(src.join("generated/counters.rs")).unwrap();
-        let lib = lib_rs(&generated, open, adjust);
+        let lib = lib(&generated);
         let bad_line = lib
             .lines()
             .position(|l| l.contains(BAD))

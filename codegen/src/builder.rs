@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::check::{self, Checked};
-use crate::diag::{Diagnostic, Report};
+use crate::diag::{Diagnostic, Format, Report};
 use crate::emit_rust;
 use crate::model::TypeAttribute;
 
@@ -63,26 +63,36 @@ pub enum Error {
 }
 
 impl Error {
-    /// Ends a build script: the rendered report on stderr (as `eskema check` prints it), one
-    /// `cargo::error=` line per problem, exit code 1. Never a panic backtrace.
+    /// Ends a build script: the error on stderr, once, exit code 1. Never a panic backtrace.
+    ///
+    /// A schema report is printed in the `human` form (each problem with its source line,
+    /// the span underlined, and its hint), without colour: a build script's stderr is a
+    /// pipe, and cargo shows it under `--- stderr` when the script fails. No
+    /// `cargo::error=` lines: cargo would print each of them twice more (as `error:` and
+    /// again in the script's stdout), without the hint. `ESKEMA_FORMAT=short` (or `json`)
+    /// chooses another form, as `--format` does for the CLI.
     pub fn fail_build(&self) -> ! {
-        eprintln!("{self}");
-        match self {
-            Error::Schema(report) => {
-                for d in report.errors() {
-                    println!(
-                        "cargo::error={}:{}:{}: {}",
-                        d.file.display(),
-                        d.line,
-                        d.column,
-                        one_line(&d.message)
-                    );
-                }
-            }
-            other => println!("cargo::error={}", one_line(&other.to_string())),
-        }
+        eprintln!("{}", self.render(build_format()));
         std::process::exit(1)
     }
+
+    /// The error as text in `format` (a schema report in that form; any other error is one
+    /// `error: ...` line whatever the format).
+    pub fn render(&self, format: Format) -> String {
+        match self {
+            Error::Schema(report) => report.render(format, false),
+            other => format!("error: {other}"),
+        }
+    }
+}
+
+/// The format a failing build prints: `ESKEMA_FORMAT` if it names one, else `human`.
+fn build_format() -> Format {
+    use clap::ValueEnum;
+    std::env::var("ESKEMA_FORMAT")
+        .ok()
+        .and_then(|v| Format::from_str(v.trim(), true).ok())
+        .unwrap_or(Format::Human)
 }
 
 fn one_line(s: &str) -> String {

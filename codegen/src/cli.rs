@@ -1,4 +1,4 @@
-//! The `eskema` command line: `check`, `generate`, `lock`, `scaffold` and `docs`.
+//! The `eskema` command line: `check`, `generate`, `lock`, `scaffold`, `docs` and `init`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::builder::{render_files, write_if_changed};
-use crate::check;
-use crate::diag::Report;
+use crate::check::{self, Checked};
+use crate::diag::{Format, Report};
 
 /// eskema: event-sourced domains from YAML.
 #[derive(Debug, Parser)]
@@ -15,6 +15,11 @@ use crate::diag::Report;
 pub struct Cli {
     #[command(subcommand)]
     pub command: CliCommand,
+    /// How schema problems are printed on stderr: `human` (the source line, the span
+    /// underlined), `short` (`file:line:col: error: ...`), `json` (one JSON array). Default:
+    /// `human` on a terminal without NO_COLOR, else `short`.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +47,15 @@ pub enum CliCommand {
         /// Writes nothing; exits 1 when the lock is not up to date (for CI).
         #[arg(long)]
         check: bool,
+    },
+    /// Lays out a new crate in DIR (new or empty): Cargo.toml, build.rs, a starter schema,
+    /// its logic and a passing test. Then: `cd DIR && cargo test`.
+    Init {
+        dir: PathBuf,
+        /// The eskema checkout the crate depends on by path (default: the one this binary
+        /// was built from).
+        #[arg(long, value_name = "DIR")]
+        eskema_path: Option<PathBuf>,
     },
     /// Writes stub impls of the generated traits into DIR; never overwrites hand-written
     /// code, only adds missing methods.
@@ -72,12 +86,11 @@ pub fn main() -> ExitCode {
 
 /// Runs one parsed command, printing to stdout/stderr; returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    let diags = Diagnostics::new(cli.format);
     match cli.command {
         CliCommand::Check { paths } => match check::check_paths(&paths) {
             Ok(checked) => {
-                for w in &checked.warnings {
-                    eprintln!("{w}");
-                }
+                diags.warnings(&checked);
                 let d = &checked.domain;
                 let aggregates: usize = d.contexts.iter().map(|c| c.aggregates.len()).sum();
                 println!(
@@ -89,13 +102,11 @@ pub fn run(cli: Cli) -> ExitCode {
                 );
                 ExitCode::SUCCESS
             }
-            Err(report) => fail(&report),
+            Err(report) => diags.fail(&report, "the schemas are not valid"),
         },
         CliCommand::Generate { paths, out } => match check::check_paths(&paths) {
             Ok(checked) => {
-                for w in &checked.warnings {
-                    eprintln!("{w}");
-                }
+                diags.warnings(&checked);
                 let schema = (
                     crate::JSON_SCHEMA_FILE.to_string(),
                     crate::JSON_SCHEMA.to_string(),
@@ -113,9 +124,30 @@ pub fn run(cli: Cli) -> ExitCode {
                 }
                 ExitCode::SUCCESS
             }
-            Err(report) => fail(&report),
+            Err(report) => diags.fail(&report, "nothing was generated"),
         },
-        CliCommand::Lock { paths, check } => lock(&paths, check),
+        CliCommand::Lock { paths, check } => lock(&paths, check, &diags),
+        CliCommand::Init { dir, eskema_path } => {
+            let eskema = eskema_path.unwrap_or_else(crate::init::default_eskema_path);
+            match crate::init::init(&dir, &eskema) {
+                Ok(done) => {
+                    for f in &done.files {
+                        println!("created {}", f.display());
+                    }
+                    println!(
+                        "crate `{}` depends on eskema at {}; next: cd {} && cargo test",
+                        done.crate_name,
+                        eskema.display(),
+                        dir.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         CliCommand::Scaffold { paths, out } => match check::check_paths(&paths) {
             Ok(checked) => match crate::scaffold::scaffold(&checked.domain, &out) {
                 Ok(report) => {
@@ -131,6 +163,12 @@ pub fn run(cli: Cli) -> ExitCode {
                     for (p, why) in &report.skipped {
                         eprintln!("skipped {}: {why}", p.display());
                     }
+                    for (p, method, line) in &report.stale {
+                        eprintln!(
+                            "warning: stale method `{method}` in {}:{line}: the generated trait has no such method any more (its command or event was renamed or removed); delete or rename it",
+                            p.display()
+                        );
+                    }
                     if report.skipped.is_empty() {
                         ExitCode::SUCCESS
                     } else {
@@ -142,31 +180,29 @@ pub fn run(cli: Cli) -> ExitCode {
                     ExitCode::FAILURE
                 }
             },
-            Err(report) => fail(&report),
+            Err(report) => diags.fail(&report, "nothing was scaffolded"),
         },
         CliCommand::Docs { paths, out, check } => match check::check_paths(&paths) {
             Ok(checked) => {
-                for w in &checked.warnings {
-                    eprintln!("{w}");
-                }
+                diags.warnings(&checked);
                 crate::emit_docs::run(&checked.domain, &paths, &out, check)
             }
-            Err(report) => fail(&report),
+            Err(report) => diags.fail(&report, "no docs were written"),
         },
     }
 }
 
-fn lock(paths: &[PathBuf], check_only: bool) -> ExitCode {
-    let checked = match check::check_paths(paths) {
+fn lock(paths: &[PathBuf], check_only: bool, diags: &Diagnostics) -> ExitCode {
+    let mut checked = match check::check_paths(paths) {
         Ok(checked) => checked,
-        Err(report) => return fail(&report),
+        Err(report) => return diags.fail(&report, "the lock was not written"),
     };
-    for w in &checked.warnings {
-        // The warning that asks for this very command.
-        if Some(&w.file) != checked.lock_path.as_ref() {
-            eprintln!("{w}");
-        }
-    }
+    // Not the warning that asks for this very command.
+    let lock_path = checked.lock_path.clone();
+    checked
+        .warnings
+        .retain(|w| Some(&w.file) != lock_path.as_ref());
+    diags.warnings(&checked);
     let Some(path) = &checked.lock_path else {
         eprintln!("error: no schema path to put the lock beside");
         return ExitCode::FAILURE;
@@ -194,9 +230,46 @@ fn lock(paths: &[PathBuf], check_only: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn fail(report: &Report) -> ExitCode {
-    eprintln!("{report}");
-    let n = report.errors().count();
-    eprintln!("error: {n} problem(s) found; nothing was generated");
-    ExitCode::FAILURE
+/// How every command that checks schemas prints what the check found: one place, so each
+/// command (and each one added later) honours `--format` the same way.
+#[derive(Debug, Clone, Copy)]
+pub struct Diagnostics {
+    format: Format,
+    color: bool,
+}
+
+impl Diagnostics {
+    /// `format` as given on the command line, or [`Format::auto`].
+    pub fn new(format: Option<Format>) -> Self {
+        Diagnostics {
+            format: format.unwrap_or_else(Format::auto),
+            color: crate::diag::stderr_is_color_terminal(),
+        }
+    }
+
+    /// After a successful check: its warnings on stderr (`json`: always one array, maybe
+    /// empty, so a tool gets one document per run).
+    pub fn warnings(&self, checked: &Checked) {
+        match self.format {
+            Format::Short => {
+                for w in &checked.warnings {
+                    eprintln!("{w}");
+                }
+            }
+            Format::Json => eprintln!("{}", checked.warnings_report().render(Format::Json, false)),
+            _ if checked.warnings.is_empty() => {}
+            format => eprintln!("{}", checked.warnings_report().render(format, self.color)),
+        }
+    }
+
+    /// After a failed check: the report on stderr, then (not in `json`) what that means for
+    /// this command, e.g. "nothing was generated"; exit code 1.
+    pub fn fail(&self, report: &Report, consequence: &str) -> ExitCode {
+        eprintln!("{}", report.render(self.format, self.color));
+        if self.format != Format::Json {
+            let n = report.errors().count();
+            eprintln!("error: {n} problem(s) found; {consequence}");
+        }
+        ExitCode::FAILURE
+    }
 }

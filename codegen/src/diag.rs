@@ -3,8 +3,13 @@
 //! A person reading a diagnostic has only the YAML in front of them, so each one names the
 //! file, line and column (1-based, in characters) and, where a fix is known, a hint.
 
+mod render;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+pub use render::Format;
+pub(crate) use render::stderr_is_color_terminal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -61,16 +66,42 @@ impl fmt::Display for Diagnostic {
 }
 
 /// Every error and warning of one run, sorted by file, line and column.
+///
+/// `Display` is the short form (one line per problem, its hint, a count); [`Report::render`]
+/// gives the others, with source lines from [`Report::sources`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
+    /// The text of every file that was read, (path, text), for showing source lines; a
+    /// diagnostic whose file is not here is rendered without one.
+    pub sources: Vec<(PathBuf, String)>,
 }
 
 impl Report {
     /// Sorts stably, so diagnostics at the same place keep the order they were found in.
     pub fn new(mut diagnostics: Vec<Diagnostic>) -> Self {
         diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-        Report { diagnostics }
+        Report {
+            diagnostics,
+            sources: Vec::new(),
+        }
+    }
+
+    /// The same report, able to show the lines of these files.
+    pub fn with_sources(mut self, sources: Vec<(PathBuf, String)>) -> Self {
+        self.sources = sources;
+        self
+    }
+
+    /// `N errors, M warnings`.
+    fn summary(&self) -> String {
+        let errors = self.errors().count();
+        let warnings = self.diagnostics.len() - errors;
+        format!(
+            "{errors} error{}, {warnings} warning{}",
+            if errors == 1 { "" } else { "s" },
+            if warnings == 1 { "" } else { "s" }
+        )
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
@@ -87,14 +118,7 @@ impl fmt::Display for Report {
         for d in &self.diagnostics {
             writeln!(f, "{d}")?;
         }
-        let errors = self.errors().count();
-        let warnings = self.diagnostics.len() - errors;
-        write!(
-            f,
-            "{errors} error{}, {warnings} warning{}",
-            if errors == 1 { "" } else { "s" },
-            if warnings == 1 { "" } else { "s" }
-        )
+        f.write_str(&self.summary())
     }
 }
 

@@ -20,6 +20,7 @@ pub mod cli;
 mod diag;
 mod emit_docs;
 mod emit_rust;
+mod init;
 mod load;
 mod lock;
 mod model;

@@ -4,6 +4,8 @@
 //! names. Meaning (do names resolve, do rules fit types) is the checker's. Both report into
 //! the same `Sink` and never stop at the first problem: a bad item is reported and skipped.
 
+mod indentation;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -64,6 +66,15 @@ pub(crate) fn read_sources(paths: &[PathBuf], sink: &mut Sink) -> Vec<(PathBuf, 
 /// Deepest nesting of sequences and mappings a schema file may use.
 const MAX_DEPTH: usize = 24;
 
+/// The parser's messages that usually mean a line is indented wrongly.
+const INDENTATION_ERRORS: &[&str] = &[
+    "did not find expected key",
+    "mapping values are not allowed",
+    "did not find expected '-'",
+    "could not find expected ':'",
+    "block sequence entries are not allowed",
+];
+
 /// Parses YAML text into a node tree. `None` when the text is not valid YAML (reported with
 /// the position serde-saphyr gives); `Some(None)` for a file with no document at all.
 pub(crate) fn parse_yaml(file: &Path, text: &str, sink: &mut Sink) -> Option<Option<Node>> {
@@ -105,7 +116,39 @@ pub(crate) fn parse_yaml(file: &Path, text: &str, sink: &mut Sink) -> Option<Opt
                 let text = plain.strip_suffix(&suffix).unwrap_or(&plain);
                 format!("invalid YAML: {text}")
             };
-            sink.error(file, loc, message);
+            if !INDENTATION_ERRORS.iter().any(|e| plain.contains(e)) {
+                sink.error(file, loc, message);
+                return None;
+            }
+            // The parser stops where the structure stopped making sense, often lines below
+            // the key that is indented wrongly: point at that key when it can be found.
+            match indentation::find(text, loc.line) {
+                Some(m) => {
+                    let (at, message) = if m.line == loc.line {
+                        (loc, message)
+                    } else {
+                        let at = Loc {
+                            line: m.line,
+                            column: m.indent + 1,
+                        };
+                        let stopped = format!(
+                            " (the parser stopped at line {}, column {})",
+                            loc.line, loc.column
+                        );
+                        (at, message + &stopped)
+                    };
+                    sink.error(file, at, message)
+                    .hint(format!(
+                        "this line is indented {} spaces, the lines it belongs with {}: check the indentation of the lines above (the keys of one mapping start in the same column)",
+                        m.indent, m.expected
+                    ));
+                }
+                None => {
+                    sink.error(file, loc, message).hint(
+                        "check the indentation of this line and the lines above: the keys of one mapping start in the same column, and what belongs to a key is indented deeper than it",
+                    );
+                }
+            }
             None
         }
     }

@@ -78,7 +78,7 @@ fn check_exits_1_and_prints_every_error_with_its_position() {
         "{err}"
     );
     assert!(
-        err.contains("3 problem(s) found; nothing was generated"),
+        err.contains("3 problem(s) found; the schemas are not valid"),
         "{err}"
     );
 }
@@ -88,7 +88,74 @@ fn check_reports_a_missing_path() {
     let t = TempDir::new("missing");
     let out = eskema(&["check", "nope.yaml"], &t.0);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("nope.yaml"));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("nope.yaml:1:1: error: cannot read file"),
+        "{err}"
+    );
+    // `check` never generates anything, so it does not say "nothing was generated".
+    assert!(
+        err.ends_with("1 problem(s) found; the schemas are not valid\n"),
+        "{err}"
+    );
+    let gen_out = eskema(&["generate", "nope.yaml", "--out", "out"], &t.0);
+    assert!(text(&gen_out.stderr).ends_with("; nothing was generated\n"));
+    let scaffold = eskema(&["scaffold", "nope.yaml", "--out", "out"], &t.0);
+    assert!(text(&scaffold.stderr).ends_with("; nothing was scaffolded\n"));
+}
+
+/// `--format`: `short` by default when stderr is not a terminal (as here), `human` with the
+/// source line and a caret under the span, `json` as one parseable array.
+#[test]
+fn format_chooses_how_problems_are_printed() {
+    let t = TempDir::new("format");
+    let bad = GOOD.replace("emits: [BookLent]", "emits: [BookLent]\n        emit: []");
+    std::fs::write(t.0.join("schemas/shelf.yaml"), bad).expect("write");
+    let short = "schemas/shelf.yaml:10:9: error: unknown key `emit` in command `LendBook`\n  \
+                 = hint: did you mean `emits`?\n1 error, 0 warnings\n";
+
+    let default = eskema(&["check", "schemas"], &t.0);
+    assert_eq!(default.status.code(), Some(1));
+    assert!(
+        text(&default.stderr).starts_with(short),
+        "{}",
+        text(&default.stderr)
+    );
+    let explicit = eskema(&["check", "--format", "short", "schemas"], &t.0);
+    assert_eq!(explicit.stderr, default.stderr);
+
+    let human = eskema(&["check", "schemas", "--format", "human"], &t.0);
+    assert_eq!(human.status.code(), Some(1));
+    let err = text(&human.stderr);
+    assert!(
+        err.starts_with(
+            "error: unknown key `emit` in command `LendBook`\n  \
+             --> schemas/shelf.yaml:10:9\n   |\n\
+             10 |         emit: []\n   |         ^^^^\n   |\n   \
+             = hint: did you mean `emits`?\n"
+        ),
+        "{err}"
+    );
+
+    // `generate` takes the same option; `json` is one document and nothing else.
+    let json = eskema(
+        &["generate", "schemas", "--out", "out", "--format", "json"],
+        &t.0,
+    );
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&json.stderr).expect("one JSON document");
+    let d = &v[0];
+    assert_eq!(d["file"], "schemas/shelf.yaml");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(10), Some(9))
+    );
+    assert_eq!(d["end_column"].as_u64(), Some(13));
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["message"], "unknown key `emit` in command `LendBook`");
+    assert_eq!(d["hint"], "did you mean `emits`?");
+    assert_eq!(v.as_array().map(Vec::len), Some(1));
+    assert!(!t.0.join("out").exists(), "nothing was generated");
 }
 
 #[test]
@@ -128,6 +195,26 @@ fn scaffold_writes_stubs_once_and_keeps_hand_written_code() {
     let again = eskema(&["scaffold", "schemas", "--out", "src/logic"], &t.0);
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(std::fs::read_to_string(&book).expect("book.rs"), mine);
+
+    // A renamed command: the new method is added, the old one is named, not deleted.
+    std::fs::write(
+        t.0.join("schemas/shelf.yaml"),
+        GOOD.replace("LendBook", "BorrowBook"),
+    )
+    .expect("write");
+    let renamed = eskema(&["scaffold", "schemas", "--out", "src/logic"], &t.0);
+    assert_eq!(renamed.status.code(), Some(0));
+    assert!(
+        text(&renamed.stdout).contains("updated src/logic/book.rs: added borrow_book"),
+        "{}",
+        text(&renamed.stdout)
+    );
+    let err = text(&renamed.stderr);
+    assert!(
+        err.contains("warning: stale method `lend_book` in src/logic/book.rs:")
+            && err.contains("delete or rename it"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -212,4 +299,76 @@ fn docs_of_a_bad_schema_fails_like_check() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("unknown type `Strng`"));
     assert!(!t.0.join("docs").exists(), "nothing is written");
+}
+
+/// `eskema init` lays out a crate that builds and passes its own test, and whose build,
+/// once the schema is broken, prints each problem once with its source line and hint.
+/// The crate depends on this checkout by path and builds offline with the workspace's
+/// versions, in a target dir under CARGO_TARGET_TMPDIR kept between runs (the first run
+/// compiles eskema's dependencies there, later ones only the crate).
+#[test]
+fn init_makes_a_crate_whose_test_passes() {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("init");
+    let dir = root.join("my-shelf");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let out = eskema(&["init", "my-shelf"], &root);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for f in [
+        "Cargo.toml",
+        "build.rs",
+        "schemas/my_shelf.yaml",
+        "src/lib.rs",
+        "src/logic/book.rs",
+        "src/logic/mod.rs",
+        "tests/book.rs",
+    ] {
+        assert!(dir.join(f).is_file(), "no {f}");
+    }
+    let again = eskema(&["init", "my-shelf"], &root);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "init refuses a non-empty directory"
+    );
+    assert!(text(&again.stderr).contains("is not empty"));
+
+    let cargo = |args: &[&str]| {
+        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(args)
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", root.join("target"))
+            .env("CARGO_TERM_COLOR", "never")
+            .env_remove("ESKEMA_FORMAT")
+            .output()
+            .expect("run cargo")
+    };
+    let test = cargo(&["test", "--offline"]);
+    assert!(
+        test.status.success(),
+        "{}\n{}",
+        text(&test.stdout),
+        text(&test.stderr)
+    );
+    let stdout = text(&test.stdout);
+    assert!(
+        stdout.contains("test result: ok. 3 passed"),
+        "the starter's three tests run and pass\n{stdout}"
+    );
+
+    // A mistake in the schema: the build fails and says so once, with the hint.
+    let schema = dir.join("schemas/my_shelf.yaml");
+    let yaml = std::fs::read_to_string(&schema).expect("schema");
+    std::fs::write(
+        &schema,
+        yaml.replace("emits: [BookLent]", "emit: [BookLent]"),
+    )
+    .expect("write");
+    let build = cargo(&["build", "--offline"]);
+    assert!(!build.status.success());
+    let err = text(&build.stderr);
+    assert_eq!(err.matches("unknown key `emit`").count(), 1, "{err}");
+    assert_eq!(err.matches("did you mean `emits`?").count(), 1, "{err}");
+    assert!(err.contains("emit: [BookLent]\n"), "the source line\n{err}");
+    assert!(!err.contains("cargo::error"), "{err}");
 }

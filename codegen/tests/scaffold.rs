@@ -680,3 +680,47 @@ fn file_names_stay_unique_and_valid_across_contexts() {
             .contains("event: &crate::alpha::Posted,")
     );
 }
+
+#[test]
+fn a_renamed_command_leaves_a_stale_method_that_is_named() {
+    let dir = TempDir::new("stale");
+    let mut domain = bank_domain();
+    run(&domain, &dir);
+    assert_eq!(
+        run(&domain, &dir).stale,
+        vec![],
+        "nothing stale to begin with"
+    );
+    let before = dir.read("bank_account.rs");
+    let line = before
+        .lines()
+        .position(|l| l.contains("fn withdraw_money("))
+        .expect("withdraw_money")
+        + 1;
+
+    let account = &mut domain.contexts[1].aggregates[0];
+    let withdraw = account
+        .commands
+        .iter_mut()
+        .find(|c| c.name == "WithdrawMoney")
+        .expect("WithdrawMoney");
+    withdraw.name = "TakeMoney".to_string();
+    let report = run(&domain, &dir);
+
+    assert_eq!(
+        report.updated,
+        vec![(dir.file("bank_account.rs"), vec!["take_money".to_string()])]
+    );
+    assert_eq!(
+        report.stale,
+        vec![(
+            dir.file("bank_account.rs"),
+            "withdraw_money".to_string(),
+            line
+        )]
+    );
+    assert!(
+        dir.read("bank_account.rs").contains("fn withdraw_money("),
+        "scaffold never deletes code"
+    );
+}

@@ -33,6 +33,15 @@ pub struct Checked {
     pub lock_path: Option<PathBuf>,
     /// The lock the schemas were compared with, if there is one.
     pub lock: Option<crate::lock::Lock>,
+    /// The text of the files that have warnings, for [`Checked::warnings_report`].
+    pub warning_sources: Vec<(PathBuf, String)>,
+}
+
+impl Checked {
+    /// The warnings as a report that can show their source lines.
+    pub fn warnings_report(&self) -> Report {
+        Report::new(self.warnings.clone()).with_sources(self.warning_sources.clone())
+    }
 }
 
 impl Checked {
@@ -226,9 +235,17 @@ fn run(
     }
 
     let report = Report::new(sink.diagnostics);
+    // The lock's text too, so that its lines show under the problems found in it.
+    let lock_source = lock.as_ref().map(|l| (l.path.clone(), l.text.clone()));
     if report.has_errors() {
-        return Err(report);
+        return Err(report.with_sources(sources.iter().cloned().chain(lock_source).collect()));
     }
+    let warning_sources = sources
+        .iter()
+        .chain(lock_source.as_ref())
+        .filter(|(p, _)| report.diagnostics.iter().any(|d| &d.file == p))
+        .cloned()
+        .collect();
     Ok(Checked {
         domain: {
             let mut domain = model::Domain {
@@ -246,6 +263,7 @@ fn run(
         files,
         lock_path,
         lock,
+        warning_sources,
     })
 }
 

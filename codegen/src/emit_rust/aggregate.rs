@@ -18,6 +18,11 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     let ev_enum = ident(&names::event_enum(&a.name));
     let err_enum = ident(&names::error_enum(&a.name));
     let logic = ident(&names::logic_trait(&a.name));
+    let unimplemented = super::on_unimplemented(
+        cx,
+        &names::logic_trait(&a.name),
+        &format!("aggregate `{}`", a.name),
+    );
 
     // ---- state
     let state_doc = doc_lines(a.doc.as_deref().unwrap_or_default());
@@ -196,6 +201,9 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     ));
 
     // ---- Aggregate impl
+    // The logic is called through its trait, not as a method: a missing impl is then an
+    // unsatisfied bound, which shows the trait's `on_unimplemented` note (a missing method
+    // would be E0599, which ignores it).
     let exec_arms = a
         .commands
         .iter()
@@ -203,7 +211,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
             let v = ident(&c.name);
             let m = ident(&names::snake(&c.name));
             quote! {
-                Self::Command::#v(c) => emitted(self.#m(c)),
+                Self::Command::#v(c) => emitted(<Self as #logic>::#m(self, c)),
             }
         })
         .collect();
@@ -214,7 +222,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         .map(|e| {
             let v = ident(&e.name);
             let m = format_ident!("apply_{}", names::snake(&e.name));
-            quote!(Self::Event::#v(e) => self.#m(e),)
+            quote!(Self::Event::#v(e) => <Self as #logic>::#m(self, e),)
         })
         .collect();
     let apply_match = match_ref(quote!(event), apply_arms);
@@ -321,6 +329,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         impl ::std::error::Error for #err_enum {}
 
         #logic_doc
+        #unimplemented
         pub trait #logic {
             #(#executors)*
             #(#appliers)*

@@ -15,6 +15,11 @@ pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
     let subs = subs(cx, &refs);
     let target = ident(&h.name);
     let trait_id = ident(&names::handler_trait(&h.name));
+    let unimplemented = super::on_unimplemented(
+        cx,
+        &names::handler_trait(&h.name),
+        &format!("handler `{}`", h.name),
+    );
     let enum_id = ident(&names::handler_event_enum(&h.name));
     let projection = h.kind == HandlerKind::Projection;
     let strong = match h.consistency {
@@ -124,6 +129,7 @@ pub(crate) fn emit_handler(cx: &Cx, h: &Handler) -> TokenStream {
         #strong
         #[doc = ""]
         #trait_doc
+        #unimplemented
         pub trait #trait_id #generics: Send + Sync + 'static {
             #methods
         }

@@ -374,6 +374,25 @@ fn schema_path(context: &Context) -> String {
     context.file.to_string_lossy().replace('\\', "/")
 }
 
+/// `#[diagnostic::on_unimplemented]` for a generated trait the user implements: a type
+/// without its impl (a new aggregate, handler or process manager before `eskema scaffold`)
+/// fails with this message and a note that names the command, instead of a bare "trait
+/// bound not satisfied" pointing into OUT_DIR.
+pub(crate) fn on_unimplemented(cx: &Cx<'_>, trait_name: &str, item: &str) -> TokenStream {
+    let dir = cx
+        .ctx
+        .file
+        .parent()
+        .map(|d| d.to_string_lossy().replace('\\', "/"))
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| ".".to_string());
+    let message = format!("`{{Self}}` does not implement `{trait_name}`, the logic of {item}");
+    let note = format!(
+        "run `eskema scaffold {dir} --out src/logic` to write a stub `impl {trait_name}` (it adds what is missing and never overwrites your code), then fill it in"
+    );
+    quote! { #[diagnostic::on_unimplemented(message = #message, note = #note)] }
+}
+
 /// What the emitters of one context need: the context, and the domain to resolve
 /// references to other contexts.
 pub(crate) struct Cx<'a> {

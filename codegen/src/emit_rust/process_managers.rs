@@ -26,6 +26,11 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
     let subs = subs(cx, &refs);
     let state_id = ident(&p.name);
     let trait_id = ident(&names::process_trait(&p.name));
+    let unimplemented = super::on_unimplemented(
+        cx,
+        &names::process_trait(&p.name),
+        &format!("process manager `{}`", p.name),
+    );
     let enum_id = ident(&names::process_event_enum(&p.name));
     let dispatch_id = ident(&names::process_dispatch_enum(&p.name));
     let state_doc = doc_lines(p.doc.as_deref().unwrap_or_default());
@@ -164,6 +169,7 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
         }
 
         #trait_doc
+        #unimplemented
         pub trait #trait_id {
             #(#methods)*
         }

@@ -99,6 +99,36 @@ impl Templates {
         })
     }
 
+    /// Methods of the file's impl of the unit's trait that the trait no longer has (a
+    /// command or event renamed or removed in the schema): `(name, 1-based line)`. Scaffold
+    /// never deletes code, so it names them; the compiler would only say "not a member".
+    pub(super) fn stale_methods(&self, unit: &Unit, text: &str) -> Vec<(String, usize)> {
+        let source = Source::new(text);
+        let Ok(file) = syn::parse_file(source.parsed) else {
+            return Vec::new();
+        };
+        let paths = Paths {
+            context: unit.context,
+            glob: has_glob_use(&file.items, unit.context),
+        };
+        let Some(block) = find_impl(&file.items, &unit.trait_name(), &unit.self_name()) else {
+            return Vec::new();
+        };
+        let wanted: BTreeSet<String> = unit.methods(&paths).into_iter().map(|s| s.name).collect();
+        block
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                syn::ImplItem::Fn(f) if !wanted.contains(&unraw(&f.sig.ident)) => {
+                    // syn keeps line numbers (a stripped BOM or shebang line leaves its newline).
+                    let line = f.sig.ident.span().start().line;
+                    Some((unraw(&f.sig.ident), line))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The impl block is missing entirely: append it (and a handler's read-model struct when
     /// the file declares or imports nothing of that name).
     fn append_impl(

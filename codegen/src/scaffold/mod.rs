@@ -27,6 +27,9 @@ pub struct ScaffoldReport {
     pub unchanged: Vec<PathBuf>,
     /// Files left alone because they could not be read as Rust: the reason.
     pub skipped: Vec<(PathBuf, String)>,
+    /// Methods an impl has that its trait lost (a command or event renamed or removed):
+    /// file, method, 1-based line. Left in place; the user deletes or renames them.
+    pub stale: Vec<(PathBuf, String, usize)>,
 }
 
 /// Why a run stopped: the file system refused, or a template is broken (a bug of ours).
@@ -74,7 +77,13 @@ pub fn scaffold(domain: &Domain, out_dir: &Path) -> Result<ScaffoldReport, Scaff
     let mut report = ScaffoldReport::default();
     for unit in &units {
         let path = out_dir.join(format!("{}.rs", unit.file_stem));
-        match read_existing(&path)? {
+        let existing = read_existing(&path)?;
+        if let Some(Ok(text)) = &existing {
+            for (method, line) in templates.stale_methods(unit, text) {
+                report.stale.push((path.clone(), method, line));
+            }
+        }
+        match existing {
             None => {
                 let text = templates.new_file(unit)?;
                 write(&path, &text)?;

@@ -300,6 +300,10 @@ pub mod atm {
     }
     impl ::std::error::Error for AtmError {}
     /// The business logic of [`Atm`]: executors decide (pure: no I/O, no mutation), appliers fold events into the state. `eskema scaffold` writes the stubs.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` does not implement `AtmLogic`, the logic of aggregate `Atm`",
+        note = "run `eskema scaffold schemas --out src/logic` to write a stub `impl AtmLogic` (it adds what is missing and never overwrites your code), then fill it in"
+    )]
     pub trait AtmLogic {
         fn initiate_withdrawal(
             &self,
@@ -327,18 +331,20 @@ pub mod atm {
             use ::eskema::__private::emitted;
             match command {
                 Self::Command::InitiateWithdrawal(c) => {
-                    emitted(self.initiate_withdrawal(c))
+                    emitted(<Self as AtmLogic>::initiate_withdrawal(self, c))
                 }
                 Self::Command::ConfirmAuthorization(c) => {
-                    emitted(self.confirm_authorization(c))
+                    emitted(<Self as AtmLogic>::confirm_authorization(self, c))
                 }
             }
         }
         fn apply(&mut self, event: &AtmEvent) {
             match event {
-                Self::Event::WithdrawalInitiated(e) => self.apply_withdrawal_initiated(e),
+                Self::Event::WithdrawalInitiated(e) => {
+                    <Self as AtmLogic>::apply_withdrawal_initiated(self, e)
+                }
                 Self::Event::AuthorizationConfirmed(e) => {
-                    self.apply_authorization_confirmed(e)
+                    <Self as AtmLogic>::apply_authorization_confirmed(self, e)
                 }
             }
         }
@@ -346,6 +352,10 @@ pub mod atm {
     /// Writes every withdrawal to the machine's journal.
     ///
     /// Side effects, at least once: `recorded.position` is the event's idempotency key.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` does not implement `AtmJournalHandler`, the logic of handler `AtmJournal`",
+        note = "run `eskema scaffold schemas --out src/logic` to write a stub `impl AtmJournalHandler` (it adds what is missing and never overwrites your code), then fill it in"
+    )]
     pub trait AtmJournalHandler: Send + Sync + 'static {
         fn on_withdrawal_initiated(
             &self,

@@ -193,6 +193,10 @@ pub mod bank {
     }
     impl ::std::error::Error for BankAccountError {}
     /// The business logic of [`BankAccount`]: executors decide (pure: no I/O, no mutation), appliers fold events into the state. `eskema scaffold` writes the stubs.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` does not implement `BankAccountLogic`, the logic of aggregate `BankAccount`",
+        note = "run `eskema scaffold schemas --out src/logic` to write a stub `impl BankAccountLogic` (it adds what is missing and never overwrites your code), then fill it in"
+    )]
     pub trait BankAccountLogic {
         fn open_bank_account(
             &self,
@@ -222,14 +226,22 @@ pub mod bank {
         ) -> Result<Vec<BankAccountEvent>, BankAccountError> {
             use ::eskema::__private::emitted;
             match command {
-                Self::Command::OpenBankAccount(c) => emitted(self.open_bank_account(c)),
-                Self::Command::WithdrawMoney(c) => emitted(self.withdraw_money(c)),
+                Self::Command::OpenBankAccount(c) => {
+                    emitted(<Self as BankAccountLogic>::open_bank_account(self, c))
+                }
+                Self::Command::WithdrawMoney(c) => {
+                    emitted(<Self as BankAccountLogic>::withdraw_money(self, c))
+                }
             }
         }
         fn apply(&mut self, event: &BankAccountEvent) {
             match event {
-                Self::Event::BankAccountOpened(e) => self.apply_bank_account_opened(e),
-                Self::Event::MoneyWithdrawn(e) => self.apply_money_withdrawn(e),
+                Self::Event::BankAccountOpened(e) => {
+                    <Self as BankAccountLogic>::apply_bank_account_opened(self, e)
+                }
+                Self::Event::MoneyWithdrawn(e) => {
+                    <Self as BankAccountLogic>::apply_money_withdrawn(self, e)
+                }
             }
         }
     }
@@ -342,6 +354,10 @@ pub mod bank {
     }
     impl ::std::error::Error for UserError {}
     /// The business logic of [`User`]: executors decide (pure: no I/O, no mutation), appliers fold events into the state. `eskema scaffold` writes the stubs.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` does not implement `UserLogic`, the logic of aggregate `User`",
+        note = "run `eskema scaffold schemas --out src/logic` to write a stub `impl UserLogic` (it adds what is missing and never overwrites your code), then fill it in"
+    )]
     pub trait UserLogic {
         fn register_user(
             &self,
@@ -363,12 +379,16 @@ pub mod bank {
         fn execute(&self, command: &UserCommand) -> Result<Vec<UserEvent>, UserError> {
             use ::eskema::__private::emitted;
             match command {
-                Self::Command::RegisterUser(c) => emitted(self.register_user(c)),
+                Self::Command::RegisterUser(c) => {
+                    emitted(<Self as UserLogic>::register_user(self, c))
+                }
             }
         }
         fn apply(&mut self, event: &UserEvent) {
             match event {
-                Self::Event::UserRegistered(e) => self.apply_user_registered(e),
+                Self::Event::UserRegistered(e) => {
+                    <Self as UserLogic>::apply_user_registered(self, e)
+                }
             }
         }
     }
@@ -376,6 +396,10 @@ pub mod bank {
     /// `consistency: strong`: a dispatch whose events it takes returns once it has processed them, when a read side of the dispatching engine runs or observes it.
     ///
     /// Writes the read model on `C`, the store's transaction that also moves the checkpoint (`sqlx::PgConnection` on Postgres, `eskema::MemoryTx` in memory): each event exactly once.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` does not implement `AccountBalancesHandler`, the logic of handler `AccountBalances`",
+        note = "run `eskema scaffold schemas --out src/logic` to write a stub `impl AccountBalancesHandler` (it adds what is missing and never overwrites your code), then fill it in"
+    )]
     pub trait AccountBalancesHandler<C: ?Sized + Send>: Send + Sync + 'static {
         fn on_bank_account_opened(
             &self,
@@ -497,6 +521,10 @@ pub mod bank {
         }
     }
     /// The logic of process manager `Withdrawal`, implemented on [`Withdrawal`]: one instance per `withdrawal_id` value, started by `atm.WithdrawalInitiated`, ended by `MoneyWithdrawn`. Each method updates the state and returns the commands to dispatch; it must depend on the state and the event alone (a redelivered event asks for the same commands, which are then no-ops).
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` does not implement `WithdrawalProcess`, the logic of process manager `Withdrawal`",
+        note = "run `eskema scaffold schemas --out src/logic` to write a stub `impl WithdrawalProcess` (it adds what is missing and never overwrites your code), then fill it in"
+    )]
     pub trait WithdrawalProcess {
         fn on_withdrawal_initiated(
             &mut self,
