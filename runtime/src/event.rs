@@ -19,6 +19,14 @@ use crate::upcast::UpcastError;
 /// Stored payloads carry the event's name and version. [`Event::from_stored`] refuses a
 /// version newer than [`Event::VERSION`] (the code is older than the data: deploy the new
 /// code first), runs [`Event::upcast`] on older ones, then deserializes.
+///
+/// This is the one read path: the engine (aggregate load, cache catch-up, a duplicate
+/// command's answer), every handler, projection and process manager (live, after a
+/// crash, on replay of a parked event) and the test helpers' `and_stored` all decode
+/// through it, by way of [`DomainEvent::from_stored`] or the generated
+/// `Subscription::decode`. Decode a stored payload of your own the same way
+/// (`MoneyDeposited::from_recorded(&recorded)`), never with `serde_json::from_value`
+/// alone: plain deserialization knows only the current shape, and skips the upcast.
 pub trait Event:
     Serialize + DeserializeOwned + Debug + Clone + PartialEq + Send + Sync + 'static
 {

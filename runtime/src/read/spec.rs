@@ -99,6 +99,9 @@ pub struct EventKey {
     pub name: &'static str,
     /// Its names before a rename.
     pub renamed_from: &'static [&'static str],
+    /// Its current schema version ([`Event::VERSION`]): what the test helpers store the
+    /// events they are given as.
+    pub version: u32,
     pub stream_prefix: &'static str,
     pub role: Role,
 }
@@ -109,6 +112,7 @@ impl EventKey {
         EventKey {
             name: E::NAME,
             renamed_from: E::RENAMED_FROM,
+            version: E::VERSION,
             stream_prefix,
             role,
         }
@@ -134,10 +138,13 @@ impl EventKey {
         Self::of::<E>(stream_prefix, Role::Stop)
     }
 
+    /// Whether an event stored under `name` is of this key's type (its name or an old one).
+    pub fn is_stored_as(&self, name: &str) -> bool {
+        name == self.name || self.renamed_from.contains(&name)
+    }
+
     fn matches(&self, event: &RecordedEvent) -> bool {
-        let name = event.event_type.as_str();
-        (name == self.name || self.renamed_from.contains(&name))
-            && event.stream_id.starts_with(self.stream_prefix)
+        self.is_stored_as(&event.event_type) && event.stream_id.starts_with(self.stream_prefix)
     }
 }
 

@@ -103,6 +103,7 @@ use std::fmt::{Debug, Write as _};
 
 use crate::aggregate::Aggregate;
 use crate::engine::DispatchError;
+use crate::event::DomainEvent;
 use crate::validate::Validate;
 
 /// `Aggregate::given(..)` for every aggregate: the entry point of a given / when / then test.
@@ -144,6 +145,23 @@ impl<A: Aggregate> Given<A> {
         self.state.apply(&event);
         self.history.push(event);
         self
+    }
+
+    /// One more past event as an older deployment stored it: under `event_type` (its
+    /// current name or a `renamed_from` one) at schema version `version`, with payload
+    /// `data`. It is decoded as the engine decodes a stored event when it loads the
+    /// aggregate (`DomainEvent::from_stored`: old names, upcast chain), then applied.
+    ///
+    /// Panics when the payload does not decode (the message is the decoder's).
+    #[track_caller]
+    pub fn and_stored(self, event_type: &str, version: u32, data: serde_json::Value) -> Self {
+        match A::Event::from_stored(event_type, version, data) {
+            Ok(event) => self.and(event),
+            Err(e) => panic!(
+                "{}: the stored `{event_type}` v{version} does not decode: {e}",
+                A::NAME
+            ),
+        }
     }
 
     /// The state the history folds to.

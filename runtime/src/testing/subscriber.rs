@@ -41,27 +41,83 @@ pub trait SubscriberTestExt: Subscription + Sized {
 
 impl<T: Subscription> SubscriberTestExt for T {}
 
-/// Events for a subscriber `T`, each with the stored event it arrives as.
+/// Events for a subscriber `T`, each with the stored event it arrives as (and the index of
+/// the [`Spec::events`](crate::read::Spec::events) key it matched).
 pub struct Given<T: Subscription> {
-    events: Vec<(T::Event, RecordedEvent)>,
+    events: Vec<(usize, T::Event, RecordedEvent)>,
     versions: BTreeMap<String, u64>,
 }
 
 impl<T: Subscription> Given<T> {
-    /// One more event.
+    /// One more event, stored under its current name and version.
     pub fn and(mut self, event: impl Into<T::Event>) -> Self {
-        let event = event.into();
-        let recorded = self.record(&event);
-        self.events.push((event, recorded));
+        let next = self.typed(event.into());
+        self.events.push(next);
         self
+    }
+
+    /// One more event as an older deployment stored it: under `event_type` (its current
+    /// name or one of its `renamed_from` names) at schema version `version`, with payload
+    /// `data`. It is matched and decoded exactly as a running subscriber matches and decodes
+    /// it (`Spec::accepts`, then the generated `Subscription::decode`: old names, upcast
+    /// chain), so a test sees what the handler will be handed after a schema change.
+    ///
+    /// Panics when the subscriber takes no event stored as `event_type`, or when the
+    /// payload does not decode (the message is the decoder's).
+    #[track_caller]
+    pub fn and_stored(mut self, event_type: &str, version: u32, data: serde_json::Value) -> Self {
+        let next = self.stored(event_type, version, data);
+        self.events.push(next);
+        self
+    }
+
+    /// [`Given::and`]'s work: the key the event's type is, the event, as stored.
+    fn typed(&mut self, event: T::Event) -> (usize, T::Event, RecordedEvent) {
+        let (index, data) = T::encode(&event);
+        let key = &T::SPEC.events[index];
+        let recorded = self.record(key.stream_prefix, key.name, key.version, data);
+        (index, event, recorded)
+    }
+
+    /// [`Given::and_stored`]'s work: the stored event, the key it matched, the decoded event.
+    #[track_caller]
+    fn stored(
+        &mut self,
+        event_type: &str,
+        version: u32,
+        data: serde_json::Value,
+    ) -> (usize, T::Event, RecordedEvent) {
+        let spec = T::SPEC;
+        let Some(key) = spec.events.iter().find(|k| k.is_stored_as(event_type)) else {
+            panic!(
+                "{} takes no event stored as `{event_type}` (it takes {:?})",
+                spec.id(),
+                spec.events.iter().map(|k| k.name).collect::<Vec<_>>()
+            );
+        };
+        let recorded = self.record(key.stream_prefix, event_type, version, data);
+        let Some(index) = spec.accepts(&recorded) else {
+            panic!("{} does not accept {recorded:?}", spec.id());
+        };
+        match T::decode(index, &recorded) {
+            Ok(event) => (index, event, recorded),
+            Err(e) => panic!(
+                "{}: the stored `{event_type}` v{version} does not decode: {e}",
+                spec.id()
+            ),
+        }
     }
 
     /// The next stored event: position one past the last, its aggregate's stream (the
     /// stream prefix and `given`), id made from the position, [`TEST_CORRELATION`].
-    fn record(&mut self, event: &T::Event) -> RecordedEvent {
-        let (index, data) = T::encode(event);
-        let key = &T::SPEC.events[index];
-        let stream_id = format!("{}given", key.stream_prefix);
+    fn record(
+        &mut self,
+        stream_prefix: &str,
+        event_type: &str,
+        event_version: u32,
+        data: serde_json::Value,
+    ) -> RecordedEvent {
+        let stream_id = format!("{stream_prefix}given");
         let version = self.versions.entry(stream_id.clone()).or_insert(0);
         *version += 1;
         let position = self.events.len() as u64 + 1;
@@ -70,8 +126,8 @@ impl<T: Subscription> Given<T> {
             stream_id,
             stream_version: *version,
             position,
-            event_type: key.name.to_string(),
-            event_version: 1,
+            event_type: event_type.to_string(),
+            event_version,
             data,
             metadata: Metadata {
                 correlation_id: Some(TEST_CORRELATION),
@@ -83,7 +139,7 @@ impl<T: Subscription> Given<T> {
 
     /// The stored events, as the subscriber gets them.
     pub fn recorded(&self) -> Vec<&RecordedEvent> {
-        self.events.iter().map(|(_, r)| r).collect()
+        self.events.iter().map(|(_, _, r)| r).collect()
     }
 
     /// Hands every event, in order, to the side-effect handler `handler`; stops at the first
@@ -92,7 +148,7 @@ impl<T: Subscription> Given<T> {
     where
         T: Deliver<H>,
     {
-        for (event, recorded) in &self.events {
+        for (_, event, recorded) in &self.events {
             T::deliver(handler, event, recorded).await?;
         }
         Ok(())
@@ -104,7 +160,7 @@ impl<T: Subscription> Given<T> {
     where
         T: Project<H, C>,
     {
-        for (event, recorded) in &self.events {
+        for (_, event, recorded) in &self.events {
             T::project(handler, conn, event, recorded).await?;
         }
         Ok(())
@@ -115,11 +171,29 @@ impl<P: ProcessManager> Given<P> {
     /// Runs the given events through the process manager (one instance per identity value,
     /// as the runtime keeps them), then `event`: what it does is in the returned [`Then`].
     pub fn when(mut self, event: impl Into<P::Event>) -> Then<P> {
+        let last = self.typed(event.into());
+        self.run(last)
+    }
+
+    /// [`Given::when`] with an event as an older deployment stored it (see
+    /// [`Given::and_stored`]): decoded through the old names and the upcast chain first.
+    #[track_caller]
+    pub fn when_stored(
+        mut self,
+        event_type: &str,
+        version: u32,
+        data: serde_json::Value,
+    ) -> Then<P> {
+        let last = self.stored(event_type, version, data);
+        self.run(last)
+    }
+
+    /// Folds the given events into the instances, then steps `last`.
+    fn run(self, (index, event, recorded): (usize, P::Event, RecordedEvent)) -> Then<P> {
         let mut instances: BTreeMap<String, P> = BTreeMap::new();
-        for (event, recorded) in &self.events {
-            let (index, _) = P::encode(event);
+        for (index, event, recorded) in &self.events {
             let instance = P::instance(event);
-            let step = process::step(instances.get(&instance), index, event, recorded)
+            let step = process::step(instances.get(&instance), *index, event, recorded)
                 .unwrap_or_else(|e| panic!("given event {recorded:?} failed: {e}"));
             match step.state {
                 Some(state) if step.reacted => {
@@ -131,9 +205,6 @@ impl<P: ProcessManager> Given<P> {
                 _ => {}
             }
         }
-        let event = event.into();
-        let recorded = self.record(&event);
-        let (index, _) = P::encode(&event);
         let instance = P::instance(&event);
         let before = instances.get(&instance).cloned();
         let step = process::step(before.as_ref(), index, &event, &recorded);
