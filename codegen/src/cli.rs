@@ -100,6 +100,17 @@ pub fn run(cli: Cli) -> ExitCode {
                     aggregates,
                     checked.warnings.len()
                 );
+                match (&checked.lock, &checked.lock_path) {
+                    (Some(lock), _) => println!(
+                        "ok: every locked event version in {} still reads",
+                        lock.path.display()
+                    ),
+                    (None, Some(path)) => println!(
+                        "note: no {}: stored events are not checked yet; run `eskema lock` before the first deploy",
+                        path.display()
+                    ),
+                    (None, None) => {}
+                }
                 ExitCode::SUCCESS
             }
             Err(report) => diags.fail(&report, "the schemas are not valid"),
