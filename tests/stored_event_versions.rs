@@ -11,13 +11,15 @@
 //! `password_hash`); `users.UserCreated` was `ProfileCreated` v1 with the whole name in
 //! `name`. The same paths on Postgres: `stored_event_versions_postgres.rs`.
 
+mod old_events;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use eskema::read::{FailedEvent, ReadSide};
+use eskema::read::ReadSide;
 use eskema::serde_json::{Value, json};
-use eskema::store::{ExpectedVersion, Metadata, NewEvent, Snapshot};
+use eskema::store::Snapshot;
 use eskema::uuid::Uuid;
 use eskema::{
     AggregateTestExt, DispatchError, Engine, EventStore, HandlerError, MemoryStore, MemoryTx,
@@ -27,54 +29,7 @@ use eskema_demo::atm::{self, AtmWithdrawal, WithdrawalStatus};
 use eskema_demo::bank::{self, *};
 use eskema_demo::logic::notifications::Outbox;
 use eskema_demo::users::{self, User, UserError, UserProfile};
-
-const ACC: &str = "ACC000001";
-const STREAM: &str = "bank-account-ACC000001";
-
-/// `BankAccountOpened` as v1 stored it: no currency.
-fn opened_v1(balance: i64) -> Value {
-    json!({"account_number": ACC, "initial_balance": balance, "pin": "1111"})
-}
-
-/// `MoneyWithdrawn` as it was stored before the rename, under `CashWithdrawn`.
-fn cash_withdrawn(withdrawal_id: Uuid, amount: i64, balance: i64) -> Value {
-    json!({"account_number": ACC, "withdrawal_id": withdrawal_id, "amount": amount, "balance": balance})
-}
-
-/// Appends events to `stream` exactly as an older deployment wrote them: its type names,
-/// its versions, its payloads; under `command_id` when given.
-async fn store_raw<S: EventStore>(
-    store: &S,
-    stream: &str,
-    events: &[(&str, u32, Value)],
-    command_id: Option<Uuid>,
-) {
-    let events = events
-        .iter()
-        .map(|(event_type, version, data)| {
-            NewEvent::new(*event_type, *version, data.clone(), Metadata::default())
-        })
-        .collect();
-    store
-        .append(stream, ExpectedVersion::Any, events, command_id)
-        .await
-        .expect("append the old events");
-}
-
-/// The account as the previous deployment left it: opened (v1, 80) and 30 withdrawn under
-/// the old name (balance 50).
-async fn old_account<S: EventStore>(store: &S) {
-    store_raw(
-        store,
-        STREAM,
-        &[
-            ("BankAccountOpened", 1, opened_v1(80)),
-            ("CashWithdrawn", 1, cash_withdrawn(Uuid::nil(), 30, 50)),
-        ],
-        None,
-    )
-    .await;
-}
+use old_events::*;
 
 fn withdraw(amount: i64) -> WithdrawMoney {
     WithdrawMoney {
@@ -487,23 +442,6 @@ async fn a_side_effect_handler_reads_old_names() {
         vec![format!("{ACC}: 30 withdrawn, balance 50")]
     );
     read_side.shutdown().await;
-}
-
-/// Waits until `n` events are parked.
-async fn parked(read_side: &ReadSide<MemoryStore>, n: usize) -> Vec<FailedEvent> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let failures = read_side.failures(None).await.expect("failures");
-        if failures.len() >= n {
-            return failures;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "only {} of {n} parked",
-            failures.len()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]

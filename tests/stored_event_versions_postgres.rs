@@ -6,45 +6,21 @@
 //! Each test makes a schema of its own and drops it; without a server the tests say they
 //! were skipped and pass, unless `CI=true`.
 
+mod old_events;
 mod postgres;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use eskema::read::{FailedEvent, ReadSide};
+use eskema::read::ReadSide;
 use eskema::serde_json::{Value, json};
 use eskema::sqlx::{self, PgConnection, PgPool};
-use eskema::store::{ExpectedVersion, Metadata, NewEvent};
 use eskema::uuid::Uuid;
-use eskema::{Engine, EventStore, HandlerError, PostgresStore, RecordedEvent};
+use eskema::{Engine, HandlerError, RecordedEvent};
 use eskema_demo::bank::*;
 use eskema_demo::logic::account_balances::BalancesTable;
-
-const ACC: &str = "ACC000001";
-const STREAM: &str = "bank-account-ACC000001";
-
-/// The account as the previous deployment wrote it: opened at v1 (no currency) with 80,
-/// then 30 withdrawn under the old name.
-async fn old_account(store: &PostgresStore) {
-    let events = [
-        (
-            "BankAccountOpened",
-            json!({"account_number": ACC, "initial_balance": 80, "pin": "1111"}),
-        ),
-        (
-            "CashWithdrawn",
-            json!({"account_number": ACC, "withdrawal_id": Uuid::nil(), "amount": 30, "balance": 50}),
-        ),
-    ]
-    .into_iter()
-    .map(|(event_type, data)| NewEvent::new(event_type, 1, data, Metadata::default()))
-    .collect();
-    store
-        .append(STREAM, ExpectedVersion::NoStream, events, None)
-        .await
-        .expect("append the old events");
-}
+use old_events::*;
 
 /// `bank.AccountBalances` writing every decoded event it is handed into the table `seen`
 /// (position, the handler method, the event as JSON); failing while `failing` is set.
@@ -189,23 +165,6 @@ async fn a_projection_on_postgres_reads_old_versions_and_names() {
     let balance = BalancesTable::balance(&pool, ACC).await.expect("balance");
     assert_eq!(balance.map(|b| (b.balance, b.events)), Some((50, 2)));
     read_side.shutdown().await;
-}
-
-/// Waits until `n` events are parked.
-async fn parked(read_side: &ReadSide<PostgresStore>, n: usize) -> Vec<FailedEvent> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let failures = read_side.failures(None).await.expect("failures");
-        if failures.len() >= n {
-            return failures;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "only {} of {n} parked",
-            failures.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]

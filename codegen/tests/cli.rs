@@ -1,45 +1,13 @@
 //! The `eskema` binary as a user runs it: exit codes, what it prints, what it writes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn eskema(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eskema"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run eskema")
-}
+use std::path::Path;
+use std::process::Command;
 
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "eskema-cli-{name}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        ));
-        std::fs::create_dir_all(dir.join("schemas")).expect("mkdir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::{TempDir, eskema, text};
 
 const GOOD: &str = "doc: A lending shelf.\naggregates:\n  Book:\n    identity: isbn\n    state: { isbn: String }\n    commands:\n      LendBook:\n        fields: { isbn: String, reader: String }\n        emits: [BookLent]\n    events:\n      BookLent:\n        fields: { isbn: String, reader: String }\n";
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn check_exits_0_on_a_valid_schema() {
