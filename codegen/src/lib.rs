@@ -26,6 +26,7 @@ mod lock;
 mod model;
 mod raw;
 mod scaffold;
+mod template;
 
 pub use builder::{Builder, Error, Generated};
 

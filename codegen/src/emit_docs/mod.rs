@@ -45,16 +45,9 @@ pub enum DocsError {
 impl DocsError {
     /// Tera's errors keep their detail in the source chain; the message gets all of it.
     fn template(name: &str, e: &dyn std::error::Error) -> Self {
-        let mut message = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
-            source = s.source();
-        }
         DocsError::Template {
             name: name.to_string(),
-            message,
+            message: crate::template::error_chain(e),
         }
     }
 }

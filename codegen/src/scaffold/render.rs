@@ -165,16 +165,9 @@ impl Templates {
 }
 
 fn template_error(name: &str, e: &dyn std::error::Error) -> ScaffoldError {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
     ScaffoldError::Template {
         name: name.to_string(),
-        message,
+        message: crate::template::error_chain(e),
     }
 }
 
