@@ -18,6 +18,8 @@ pub struct Builder {
     out_dir: Option<PathBuf>,
     rerun_if_changed: bool,
     type_attributes: Vec<TypeAttribute>,
+    /// `None`: the default place, beside the schemas.
+    lock_file: Option<PathBuf>,
 }
 
 impl Default for Builder {
@@ -107,6 +109,7 @@ impl Builder {
             out_dir: None,
             rerun_if_changed: true,
             type_attributes: Vec::new(),
+            lock_file: None,
         }
     }
 
@@ -114,6 +117,21 @@ impl Builder {
     pub fn schemas(mut self, path: impl Into<PathBuf>) -> Self {
         self.schemas.push(path.into());
         self
+    }
+
+    /// The lock file the schemas are held to (default: `eskema.lock` in the first schema
+    /// directory, or beside the first schema file): see the README's "Changing an event
+    /// that is already stored". A missing file means no check yet, as before the first
+    /// `eskema lock`.
+    pub fn lock_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.lock_file = Some(path.into());
+        self
+    }
+
+    fn lock_path(&self) -> Option<PathBuf> {
+        self.lock_file
+            .clone()
+            .or_else(|| crate::lock::default_path(&self.schemas))
     }
 
     /// Where to write (default: `$OUT_DIR`).
@@ -151,7 +169,8 @@ impl Builder {
     /// The files [`Builder::generate`] would write, `(file name, content)`, without writing
     /// them: for snapshot tests of the output.
     pub fn render(&self) -> Result<Vec<(String, String)>, Error> {
-        let checked = check::check_paths(&self.schemas).map_err(Error::Schema)?;
+        let checked =
+            check::check_paths_locked(&self.schemas, self.lock_path()).map_err(Error::Schema)?;
         self.render_checked(checked)
     }
 
@@ -190,10 +209,10 @@ impl Builder {
                 println!("cargo::rerun-if-changed={}", path.display());
             }
         }
-        let result = check::check_paths(&self.schemas);
+        let result = check::check_paths_locked(&self.schemas, self.lock_path());
         if self.rerun_if_changed {
             // The lock, even before it exists: `eskema lock` creating it must rerun the check.
-            if let Some(lock) = crate::lock::default_path(&self.schemas) {
+            if let Some(lock) = self.lock_path() {
                 println!("cargo::rerun-if-changed={}", lock.display());
             }
             // Files are known only after loading; on error they are in the report.
@@ -303,6 +322,37 @@ mod tests {
         );
         // Another context's `Money`: not this one.
         assert!(!shop.contains("#[derive(Eq)]"), "{shop}");
+    }
+
+    #[test]
+    fn the_build_holds_the_schemas_to_the_lock_file_it_is_given() {
+        let dir = schema_dir("lock");
+        let schema = "aggregates:\n  Book:\n    identity: isbn\n    commands:\n      LendBook:\n        fields: { isbn: String }\n        emits: [BookLent]\n    events:\n      BookLent:\n        fields: { isbn: String }\n";
+        std::fs::write(dir.join("shelf.yaml"), schema).expect("schema");
+        // Locked where the builder is told, not beside the schemas.
+        let lock = dir.join("locks").join("shelf.lock");
+        std::fs::create_dir_all(dir.join("locks")).expect("dir");
+        let checked = check::check_paths_locked(std::slice::from_ref(&dir), None).expect("valid");
+        std::fs::write(&lock, checked.locked().0).expect("lock");
+        std::fs::write(
+            dir.join("shelf.yaml"),
+            schema.replace(
+                "      BookLent:\n        fields: { isbn: String }",
+                "      BookLent:\n        fields: { isbn: i64 }",
+            ),
+        )
+        .expect("edit");
+        let builder = Builder::new().schemas(&dir).rerun_if_changed(false);
+        assert!(
+            builder.render().is_ok(),
+            "no lock beside the schemas: no check"
+        );
+        let err = builder.lock_file(&lock).render().expect_err("refused");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            matches!(&err, Error::Schema(r) if r.to_string().contains("[version-edited]")),
+            "{err}"
+        );
     }
 
     #[test]

@@ -20,6 +20,11 @@ pub struct Cli {
     /// `human` on a terminal without NO_COLOR, else `short`.
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
+    /// The lock file the schemas are held to, and that `lock` writes (default: eskema.lock
+    /// in the first schema directory, or beside the first schema file; as the builder's
+    /// `lock_file`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub lock_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,8 +92,10 @@ pub fn main() -> ExitCode {
 /// Runs one parsed command, printing to stdout/stderr; returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let diags = Diagnostics::new(cli.format);
+    let lock_file = cli.lock_file;
+    let checked = |paths: &[PathBuf]| check_locked(paths, lock_file.as_ref());
     match cli.command {
-        CliCommand::Check { paths } => match check::check_paths(&paths) {
+        CliCommand::Check { paths } => match checked(&paths) {
             Ok(checked) => {
                 diags.warnings(&checked);
                 let d = &checked.domain;
@@ -115,7 +122,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             Err(report) => diags.fail(&report, "the schemas are not valid"),
         },
-        CliCommand::Generate { paths, out } => match check::check_paths(&paths) {
+        CliCommand::Generate { paths, out } => match checked(&paths) {
             Ok(checked) => {
                 diags.warnings(&checked);
                 let schema = (
@@ -137,7 +144,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             Err(report) => diags.fail(&report, "nothing was generated"),
         },
-        CliCommand::Lock { paths, check } => lock(&paths, check, &diags),
+        CliCommand::Lock { paths, check } => lock(&paths, check, &diags, lock_file.as_ref()),
         CliCommand::Init { dir, eskema_path } => {
             let eskema = eskema_path.unwrap_or_else(crate::init::default_eskema_path);
             match crate::init::init(&dir, &eskema) {
@@ -159,7 +166,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
-        CliCommand::Scaffold { paths, out } => match check::check_paths(&paths) {
+        CliCommand::Scaffold { paths, out } => match checked(&paths) {
             Ok(checked) => match crate::scaffold::scaffold(&checked.domain, &out) {
                 Ok(report) => {
                     for p in &report.created {
@@ -193,7 +200,7 @@ pub fn run(cli: Cli) -> ExitCode {
             },
             Err(report) => diags.fail(&report, "nothing was scaffolded"),
         },
-        CliCommand::Docs { paths, out, check } => match check::check_paths(&paths) {
+        CliCommand::Docs { paths, out, check } => match checked(&paths) {
             Ok(checked) => {
                 diags.warnings(&checked);
                 crate::emit_docs::run(&checked.domain, &paths, &out, check)
@@ -203,8 +210,21 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn lock(paths: &[PathBuf], check_only: bool, diags: &Diagnostics) -> ExitCode {
-    let mut checked = match check::check_paths(paths) {
+/// The check, held to the lock at `lock_file` or at the default place.
+fn check_locked(paths: &[PathBuf], lock_file: Option<&PathBuf>) -> Result<Checked, Report> {
+    let lock = lock_file
+        .cloned()
+        .or_else(|| crate::lock::default_path(paths));
+    check::check_paths_locked(paths, lock)
+}
+
+fn lock(
+    paths: &[PathBuf],
+    check_only: bool,
+    diags: &Diagnostics,
+    lock_file: Option<&PathBuf>,
+) -> ExitCode {
+    let mut checked = match check_locked(paths, lock_file) {
         Ok(checked) => checked,
         Err(report) => return diags.fail(&report, "the lock was not written"),
     };

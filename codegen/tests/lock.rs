@@ -150,3 +150,36 @@ fn a_broken_lock_file_is_an_error_at_its_line() {
     assert!(err.contains("schemas/eskema.lock:"), "{err}");
     assert!(err.contains("the lock file does not read"), "{err}");
 }
+
+#[test]
+fn a_lock_elsewhere_is_named_with_lock_file() {
+    let t = TempDir::new("elsewhere");
+    std::fs::write(t.0.join("schemas/shelf.yaml"), SHELF).expect("write");
+    let out = eskema(
+        &["lock", "--lock-file", "locks/shelf.lock", "schemas"],
+        &t.0,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(t.0.join("locks/shelf.lock").is_file());
+    assert!(!t.0.join("schemas/eskema.lock").exists());
+    std::fs::write(
+        t.0.join("schemas/shelf.yaml"),
+        SHELF.replace(
+            "{ isbn: String, reader: String }\n",
+            "{ isbn: String, reader: u64 }\n",
+        ),
+    )
+    .expect("write");
+    // Without the option there is no lock beside the schemas: nothing to hold them to.
+    assert_eq!(eskema(&["check", "schemas"], &t.0).status.code(), Some(0));
+    let out = eskema(
+        &["check", "--lock-file", "locks/shelf.lock", "schemas"],
+        &t.0,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("[version-edited]"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -63,9 +63,16 @@ pub use evolution::RULES;
 /// The schemas are also compared with the lock (`eskema.lock` in the first directory, or
 /// beside the first file) when there is one: see [`evolution`].
 pub fn check_paths(paths: &[PathBuf]) -> Result<Checked, Report> {
+    check_paths_locked(paths, crate::lock::default_path(paths))
+}
+
+/// [`check_paths`] with the lock at `lock_path` (`None`: no lock, no evolution check).
+pub fn check_paths_locked(
+    paths: &[PathBuf],
+    lock_path: Option<PathBuf>,
+) -> Result<Checked, Report> {
     let mut sink = Sink::default();
     let sources = crate::load::read_sources(paths, &mut sink);
-    let lock_path = crate::lock::default_path(paths);
     let lock = match lock_path.as_deref().map(crate::lock::read) {
         Some(Ok(lock)) => lock,
         Some(Err(d)) => {
