@@ -211,12 +211,12 @@ const RULE_NAMES: &[&str] = &[
 ];
 
 impl Reader<'_> {
-    fn expected(&mut self, node: &Node, what: &str, expected: &str) {
+    fn expected(&mut self, node: &Node, what: &str, expected: &str) -> &mut Diagnostic {
         self.sink.error(
             self.file,
             node.loc,
             format!("{what} must be {expected}, found {}", node.value.kind()),
-        );
+        )
     }
 
     /// Reports duplicate keys (keeping the first) and returns the entries.
@@ -324,10 +324,8 @@ impl Reader<'_> {
             Value::Seq(items) => items.iter().filter_map(|n| self.name(n, what)).collect(),
             Value::Null => Vec::new(),
             Value::Str(s) => {
-                self.expected(node, what, "a list of names");
-                if let Some(d) = self.sink.diagnostics.last_mut() {
-                    d.hint(format!("write `[{s}]`"));
-                }
+                self.expected(node, what, "a list of names")
+                    .hint(format!("write `[{s}]`"));
                 Vec::new()
             }
             _ => {
@@ -429,10 +427,8 @@ impl Reader<'_> {
 
     fn rules(&mut self, node: &Node) -> Vec<RawRule> {
         let Value::Seq(items) = &node.value else {
-            self.expected(node, "`validate`", "a list of rules");
-            if let Some(d) = self.sink.diagnostics.last_mut() {
-                d.hint("write `validate: [required, { min: 1 }]`");
-            }
+            self.expected(node, "`validate`", "a list of rules")
+                .hint("write `validate: [required, { min: 1 }]`");
             return Vec::new();
         };
         items.iter().filter_map(|n| self.rule(n)).collect()
@@ -718,10 +714,8 @@ impl Reader<'_> {
                 Value::Seq(items) => items.iter().filter_map(|s| self.step(s)).collect(),
                 Value::Null => Vec::new(),
                 _ => {
-                    self.expected(v, "`upcast`", "a list of steps");
-                    if let Some(d) = self.sink.diagnostics.last_mut() {
-                        d.hint("write `upcast: [{ from: 1, add: { field: value } }]`");
-                    }
+                    self.expected(v, "`upcast`", "a list of steps")
+                        .hint("write `upcast: [{ from: 1, add: { field: value } }]`");
                     Vec::new()
                 }
             },
@@ -854,10 +848,8 @@ impl Reader<'_> {
                 Some(vec![v.clone()])
             }
             Value::Null | Value::Map(_) => {
-                self.expected(v, "`backoff`", "a duration or a list of durations");
-                if let Some(d) = self.sink.diagnostics.last_mut() {
-                    d.hint("write `backoff: [100ms, 1s, 5s]`, `backoff: 2s`, or `backoff: []` for no delay");
-                }
+                self.expected(v, "`backoff`", "a duration or a list of durations")
+                    .hint("write `backoff: [100ms, 1s, 5s]`, `backoff: 2s`, or `backoff: []` for no delay");
                 None
             }
         });

@@ -275,6 +275,7 @@ pub(crate) fn check_aggregate(raw: &RawAggregate, cx: &Cx, sink: &mut Sink) -> m
         errors,
         commands,
         events,
+        state_hash: String::new(),
     }
 }
 

@@ -48,6 +48,8 @@ pub(crate) struct CtxSyms {
     pub file: PathBuf,
     /// Declared type names, in file order.
     pub types: Vec<String>,
+    /// The same names, to look one up.
+    pub type_set: std::collections::HashSet<String>,
     /// Every item name with "an event", "a command", ... for "X is a command, not ...".
     pub kinds: HashMap<String, &'static str>,
     pub events: Vec<EventSym>,
@@ -165,7 +167,7 @@ fn run(sources: &[(PathBuf, String)], mut sink: Sink) -> Result<Checked, Report>
     flows::warn_unused_events(&contexts, &syms, &mut sink);
     contexts.sort_by(|a, b| a.name.cmp(&b.name));
 
-    let report = Report::new(sink.diagnostics);
+    let report = Report::new(sink.finish());
     if report.has_errors() {
         return Err(report);
     }
@@ -216,6 +218,7 @@ fn build_symbols(loaded: &[Loaded], sink: &mut Sink) -> Symbols {
         for t in &raw.types {
             declare(&t.name, "a type", sink, &mut cs);
             cs.types.push(t.name.text.clone());
+            cs.type_set.insert(t.name.text.clone());
         }
         for a in &raw.aggregates {
             declare(&a.name, "an aggregate", sink, &mut cs);
@@ -342,7 +345,7 @@ fn names_derived(raw: &RawFile) -> Vec<(String, String)> {
 fn resolve_decls(loaded: &[Loaded], syms: &Symbols, sink: &mut Sink) -> Decls {
     let mut decls = Decls::new();
     let mut edges = Vec::new();
-    let mut quiet = Sink::default();
+    let mut quiet = Sink::discarding();
     for l in loaded {
         for t in &l.raw.types {
             let key = (l.ctx.clone(), t.name.text.clone());
@@ -474,6 +477,7 @@ pub(crate) fn check_fields(
             ty: ty.clone().unwrap_or(TypeRef::Json),
             rules: Vec::new(),
             default: None,
+            holds: Default::default(),
         };
         match (rules, f.validate) {
             (Rules::Forbidden(why), Some(loc)) => {

@@ -123,6 +123,7 @@ fn state_hash_is_fnv1a_of_names_and_schema_types() {
         ty,
         rules: vec![],
         default: None,
+        holds: Default::default(),
     };
     let a = state_hash(&domain, "bank", &[field("a", TypeRef::I64)]);
     let b = state_hash(&domain, "bank", &[field("a", TypeRef::I32)]);

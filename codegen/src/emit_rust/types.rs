@@ -4,8 +4,6 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_json::Value;
 
-use std::collections::HashSet;
-
 use super::{Cx, doc_lines, ident, validate};
 use crate::model::{Field, TypeDef, TypeRef, names};
 
@@ -165,10 +163,6 @@ fn default_expr(cx: &Cx, ty: &TypeRef, value: &Value) -> TokenStream {
 /// Whether a value with these fields may read back differently from its JSON: a float
 /// (NaN and infinities become `null`) or a `Json` value (`Some(null)` becomes `None`),
 /// here or in a declared type the fields hold.
-pub(crate) fn may_not_round_trip(cx: &Cx, fields: &[Field]) -> bool {
-    let lossy = |t: &TypeRef| matches!(t, TypeRef::F64 | TypeRef::Json);
-    let mut seen = HashSet::new();
-    fields
-        .iter()
-        .any(|f| cx.reaches(&f.ty, &lossy, &|_| false, &mut seen))
+pub(crate) fn may_not_round_trip(fields: &[Field]) -> bool {
+    fields.iter().any(|f| f.holds.lossy)
 }
