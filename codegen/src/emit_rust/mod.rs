@@ -18,7 +18,7 @@ use quote::{format_ident, quote};
 pub(crate) use crate::model::names::{event_ref_names, stored_names, upper_camel};
 #[cfg(test)]
 pub(crate) use crate::model::state_hash;
-use crate::model::{Aggregate, Context, Domain, Handler, ProcessManager, TypeRef};
+use crate::model::{self, Aggregate, Context, Domain, Handler, ProcessManager, TypeRef};
 
 mod aggregate;
 mod domain;
@@ -141,9 +141,13 @@ enum File<'d> {
 /// allocator fast.
 #[derive(Clone, Copy)]
 enum Piece<'d> {
-    /// The context's docs, `pub mod <ctx> {`, `CONTEXT` and the declared types; the
-    /// formatted text keeps the opening brace and leaves out the closing one.
+    /// The context's docs, `pub mod <ctx> {`, `CONTEXT` and the first [`TYPES_PER_PIECE`]
+    /// declared types; the formatted text keeps the opening brace and leaves out the
+    /// closing one.
     Head(&'d Context),
+    /// The next declared types, from this index on: a context with thousands of types is
+    /// formatted in pieces of bounded size like everything else.
+    Types(&'d Context, usize),
     Aggregate(&'d Context, &'d Aggregate),
     Handler(&'d Context, &'d Handler),
     Process(&'d Context, &'d ProcessManager),
@@ -160,8 +164,22 @@ impl Piece<'_> {
     }
 }
 
+/// Declared types per piece: few enough that a piece's syntax tree stays small.
+const TYPES_PER_PIECE: usize = 64;
+
+/// The declared types of the piece that starts at `start`.
+fn types_from(context: &Context, start: usize) -> &[model::TypeDef] {
+    let end = (start + TYPES_PER_PIECE).min(context.types.len());
+    context.types.get(start..end).unwrap_or_default()
+}
+
 fn context_pieces<'d>(context: &'d Context, out: &mut Vec<Piece<'d>>) {
     out.push(Piece::Head(context));
+    out.extend(
+        (TYPES_PER_PIECE..context.types.len())
+            .step_by(TYPES_PER_PIECE)
+            .map(|start| Piece::Types(context, start)),
+    );
     out.extend(
         context
             .aggregates
@@ -202,7 +220,7 @@ fn piece_tokens(domain: &Domain, piece: Piece) -> TokenStream {
         Piece::Head(ctx) => {
             let cx = Cx { domain, ctx };
             let context_name = &ctx.name;
-            let types = types::emit(&cx);
+            let types = types::emit(&cx, types_from(ctx, 0));
             // The derives name serde's traits short: one-line derive lists. The checker
             // refuses `Serialize` and `Deserialize` as schema names, so nothing collides.
             let items = quote! {
@@ -213,6 +231,10 @@ fn piece_tokens(domain: &Domain, piece: Piece) -> TokenStream {
             };
             return context_module(ctx, items);
         }
+        Piece::Types(ctx, start) => (
+            ctx,
+            types::emit(&Cx { domain, ctx }, types_from(ctx, start)),
+        ),
         Piece::Aggregate(ctx, a) => (ctx, aggregate::emit(&Cx { domain, ctx }, a)),
         Piece::Handler(ctx, h) => (ctx, handlers::emit_handler(&Cx { domain, ctx }, h)),
         Piece::Process(ctx, p) => (ctx, process_managers::emit_process(&Cx { domain, ctx }, p)),
@@ -335,7 +357,7 @@ fn whole_context(domain: &Domain, context: &Context) -> TokenStream {
         ctx: context,
     };
     let context_name = &context.name;
-    let types = types::emit(&cx);
+    let types = types::emit(&cx, &context.types);
     let aggregates = context.aggregates.iter().map(|a| aggregate::emit(&cx, a));
     let handlers = context
         .handlers

@@ -7,9 +7,10 @@ use serde_json::Value;
 use super::{Cx, doc_lines, ident, validate};
 use crate::model::{Field, TypeDef, TypeRef, names};
 
-/// Structs and enums of `types:`, each struct with its `Validate` impl.
-pub(crate) fn emit(cx: &Cx) -> TokenStream {
-    let items = cx.ctx.types.iter().map(|t| match t {
+/// Structs and enums of `types:` (all of them or a run of them), each struct with its
+/// `Validate` impl.
+pub(crate) fn emit(cx: &Cx, types: &[TypeDef]) -> TokenStream {
+    let items = types.iter().map(|t| match t {
         TypeDef::Enum {
             name,
             doc,
