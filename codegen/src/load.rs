@@ -76,12 +76,19 @@ pub(crate) fn parse_yaml(file: &Path, text: &str, sink: &mut Sink) -> Option<Opt
     // which guard against expansion bombs, stay at their defaults.
     budget.max_nodes = 20_000_000;
     budget.max_events = 40_000_000;
+    // Aliases (`*name`) are rare in a schema and small where used; an expansion bomb (each
+    // level nine aliases of the one before) must be refused before it costs seconds and
+    // hundreds of MB, as the defaults (a million events) allowed in a debug build script.
+    budget.max_recorded_anchor_events = MAX_ALIAS_EVENTS;
+    let mut alias_limits = serde_saphyr::options::AliasLimits::default();
+    alias_limits.max_total_replayed_events = MAX_ALIAS_EVENTS;
     let options = serde_saphyr::options! {
         // We report duplicate keys ourselves, and keep going after them.
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
         // `n`, `y`, `on`, `off` are names here, not booleans.
         strict_booleans: true,
         budget: Some(budget),
+        alias_limits: alias_limits,
     };
     match serde_saphyr::from_str_with_options::<Option<Node>>(text, options) {
         Ok(node) => Some(node),
@@ -100,14 +107,45 @@ pub(crate) fn parse_yaml(file: &Path, text: &str, sink: &mut Sink) -> Option<Opt
                 "a schema file holds exactly one YAML document (found a second `---`)".to_string()
             } else if plain.contains("Depth {") || plain.contains("recursion limit") {
                 format!("the YAML is nested more than {MAX_DEPTH} levels deep")
+            } else if is_alias_limit(&err) {
+                format!(
+                    "the YAML's aliases (`*name`) expand to more than {MAX_ALIAS_EVENTS} nodes; a schema needs no such expansion"
+                )
             } else {
                 let suffix = format!(" at line {}, column {}", loc.line, loc.column);
                 let text = plain.strip_suffix(&suffix).unwrap_or(&plain);
                 format!("invalid YAML: {text}")
             };
-            sink.error(file, loc, message);
+            let d = sink.error(file, loc, message);
+            if is_alias_limit(&err) {
+                d.hint("write the repeated part out where it is needed, or alias less of it");
+            }
             None
         }
+    }
+}
+
+/// Most YAML events that anchors may record or aliases replay in one file.
+const MAX_ALIAS_EVENTS: usize = 20_000;
+
+/// Whether serde-saphyr refused the text for its anchors and aliases.
+fn is_alias_limit(err: &serde_saphyr::Error) -> bool {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match err {
+        serde_saphyr::Error::AliasError { error, .. }
+        | serde_saphyr::Error::WithSnippet { error, .. } => is_alias_limit(error),
+        serde_saphyr::Error::Budget { breach, .. } => matches!(
+            breach,
+            B::Aliases { .. }
+                | B::Anchors { .. }
+                | B::AliasAnchorRatio { .. }
+                | B::RecordedAnchorEvents { .. }
+                | B::RecordedAnchorBytes { .. }
+        ),
+        serde_saphyr::Error::AliasReplayLimitExceeded { .. }
+        | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
+        | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. } => true,
+        _ => false,
     }
 }
 

@@ -53,8 +53,12 @@ pub(crate) struct CtxSyms {
     /// Every item name with "an event", "a command", ... for "X is a command, not ...".
     pub kinds: HashMap<String, &'static str>,
     pub events: Vec<EventSym>,
+    /// Event name -> its first index in `events`.
+    pub event_index: HashMap<String, usize>,
     /// (command, aggregate)
     pub commands: Vec<(String, String)>,
+    /// Command name -> its aggregate (the first, for a name declared twice).
+    pub command_index: HashMap<String, String>,
     /// Old event name -> current event name.
     pub renamed: HashMap<String, String>,
 }
@@ -70,7 +74,7 @@ pub(crate) struct EventSym {
 
 impl CtxSyms {
     pub(crate) fn event(&self, name: &str) -> Option<&EventSym> {
-        self.events.iter().find(|e| e.name == name)
+        self.events.get(*self.event_index.get(name)?)
     }
 }
 
@@ -225,9 +229,15 @@ fn build_symbols(loaded: &[Loaded], sink: &mut Sink) -> Symbols {
             for c in &a.commands {
                 declare(&c.name, "a command", sink, &mut cs);
                 cs.commands.push((c.name.text.clone(), a.name.text.clone()));
+                cs.command_index
+                    .entry(c.name.text.clone())
+                    .or_insert_with(|| a.name.text.clone());
             }
             for e in &a.events {
                 declare(&e.name, "an event", sink, &mut cs);
+                cs.event_index
+                    .entry(e.name.text.clone())
+                    .or_insert(cs.events.len());
                 cs.events.push(EventSym {
                     name: e.name.text.clone(),
                     aggregate: a.name.text.clone(),
