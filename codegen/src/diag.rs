@@ -124,13 +124,34 @@ impl fmt::Display for Report {
 
 impl std::error::Error for Report {}
 
+/// At most this many errors of one file are reported; the rest are counted and summed up
+/// in one last error. Past a hundred, more messages do not help anyone fix the file, and
+/// each costs work (suggestions compare a name with every declared one).
+pub(crate) const MAX_ERRORS_PER_FILE: usize = 100;
+
 /// Collects diagnostics while the checker keeps going past bad items.
 #[derive(Debug, Default)]
 pub(crate) struct Sink {
     pub(crate) diagnostics: Vec<Diagnostic>,
+    /// Per file: errors kept, and the errors past [`MAX_ERRORS_PER_FILE`] with the place of
+    /// the first of them.
+    errors: std::collections::HashMap<PathBuf, (usize, usize, crate::raw::Loc)>,
+    /// Where an error that is not kept is written, so callers can still add a hint.
+    dropped: Option<Diagnostic>,
+    /// Keeps nothing ([`Sink::discarding`]).
+    discard: bool,
 }
 
 impl Sink {
+    /// A sink for work whose diagnostics another pass reports: it keeps nothing, and
+    /// [`Sink::is_full`] tells callers to skip building messages.
+    pub(crate) fn discarding() -> Self {
+        Sink {
+            discard: true,
+            ..Sink::default()
+        }
+    }
+
     pub(crate) fn push(
         &mut self,
         severity: Severity,
@@ -138,16 +159,67 @@ impl Sink {
         loc: crate::raw::Loc,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
-        self.diagnostics.push(Diagnostic {
+        let d = Diagnostic {
             severity,
             file: file.to_path_buf(),
             line: loc.line,
             column: loc.column,
             message: message.into(),
             hint: None,
-        });
+        };
+        if self.discard {
+            return self.dropped.insert(d);
+        }
+        if severity == Severity::Error {
+            let count = self.errors.entry(file.to_path_buf()).or_insert((0, 0, loc));
+            if count.0 >= MAX_ERRORS_PER_FILE {
+                if count.1 == 0 {
+                    count.2 = loc;
+                }
+                count.1 += 1;
+                return self.dropped.insert(d);
+            }
+            count.0 += 1;
+        }
+        self.diagnostics.push(d);
         let last = self.diagnostics.len() - 1;
         &mut self.diagnostics[last]
+    }
+
+    /// Whether errors of `file` are only counted from now on: a caller may then skip work
+    /// that only serves the message.
+    pub(crate) fn is_full(&self, file: &Path) -> bool {
+        self.discard
+            || self
+                .errors
+                .get(file)
+                .is_some_and(|c| c.0 >= MAX_ERRORS_PER_FILE)
+    }
+
+    /// Every diagnostic kept, plus for each file with errors past the limit one error that
+    /// says how many were left out, at the place of the first of them.
+    pub(crate) fn finish(mut self) -> Vec<Diagnostic> {
+        let mut over: Vec<(PathBuf, usize, crate::raw::Loc)> = self
+            .errors
+            .into_iter()
+            .filter(|(_, c)| c.1 > 0)
+            .map(|(file, c)| (file, c.1, c.2))
+            .collect();
+        over.sort_by(|a, b| a.0.cmp(&b.0));
+        for (file, more, loc) in over {
+            let mut d = Diagnostic::error(
+                &file,
+                loc.line,
+                loc.column,
+                format!(
+                    "{more} more error{} in this file not shown (at most {MAX_ERRORS_PER_FILE} are reported per file)",
+                    if more == 1 { "" } else { "s" }
+                ),
+            );
+            d.hint = Some("fix the errors above and check again".into());
+            self.diagnostics.push(d);
+        }
+        self.diagnostics
     }
 
     pub(crate) fn error(

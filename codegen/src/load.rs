@@ -87,12 +87,19 @@ pub(crate) fn parse_yaml(file: &Path, text: &str, sink: &mut Sink) -> Option<Opt
     // which guard against expansion bombs, stay at their defaults.
     budget.max_nodes = 20_000_000;
     budget.max_events = 40_000_000;
+    // Aliases (`*name`) are rare in a schema and small where used; an expansion bomb (each
+    // level nine aliases of the one before) must be refused before it costs seconds and
+    // hundreds of MB, as the defaults (a million events) allowed in a debug build script.
+    budget.max_recorded_anchor_events = MAX_ALIAS_EVENTS;
+    let mut alias_limits = serde_saphyr::options::AliasLimits::default();
+    alias_limits.max_total_replayed_events = MAX_ALIAS_EVENTS;
     let options = serde_saphyr::options! {
         // We report duplicate keys ourselves, and keep going after them.
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
         // `n`, `y`, `on`, `off` are names here, not booleans.
         strict_booleans: true,
         budget: Some(budget),
+        alias_limits: alias_limits,
     };
     match serde_saphyr::from_str_with_options::<Option<Node>>(text, options) {
         Ok(node) => Some(node),
@@ -111,11 +118,20 @@ pub(crate) fn parse_yaml(file: &Path, text: &str, sink: &mut Sink) -> Option<Opt
                 "a schema file holds exactly one YAML document (found a second `---`)".to_string()
             } else if plain.contains("Depth {") || plain.contains("recursion limit") {
                 format!("the YAML is nested more than {MAX_DEPTH} levels deep")
+            } else if is_alias_limit(&err) {
+                format!(
+                    "the YAML's aliases (`*name`) expand to more than {MAX_ALIAS_EVENTS} nodes; a schema needs no such expansion"
+                )
             } else {
                 let suffix = format!(" at line {}, column {}", loc.line, loc.column);
                 let text = plain.strip_suffix(&suffix).unwrap_or(&plain);
                 format!("invalid YAML: {text}")
             };
+            if is_alias_limit(&err) {
+                sink.error(file, loc, message)
+                    .hint("write the repeated part out where it is needed, or alias less of it");
+                return None;
+            }
             if !INDENTATION_ERRORS.iter().any(|e| plain.contains(e)) {
                 sink.error(file, loc, message);
                 return None;
@@ -151,6 +167,30 @@ pub(crate) fn parse_yaml(file: &Path, text: &str, sink: &mut Sink) -> Option<Opt
             }
             None
         }
+    }
+}
+
+/// Most YAML events that anchors may record or aliases replay in one file.
+const MAX_ALIAS_EVENTS: usize = 20_000;
+
+/// Whether serde-saphyr refused the text for its anchors and aliases.
+fn is_alias_limit(err: &serde_saphyr::Error) -> bool {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match err {
+        serde_saphyr::Error::AliasError { error, .. }
+        | serde_saphyr::Error::WithSnippet { error, .. } => is_alias_limit(error),
+        serde_saphyr::Error::Budget { breach, .. } => matches!(
+            breach,
+            B::Aliases { .. }
+                | B::Anchors { .. }
+                | B::AliasAnchorRatio { .. }
+                | B::RecordedAnchorEvents { .. }
+                | B::RecordedAnchorBytes { .. }
+        ),
+        serde_saphyr::Error::AliasReplayLimitExceeded { .. }
+        | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
+        | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. } => true,
+        _ => false,
     }
 }
 
@@ -254,12 +294,12 @@ const RULE_NAMES: &[&str] = &[
 ];
 
 impl Reader<'_> {
-    fn expected(&mut self, node: &Node, what: &str, expected: &str) {
+    fn expected(&mut self, node: &Node, what: &str, expected: &str) -> &mut Diagnostic {
         self.sink.error(
             self.file,
             node.loc,
             format!("{what} must be {expected}, found {}", node.value.kind()),
-        );
+        )
     }
 
     /// Reports duplicate keys (keeping the first) and returns the entries.
@@ -367,10 +407,8 @@ impl Reader<'_> {
             Value::Seq(items) => items.iter().filter_map(|n| self.name(n, what)).collect(),
             Value::Null => Vec::new(),
             Value::Str(s) => {
-                self.expected(node, what, "a list of names");
-                if let Some(d) = self.sink.diagnostics.last_mut() {
-                    d.hint(format!("write `[{s}]`"));
-                }
+                self.expected(node, what, "a list of names")
+                    .hint(format!("write `[{s}]`"));
                 Vec::new()
             }
             _ => {
@@ -472,10 +510,8 @@ impl Reader<'_> {
 
     fn rules(&mut self, node: &Node) -> Vec<RawRule> {
         let Value::Seq(items) = &node.value else {
-            self.expected(node, "`validate`", "a list of rules");
-            if let Some(d) = self.sink.diagnostics.last_mut() {
-                d.hint("write `validate: [required, { min: 1 }]`");
-            }
+            self.expected(node, "`validate`", "a list of rules")
+                .hint("write `validate: [required, { min: 1 }]`");
             return Vec::new();
         };
         items.iter().filter_map(|n| self.rule(n)).collect()
@@ -761,10 +797,8 @@ impl Reader<'_> {
                 Value::Seq(items) => items.iter().filter_map(|s| self.step(s)).collect(),
                 Value::Null => Vec::new(),
                 _ => {
-                    self.expected(v, "`upcast`", "a list of steps");
-                    if let Some(d) = self.sink.diagnostics.last_mut() {
-                        d.hint("write `upcast: [{ from: 1, add: { field: value } }]`");
-                    }
+                    self.expected(v, "`upcast`", "a list of steps")
+                        .hint("write `upcast: [{ from: 1, add: { field: value } }]`");
                     Vec::new()
                 }
             },
@@ -897,10 +931,8 @@ impl Reader<'_> {
                 Some(vec![v.clone()])
             }
             Value::Null | Value::Map(_) => {
-                self.expected(v, "`backoff`", "a duration or a list of durations");
-                if let Some(d) = self.sink.diagnostics.last_mut() {
-                    d.hint("write `backoff: [100ms, 1s, 5s]`, `backoff: 2s`, or `backoff: []` for no delay");
-                }
+                self.expected(v, "`backoff`", "a duration or a list of durations")
+                    .hint("write `backoff: [100ms, 1s, 5s]`, `backoff: 2s`, or `backoff: []` for no delay");
                 None
             }
         });

@@ -50,7 +50,210 @@ impl Domain {
                     .for_each(fill);
             }
         }
+        self.fill_holds();
+        let index = TypeIndex::new(self);
+        let hashes: Vec<Vec<String>> = self
+            .contexts
+            .iter()
+            .map(|c| {
+                c.aggregates
+                    .iter()
+                    .map(|a| state_hash_in(&index, &c.name, &a.state))
+                    .collect()
+            })
+            .collect();
+        for (c, hashes) in self.contexts.iter_mut().zip(hashes) {
+            for (a, hash) in c.aggregates.iter_mut().zip(hashes) {
+                a.state_hash = hash;
+            }
+        }
     }
+
+    /// Fills [`Field::holds`] of every field: what declared types reach is computed once
+    /// for the whole domain, backwards from the types that have the property themselves
+    /// (linear in the number of fields, with no recursion, so a long chain of nested types
+    /// costs no more per type than a short one).
+    fn fill_holds(&mut self) {
+        let index = TypeIndex::new(self);
+        let n = index.types.len();
+        // For each declared type: its own rules / lossy fields, and which types hold it.
+        let mut has_rules = vec![false; n];
+        let mut has_lossy = vec![false; n];
+        let mut held_by: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (k, &(ci, ti)) in index.types.iter().enumerate() {
+            let c = &self.contexts[ci];
+            if let TypeDef::Struct { fields, .. } = &c.types[ti] {
+                for f in fields {
+                    has_rules[k] |= !f.rules.is_empty();
+                    has_lossy[k] |= f.ty.is_lossy();
+                    if let Some(to) = f.ty.named().and_then(|(cx, name)| index.get(cx, name)) {
+                        held_by[to].push(k);
+                    }
+                }
+            }
+        }
+        let spread = |mut marked: Vec<bool>| {
+            let mut work: Vec<usize> = (0..n).filter(|&k| marked[k]).collect();
+            while let Some(k) = work.pop() {
+                for &h in &held_by[k] {
+                    if !std::mem::replace(&mut marked[h], true) {
+                        work.push(h);
+                    }
+                }
+            }
+            marked
+        };
+        let (rules, lossy) = (spread(has_rules), spread(has_lossy));
+        let holds = |ty: &TypeRef| {
+            let named = ty.named().and_then(|(c, name)| index.get(c, name));
+            Holds {
+                rules: named.is_some_and(|k| rules[k]),
+                lossy: ty.is_lossy() || named.is_some_and(|k| lossy[k]),
+            }
+        };
+        // Computed while `index` borrows the domain, then written in the same order.
+        let computed: Vec<Holds> = self
+            .contexts
+            .iter()
+            .flat_map(|c| {
+                let mut all: Vec<&Field> = Vec::new();
+                for t in &c.types {
+                    if let TypeDef::Struct { fields, .. } = t {
+                        all.extend(fields);
+                    }
+                }
+                for a in &c.aggregates {
+                    all.extend(&a.state);
+                    for cmd in &a.commands {
+                        all.extend(&cmd.fields);
+                    }
+                    for e in &a.events {
+                        all.extend(&e.fields);
+                    }
+                }
+                for p in &c.process_managers {
+                    all.extend(&p.state);
+                }
+                all
+            })
+            .map(|f| holds(&f.ty))
+            .collect();
+        let mut computed = computed.into_iter();
+        for c in &mut self.contexts {
+            let mut all: Vec<&mut Field> = Vec::new();
+            for t in &mut c.types {
+                if let TypeDef::Struct { fields, .. } = t {
+                    all.extend(fields.iter_mut());
+                }
+            }
+            for a in &mut c.aggregates {
+                all.extend(a.state.iter_mut());
+                for cmd in &mut a.commands {
+                    all.extend(cmd.fields.iter_mut());
+                }
+                for e in &mut a.events {
+                    all.extend(e.fields.iter_mut());
+                }
+            }
+            for p in &mut c.process_managers {
+                all.extend(p.state.iter_mut());
+            }
+            for (f, h) in all.into_iter().zip(computed.by_ref()) {
+                f.holds = h;
+            }
+        }
+    }
+}
+
+/// Every declared type of a domain by `(context, name)`: built once per pass, so no pass
+/// searches the contexts by name.
+struct TypeIndex<'d> {
+    /// (context index, type index) in the domain, in declaration order.
+    types: Vec<(usize, usize)>,
+    by_name: std::collections::HashMap<(&'d str, &'d str), usize>,
+    domain: &'d Domain,
+}
+
+impl<'d> TypeIndex<'d> {
+    fn new(domain: &'d Domain) -> Self {
+        let mut types = Vec::new();
+        let mut by_name = std::collections::HashMap::new();
+        for (ci, c) in domain.contexts.iter().enumerate() {
+            for (ti, t) in c.types.iter().enumerate() {
+                by_name
+                    .entry((c.name.as_str(), t.name()))
+                    .or_insert(types.len());
+                types.push((ci, ti));
+            }
+        }
+        TypeIndex {
+            types,
+            by_name,
+            domain,
+        }
+    }
+
+    fn get(&self, context: &str, name: &str) -> Option<usize> {
+        self.by_name.get(&(context, name)).copied()
+    }
+
+    fn def(&self, context: &str, name: &str) -> Option<&'d TypeDef> {
+        let (ci, ti) = self.types[self.get(context, name)?];
+        Some(&self.domain.contexts[ci].types[ti])
+    }
+}
+
+/// FNV-1a 64 of `name:type;` over the fields, then of every declared type they reach
+/// (`context.Name{field:type;..}`, `context.Name=Variant|..;`, in first-reached order, each
+/// once), as 16 lowercase hex digits: a snapshot taken under another state shape, including
+/// a change inside a value object the state holds, hashes differently and is ignored by the
+/// runtime. A state without declared types hashes as its own fields alone.
+pub fn state_hash(domain: &Domain, current: &str, fields: &[Field]) -> String {
+    state_hash_in(&TypeIndex::new(domain), current, fields)
+}
+
+fn state_hash_in(index: &TypeIndex, current: &str, fields: &[Field]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |part: &str| {
+        for b in part.bytes() {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for f in fields {
+        feed(&format!("{}:{};", f.name, f.ty.schema_text(current)));
+    }
+    let mut visited: std::collections::HashSet<(&str, &str)> = std::collections::HashSet::new();
+    let mut pending: Vec<(&str, &str)> = Vec::new();
+    for f in fields.iter().rev() {
+        pending.extend(f.ty.named());
+    }
+    // Depth-first with an explicit stack (and `visited` for recursive types), so the order
+    // is that of the fields and a deep schema cannot overflow the stack.
+    while let Some((context, name)) = pending.pop() {
+        if !visited.insert((context, name)) {
+            continue;
+        }
+        match index.def(context, name) {
+            Some(TypeDef::Struct { fields, .. }) => {
+                feed(&format!("{context}.{name}{{"));
+                for f in fields {
+                    feed(&format!("{}:{};", f.name, f.ty.schema_text(context)));
+                }
+                feed("}");
+                pending.extend(fields.iter().rev().filter_map(|f| f.ty.named()));
+            }
+            Some(TypeDef::Enum { variants, .. }) => {
+                feed(&format!("{context}.{name}="));
+                for v in variants {
+                    feed(&format!("{v}|"));
+                }
+                feed(";");
+            }
+            None => {}
+        }
+    }
+    format!("{hash:016x}")
 }
 
 /// Attributes (`#[derive(Hash)]`) put on every generated type a matcher names.
@@ -123,6 +326,20 @@ pub struct Field {
     /// `default:` from the long form, typed to `ty`. Used as `#[serde(default = ...)]` so
     /// older payloads without the field still deserialize.
     pub default: Option<DefaultValue>,
+    /// What a value of `ty` holds through the declared types it names; filled by
+    /// [`Domain::resolve`] (default until then), so emitters never walk the type graph.
+    pub holds: Holds,
+}
+
+/// What a value of a field's type holds at any depth, through declared types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Holds {
+    /// A declared struct with a validation rule on one of its fields: the value needs
+    /// nested validation.
+    pub rules: bool,
+    /// An `f64` or a `Json` value, which may read back differently from its JSON (NaN and
+    /// infinities become `null`, `Some(null)` becomes `None`).
+    pub lossy: bool,
 }
 
 /// A field's `default:`, typed by the checker: the variant is the field's type, so an
@@ -222,6 +439,24 @@ pub enum TypeRef {
 }
 
 impl TypeRef {
+    /// The declared type inside `Option`, `Vec` and `Map` wrappers, as `(context, name)`.
+    pub fn named(&self) -> Option<(&str, &str)> {
+        match self {
+            TypeRef::Named { context, name } => Some((context.as_str(), name.as_str())),
+            TypeRef::Option(i) | TypeRef::Vec(i) | TypeRef::Map(i) => i.named(),
+            _ => None,
+        }
+    }
+
+    /// `f64` or `Json`, here or inside wrappers (not through declared types).
+    pub fn is_lossy(&self) -> bool {
+        match self {
+            TypeRef::F64 | TypeRef::Json => true,
+            TypeRef::Option(i) | TypeRef::Vec(i) | TypeRef::Map(i) => i.is_lossy(),
+            _ => false,
+        }
+    }
+
     /// The type as a user writes it in YAML (`Option<atm.Card>`), relative to the context
     /// `current`: what the checker's messages show and what the state hash covers.
     pub fn schema_text(&self, current: &str) -> String {
@@ -314,6 +549,8 @@ pub struct Aggregate {
     pub errors: Vec<ErrorDef>,
     pub commands: Vec<Command>,
     pub events: Vec<Event>,
+    /// [`state_hash`] of `state`, filled by [`Domain::resolve`] (empty until then).
+    pub state_hash: String,
 }
 
 /// One variant of the aggregate's error enum; `message` is its `Display`.

@@ -54,6 +54,7 @@ fn field(name: &str, ty: TypeRef) -> Field {
         ty,
         rules: Vec::new(),
         default: None,
+        holds: Default::default(),
     }
 }
 
@@ -112,6 +113,7 @@ fn aggregate(name: &str, commands: Vec<Command>, events: Vec<Event>) -> Aggregat
         errors: Vec::new(),
         commands,
         events,
+        state_hash: String::new(),
     }
 }
 

@@ -52,6 +52,7 @@ pub(crate) fn check_aggregate(raw: &RawAggregate, cx: &Cx, sink: &mut Sink) -> m
     }
 
     let event_names: Vec<&str> = raw.events.iter().map(|e| e.name.text.as_str()).collect();
+    let event_set: std::collections::HashSet<&str> = event_names.iter().copied().collect();
     let own = cx.syms.contexts.get(cx.ctx);
     let default_identity = raw
         .identity
@@ -132,12 +133,13 @@ pub(crate) fn check_aggregate(raw: &RawAggregate, cx: &Cx, sink: &mut Sink) -> m
                 .hint("every command emits at least one event of its aggregate");
             }
             Some(list) => {
+                let mut listed: std::collections::HashSet<&str> = std::collections::HashSet::new();
                 for e in list {
                     let (ectx, ename) = match e.text.split_once('.') {
                         Some((c2, n)) => (c2, n),
                         None => (cx.ctx, e.text.as_str()),
                     };
-                    if emits.iter().any(|x| x == ename) {
+                    if !listed.insert(ename) {
                         sink.error(
                             cx.file,
                             e.loc,
@@ -145,7 +147,7 @@ pub(crate) fn check_aggregate(raw: &RawAggregate, cx: &Cx, sink: &mut Sink) -> m
                         );
                         continue;
                     }
-                    if event_names.contains(&ename) && ectx == cx.ctx {
+                    if event_set.contains(ename) && ectx == cx.ctx {
                         emits.push(ename.to_string());
                         continue;
                     }
@@ -275,6 +277,7 @@ pub(crate) fn check_aggregate(raw: &RawAggregate, cx: &Cx, sink: &mut Sink) -> m
         errors,
         commands,
         events,
+        state_hash: String::new(),
     }
 }
 

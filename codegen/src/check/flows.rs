@@ -91,7 +91,7 @@ fn command_ref(name: &Name, cx: &Cx, sink: &mut Sink) -> Option<CommandRef> {
         unknown_context(name, ctx, cx, sink);
         return None;
     };
-    if let Some((_, agg)) = syms.commands.iter().find(|(c, _)| c == cmd) {
+    if let Some(agg) = syms.command_index.get(cmd) {
         return Some(CommandRef {
             context: ctx.to_string(),
             aggregate: agg.clone(),

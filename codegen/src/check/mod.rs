@@ -111,11 +111,17 @@ pub(crate) struct CtxSyms {
     pub file: PathBuf,
     /// Declared type names, in file order.
     pub types: Vec<String>,
+    /// The same names, to look one up.
+    pub type_set: std::collections::HashSet<String>,
     /// Every item name with "an event", "a command", ... for "X is a command, not ...".
     pub kinds: HashMap<String, &'static str>,
     pub events: Vec<EventSym>,
+    /// Event name -> its first index in `events`.
+    pub event_index: HashMap<String, usize>,
     /// (command, aggregate)
     pub commands: Vec<(String, String)>,
+    /// Command name -> its aggregate (the first, for a name declared twice).
+    pub command_index: HashMap<String, String>,
     /// Old event name -> current event name.
     pub renamed: HashMap<String, String>,
 }
@@ -131,7 +137,7 @@ pub(crate) struct EventSym {
 
 impl CtxSyms {
     pub(crate) fn event(&self, name: &str) -> Option<&EventSym> {
-        self.events.iter().find(|e| e.name == name)
+        self.events.get(*self.event_index.get(name)?)
     }
 }
 
@@ -241,7 +247,7 @@ fn run(
         }
     }
 
-    let report = Report::new(sink.diagnostics);
+    let report = Report::new(sink.finish());
     // The lock's text too, so that its lines show under the problems found in it.
     let lock_source = lock.as_ref().map(|l| (l.path.clone(), l.text.clone()));
     if report.has_errors() {
@@ -303,15 +309,22 @@ fn build_symbols(loaded: &[Loaded], sink: &mut Sink) -> Symbols {
         for t in &raw.types {
             declare(&t.name, "a type", sink, &mut cs);
             cs.types.push(t.name.text.clone());
+            cs.type_set.insert(t.name.text.clone());
         }
         for a in &raw.aggregates {
             declare(&a.name, "an aggregate", sink, &mut cs);
             for c in &a.commands {
                 declare(&c.name, "a command", sink, &mut cs);
                 cs.commands.push((c.name.text.clone(), a.name.text.clone()));
+                cs.command_index
+                    .entry(c.name.text.clone())
+                    .or_insert_with(|| a.name.text.clone());
             }
             for e in &a.events {
                 declare(&e.name, "an event", sink, &mut cs);
+                cs.event_index
+                    .entry(e.name.text.clone())
+                    .or_insert(cs.events.len());
                 cs.events.push(EventSym {
                     name: e.name.text.clone(),
                     aggregate: a.name.text.clone(),
@@ -429,7 +442,7 @@ fn names_derived(raw: &RawFile) -> Vec<(String, String)> {
 fn resolve_decls(loaded: &[Loaded], syms: &Symbols, sink: &mut Sink) -> Decls {
     let mut decls = Decls::new();
     let mut edges = Vec::new();
-    let mut quiet = Sink::default();
+    let mut quiet = Sink::discarding();
     for l in loaded {
         for t in &l.raw.types {
             let key = (l.ctx.clone(), t.name.text.clone());
@@ -561,6 +574,7 @@ pub(crate) fn check_fields(
             ty: ty.clone().unwrap_or(TypeRef::Json),
             rules: Vec::new(),
             default: None,
+            holds: Default::default(),
         };
         match (rules, f.validate) {
             (Rules::Forbidden(why), Some(loc)) => {

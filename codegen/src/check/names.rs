@@ -149,24 +149,51 @@ pub fn check_snake(name: &str, what: &str) -> Option<(String, Option<String>)> {
     None
 }
 
+/// Names longer than this get no suggestion: a typo is in a name someone typed, and the
+/// edit distance costs the product of the two lengths.
+const MAX_SUGGESTED_LEN: usize = 64;
+
 /// The closest candidate, if it is close enough to be a plausible typo.
+///
+/// A candidate whose length differs from the word's by more than the typo limit is not
+/// compared at all (the edit distance is at least the length difference), nor is any word
+/// or candidate longer than [`MAX_SUGGESTED_LEN`], so a long name costs no more than a short
+/// one.
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    let word_len = word.chars().count();
+    if word_len > MAX_SUGGESTED_LEN {
+        return None;
+    }
     let lower = word.to_lowercase();
     let mut best: Option<(usize, &'a str)> = None;
     for c in candidates {
         if c == word {
             continue;
         }
-        let distance = if c.to_lowercase() == lower {
-            0
-        } else {
-            strsim::osa_distance(&lower, &c.to_lowercase())
-        };
-        let limit = (word.chars().count().max(c.chars().count()) / 3).max(1);
+        let c_len = c.chars().count();
+        if c_len > MAX_SUGGESTED_LEN {
+            continue;
+        }
+        let limit = (word_len.max(c_len) / 3).max(1);
         let prefix = c.starts_with(word) || word.starts_with(c);
+        let gap = word_len.abs_diff(c_len);
+        if gap > limit && !(prefix && word.len() >= 3) {
+            continue;
+        }
+        let distance = if prefix {
+            // One is the other plus characters at the end.
+            gap
+        } else {
+            let c_lower = c.to_lowercase();
+            if c_lower == lower {
+                0
+            } else {
+                strsim::osa_distance(&lower, &c_lower)
+            }
+        };
         if (distance <= limit || (prefix && word.len() >= 3))
             && best.is_none_or(|(d, _)| distance < d)
         {

@@ -2,7 +2,7 @@
 //! recursion through declared types, and whether a YAML value fits a type (defaults,
 //! `one_of`, upcast `add`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::Value as Json;
@@ -162,6 +162,13 @@ fn parse(text: &str) -> Result<Ast, String> {
     Ok(ast)
 }
 
+/// At most this many declared types are listed in "a field type is one of ...": a file
+/// with thousands of types would otherwise print them all in every such error. The hint
+/// names the closest one.
+const LISTED_TYPES: usize = 8;
+
+/// What a field type may be, naming the declared types of the context (the first
+/// [`LISTED_TYPES`] and how many more there are).
 fn allowed(local_types: &[String]) -> String {
     let mut s = String::from(
         "String, bool, i32, i64, u32, u64, f64, Uuid, DateTime, Decimal, Json, Option<T>, Vec<T>, Map<String, T>",
@@ -170,7 +177,10 @@ fn allowed(local_types: &[String]) -> String {
         s.push_str(", a type declared under `types:`");
     } else {
         s.push_str(", a type declared under `types:` (");
-        s.push_str(&local_types.join(", "));
+        s.push_str(&local_types[..local_types.len().min(LISTED_TYPES)].join(", "));
+        if local_types.len() > LISTED_TYPES {
+            s.push_str(&format!(" and {} more", local_types.len() - LISTED_TYPES));
+        }
         s.push(')');
     }
     s.push_str(" or `context.Type` for a type of another file");
@@ -230,20 +240,23 @@ fn resolve_ast(
             .hint(super::unknown_context_hint(other, syms));
             return None;
         };
-        if target.types.contains(&ast.name) {
+        if target.type_set.contains(&ast.name) {
             return Some(TypeRef::Named {
                 context: other.clone(),
                 name: ast.name.clone(),
             });
         }
+        let full = sink.is_full(file);
         let d = sink.error(file, loc, match target.kinds.get(&ast.name) {
             Some(kind) => format!("`{other}.{}` is {kind}, not a type; only names under `types:` can be field types", ast.name),
             None => format!("context `{other}` declares no type `{}`", ast.name),
         });
-        d.hint_opt(
-            did_you_mean(&ast.name, target.types.iter().map(String::as_str))
-                .map(|m| format!("did you mean `{other}.{m}`?")),
-        );
+        if !full {
+            d.hint_opt(
+                did_you_mean(&ast.name, target.types.iter().map(String::as_str))
+                    .map(|m| format!("did you mean `{other}.{m}`?")),
+            );
+        }
         return None;
     }
     let name = ast.name.as_str();
@@ -304,7 +317,7 @@ fn resolve_ast(
         }
         _ => {}
     }
-    if own.types.iter().any(|t| t == name) {
+    if own.type_set.contains(name) {
         if !arity(0, sink) {
             return None;
         }
@@ -322,6 +335,11 @@ fn resolve_ast(
                 allowed(&own.types)
             ),
         );
+        return None;
+    }
+    if sink.is_full(file) {
+        // Only counted: the suggestion and the list would be thrown away.
+        sink.error(file, loc, format!("unknown type `{name}`"));
         return None;
     }
     let suggestion = ALIASES
@@ -604,59 +622,144 @@ pub(crate) fn direct_target(t: &TypeRef) -> Option<(String, String)> {
 }
 
 /// Reports every cycle of declared types that holds itself without `Vec` or `Map`, once.
+///
+/// Linear in the number of edges for a schema without such cycles (the common case, and a
+/// long chain of nested types must not cost a search per type): the strongly connected
+/// components say which edges can be on a cycle at all; a path is then searched only from
+/// those, only inside their component, and only until a report covers the type.
 pub(crate) fn check_recursion(edges: &[DirectEdge], sink: &mut Sink) {
-    let mut reported: HashSet<(String, String)> = HashSet::new();
+    // Types as numbers, and each type's outgoing edges in edge order.
+    let mut ids: HashMap<&(String, String), usize> = HashMap::new();
+    for e in edges {
+        for t in [&e.from, &e.to] {
+            let next = ids.len();
+            ids.entry(t).or_insert(next);
+        }
+    }
+    let from: Vec<usize> = edges.iter().map(|e| ids[&e.from]).collect();
+    let to: Vec<usize> = edges.iter().map(|e| ids[&e.to]).collect();
+    let mut out: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+    for (i, &f) in from.iter().enumerate() {
+        out[f].push(i);
+    }
+    let component = components(&out, &to);
+
+    let mut reported = vec![false; ids.len()];
     for (first, start) in edges.iter().enumerate() {
-        if reported.contains(&start.from) {
+        let (s, t) = (from[first], to[first]);
+        if reported[s] || component[s] != component[t] {
             continue;
         }
-        // Depth-first search for a path from `start.to` back to `start.from`.
-        let mut stack: Vec<(usize, Vec<usize>)> = vec![(first, vec![first])];
-        let mut visited: HashSet<(String, String)> = HashSet::new();
-        let mut found: Option<Vec<usize>> = None;
-        while let Some((idx, path)) = stack.pop() {
-            let edge = &edges[idx];
-            if edge.to == start.from {
-                found = Some(path);
+        // Depth-first search for a path from `start.to` back to `start.from`, inside the
+        // component; each stack entry is an edge and the entry it was reached from.
+        let mut entries: Vec<(usize, Option<usize>)> = vec![(first, None)];
+        let mut stack: Vec<usize> = vec![0];
+        let mut visited = vec![false; ids.len()];
+        let mut found: Option<usize> = None;
+        while let Some(entry) = stack.pop() {
+            let idx = entries[entry].0;
+            if to[idx] == s {
+                found = Some(entry);
                 break;
             }
-            if !visited.insert(edge.to.clone()) {
+            if std::mem::replace(&mut visited[to[idx]], true) {
                 continue;
             }
-            for (j, next) in edges.iter().enumerate() {
-                if next.from == edge.to {
-                    let mut p = path.clone();
-                    p.push(j);
-                    stack.push((j, p));
+            for &j in &out[to[idx]] {
+                if component[to[j]] == component[s] {
+                    entries.push((j, Some(entry)));
+                    stack.push(entries.len() - 1);
                 }
             }
         }
-        if let Some(path) = found {
-            let ctx = &start.from.0;
-            let chain: Vec<String> = path
-                .iter()
-                .map(|&i| {
-                    let e = &edges[i];
-                    let owner = if &e.from.0 == ctx {
-                        e.from.1.clone()
-                    } else {
-                        format!("{}.{}", e.from.0, e.from.1)
-                    };
-                    format!("{owner}.{}", e.field)
-                })
-                .collect();
-            let back = &start.from.1;
-            sink.error(
-                &start.file,
-                start.loc,
-                format!("type `{back}` contains itself without indirection: {} -> {back}", chain.join(" -> ")),
-            )
-            .hint("Rust cannot size such a type; hold the recursive value in a `Vec<..>` or `Map<String, ..>`");
-            for &i in &path {
-                reported.insert(edges[i].from.clone());
+        let Some(mut entry) = found else {
+            continue;
+        };
+        let mut path = vec![entries[entry].0];
+        while let Some(parent) = entries[entry].1 {
+            entry = parent;
+            path.push(entries[entry].0);
+        }
+        path.reverse();
+        let ctx = &start.from.0;
+        let chain: Vec<String> = path
+            .iter()
+            .map(|&i| {
+                let e = &edges[i];
+                let owner = if &e.from.0 == ctx {
+                    e.from.1.clone()
+                } else {
+                    format!("{}.{}", e.from.0, e.from.1)
+                };
+                format!("{owner}.{}", e.field)
+            })
+            .collect();
+        let back = &start.from.1;
+        sink.error(
+            &start.file,
+            start.loc,
+            format!("type `{back}` contains itself without indirection: {} -> {back}", chain.join(" -> ")),
+        )
+        .hint("Rust cannot size such a type; hold the recursive value in a `Vec<..>` or `Map<String, ..>`");
+        for &i in &path {
+            reported[from[i]] = true;
+        }
+    }
+}
+
+/// The strongly connected component of each node (Tarjan's algorithm, with an explicit
+/// stack so a long chain of types cannot overflow the thread's stack). `out[n]` are the
+/// edges leaving node `n`, `to[e]` the node edge `e` leads to.
+fn components(out: &[Vec<usize>], to: &[usize]) -> Vec<usize> {
+    const NONE: usize = usize::MAX;
+    let n = out.len();
+    let (mut index, mut low, mut comp) = (vec![NONE; n], vec![0; n], vec![NONE; n]);
+    let (mut on_stack, mut stack) = (vec![false; n], Vec::new());
+    let (mut next_index, mut next_comp) = (0, 0);
+    for root in 0..n {
+        if index[root] != NONE {
+            continue;
+        }
+        // (node, how many of its edges are done)
+        let mut work: Vec<(usize, usize)> = vec![(root, 0)];
+        index[root] = next_index;
+        low[root] = next_index;
+        next_index += 1;
+        stack.push(root);
+        on_stack[root] = true;
+        while let Some(&mut (v, ref mut done)) = work.last_mut() {
+            if let Some(&e) = out[v].get(*done) {
+                *done += 1;
+                let w = to[e];
+                if index[w] == NONE {
+                    index[w] = next_index;
+                    low[w] = next_index;
+                    next_index += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    work.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == index[v] {
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    comp[w] = next_comp;
+                    if w == v {
+                        break;
+                    }
+                }
+                next_comp += 1;
             }
         }
     }
+    comp
 }
 
 #[cfg(test)]

@@ -5,8 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::{
-    Cx, doc_lines, from_variants, ident, match_ref, state_hash, stored_names, types, upcast,
-    validate,
+    Cx, doc_lines, from_variants, ident, match_ref, stored_names, types, upcast, validate,
 };
 use crate::model::{Aggregate, IdentityType, names};
 
@@ -233,7 +232,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         }
         None => quote!(None),
     };
-    let hash = state_hash(cx.domain, &cx.ctx.name, &a.state);
+    let hash = &a.state_hash;
     let stream_fmt = format!(
         "{}{{identity}}",
         a.stream_prefix.replace('{', "{{").replace('}', "}}")

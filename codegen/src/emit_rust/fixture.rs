@@ -13,6 +13,7 @@ fn f(name: &str, ty: TypeRef) -> Field {
         ty,
         rules: Vec::new(),
         default: None,
+        holds: Default::default(),
     }
 }
 
@@ -106,6 +107,7 @@ pub fn bank() -> Context {
         ],
         aggregates: vec![
             Aggregate {
+                state_hash: String::new(),
                 name: "BankAccount".into(),
                 doc: None,
                 identity: "account_number".into(),
@@ -203,6 +205,7 @@ pub fn bank() -> Context {
                 ],
             },
             Aggregate {
+                state_hash: String::new(),
                 name: "User".into(),
                 doc: None,
                 identity: "user".into(),
@@ -340,6 +343,7 @@ pub fn atm() -> Context {
                 fr("amount", TypeRef::I64, vec![min(1)]),
                 Field {
                     default: Some(DefaultValue::Json(json!("EUR"))),
+                    holds: Default::default(),
                     ..fr(
                         "currency",
                         named("bank", "Currency"),
@@ -426,6 +430,7 @@ pub fn atm() -> Context {
             },
         ],
         aggregates: vec![Aggregate {
+            state_hash: String::new(),
             name: "Atm".into(),
             doc: Some("One withdrawal at a cash machine.".into()),
             identity: "withdrawal_id".into(),
@@ -484,10 +489,12 @@ pub fn atm() -> Context {
                             f("withdrawal_id", TypeRef::Uuid),
                             Field {
                                 default: Some(DefaultValue::String("bank".into())),
+                                holds: Default::default(),
                                 ..f("approved_by", TypeRef::String)
                             },
                             Field {
                                 default: Some(DefaultValue::U32(1)),
+                                holds: Default::default(),
                                 ..f("attempts", TypeRef::U32)
                             },
                         ],

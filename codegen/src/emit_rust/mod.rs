@@ -10,14 +10,15 @@
 //! user error) the raw token string is returned with a comment saying so, rather than
 //! panicking inside a build script.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
 pub(crate) use crate::model::names::{event_ref_names, stored_names, upper_camel};
-use crate::model::{self, Aggregate, Context, Domain, Handler, ProcessManager, TypeDef, TypeRef};
+#[cfg(test)]
+pub(crate) use crate::model::state_hash;
+use crate::model::{self, Aggregate, Context, Domain, Handler, ProcessManager, TypeRef};
 
 mod aggregate;
 mod domain;
@@ -140,9 +141,13 @@ enum File<'d> {
 /// allocator fast.
 #[derive(Clone, Copy)]
 enum Piece<'d> {
-    /// The context's docs, `pub mod <ctx> {`, `CONTEXT` and the declared types; the
-    /// formatted text keeps the opening brace and leaves out the closing one.
+    /// The context's docs, `pub mod <ctx> {`, `CONTEXT` and the first [`TYPES_PER_PIECE`]
+    /// declared types; the formatted text keeps the opening brace and leaves out the
+    /// closing one.
     Head(&'d Context),
+    /// The next declared types, from this index on: a context with thousands of types is
+    /// formatted in pieces of bounded size like everything else.
+    Types(&'d Context, usize),
     Aggregate(&'d Context, &'d Aggregate),
     Handler(&'d Context, &'d Handler),
     Process(&'d Context, &'d ProcessManager),
@@ -159,8 +164,22 @@ impl Piece<'_> {
     }
 }
 
+/// Declared types per piece: few enough that a piece's syntax tree stays small.
+const TYPES_PER_PIECE: usize = 64;
+
+/// The declared types of the piece that starts at `start`.
+fn types_from(context: &Context, start: usize) -> &[model::TypeDef] {
+    let end = (start + TYPES_PER_PIECE).min(context.types.len());
+    context.types.get(start..end).unwrap_or_default()
+}
+
 fn context_pieces<'d>(context: &'d Context, out: &mut Vec<Piece<'d>>) {
     out.push(Piece::Head(context));
+    out.extend(
+        (TYPES_PER_PIECE..context.types.len())
+            .step_by(TYPES_PER_PIECE)
+            .map(|start| Piece::Types(context, start)),
+    );
     out.extend(
         context
             .aggregates
@@ -201,7 +220,7 @@ fn piece_tokens(domain: &Domain, piece: Piece) -> TokenStream {
         Piece::Head(ctx) => {
             let cx = Cx { domain, ctx };
             let context_name = &ctx.name;
-            let types = types::emit(&cx);
+            let types = types::emit(&cx, types_from(ctx, 0));
             // The derives name serde's traits short: one-line derive lists. The checker
             // refuses `Serialize` and `Deserialize` as schema names, so nothing collides.
             let items = quote! {
@@ -212,6 +231,10 @@ fn piece_tokens(domain: &Domain, piece: Piece) -> TokenStream {
             };
             return context_module(ctx, items);
         }
+        Piece::Types(ctx, start) => (
+            ctx,
+            types::emit(&Cx { domain, ctx }, types_from(ctx, start)),
+        ),
         Piece::Aggregate(ctx, a) => (ctx, aggregate::emit(&Cx { domain, ctx }, a)),
         Piece::Handler(ctx, h) => (ctx, handlers::emit_handler(&Cx { domain, ctx }, h)),
         Piece::Process(ctx, p) => (ctx, process_managers::emit_process(&Cx { domain, ctx }, p)),
@@ -334,7 +357,7 @@ fn whole_context(domain: &Domain, context: &Context) -> TokenStream {
         ctx: context,
     };
     let context_name = &context.name;
-    let types = types::emit(&cx);
+    let types = types::emit(&cx, &context.types);
     let aggregates = context.aggregates.iter().map(|a| aggregate::emit(&cx, a));
     let handlers = context
         .handlers
@@ -451,118 +474,6 @@ impl Cx<'_> {
             .filter(|a| a.matches(&self.ctx.name, name))
             .filter_map(|a| a.attributes.parse::<TokenStream>().ok())
             .collect()
-    }
-
-    /// Whether a value of `ty` holds something `found` names (a type, at any depth) or a
-    /// field of a declared struct that `field_found` names; each declared type is looked
-    /// into once (`seen`), so recursive types end.
-    pub fn reaches(
-        &self,
-        ty: &TypeRef,
-        found: &dyn Fn(&TypeRef) -> bool,
-        field_found: &dyn Fn(&model::Field) -> bool,
-        seen: &mut HashSet<(String, String)>,
-    ) -> bool {
-        if found(ty) {
-            return true;
-        }
-        match ty {
-            TypeRef::Option(i) | TypeRef::Vec(i) | TypeRef::Map(i) => {
-                self.reaches(i, found, field_found, seen)
-            }
-            TypeRef::Named { context, name } => {
-                if !seen.insert((context.clone(), name.clone())) {
-                    return false;
-                }
-                match self.typedef(context, name) {
-                    Some(TypeDef::Struct { fields, .. }) => fields
-                        .iter()
-                        .any(|f| field_found(f) || self.reaches(&f.ty, found, field_found, seen)),
-                    _ => false,
-                }
-            }
-            _ => false,
-        }
-    }
-
-    pub fn typedef(&self, context: &str, name: &str) -> Option<&TypeDef> {
-        find_typedef(self.domain, context, name)
-    }
-}
-
-pub(crate) fn find_typedef<'d>(
-    domain: &'d Domain,
-    context: &str,
-    name: &str,
-) -> Option<&'d TypeDef> {
-    domain
-        .contexts
-        .iter()
-        .find(|c| c.name == context)?
-        .types
-        .iter()
-        .find(|t| t.name() == name)
-}
-
-/// FNV-1a 64 of `name:type;` over the fields, then of every declared type they reach
-/// (`context.Name{field:type;..}`, `context.Name=Variant|..;`, in first-reached order, each
-/// once), as 16 lowercase hex digits: a snapshot taken under another state shape, including
-/// a change inside a value object the state holds, hashes differently and is ignored by the
-/// runtime. A state without declared types hashes as its own fields alone.
-pub(crate) fn state_hash(domain: &Domain, current: &str, fields: &[model::Field]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |part: &str| {
-        for b in part.bytes() {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
-    for f in fields {
-        feed(&format!("{}:{};", f.name, f.ty.schema_text(current)));
-    }
-    let mut visited: HashSet<(String, String)> = HashSet::new();
-    let mut pending: Vec<(String, String)> = Vec::new();
-    for f in fields.iter().rev() {
-        named_in(&f.ty, &mut pending);
-    }
-    // Depth-first with an explicit stack (and `visited` for recursive types), so the order
-    // is that of the fields and a deep schema cannot overflow the stack.
-    while let Some((context, name)) = pending.pop() {
-        if !visited.insert((context.clone(), name.clone())) {
-            continue;
-        }
-        match find_typedef(domain, &context, &name) {
-            Some(TypeDef::Struct { fields, .. }) => {
-                feed(&format!("{context}.{name}{{"));
-                for f in fields {
-                    feed(&format!("{}:{};", f.name, f.ty.schema_text(&context)));
-                }
-                feed("}");
-                let mut inner = Vec::new();
-                for f in fields {
-                    named_in(&f.ty, &mut inner);
-                }
-                pending.extend(inner.into_iter().rev());
-            }
-            Some(TypeDef::Enum { variants, .. }) => {
-                feed(&format!("{context}.{name}="));
-                for v in variants {
-                    feed(&format!("{v}|"));
-                }
-                feed(";");
-            }
-            None => {}
-        }
-    }
-    format!("{hash:016x}")
-}
-
-/// The declared types `t` mentions, outermost first.
-fn named_in(t: &TypeRef, out: &mut Vec<(String, String)>) {
-    match t {
-        TypeRef::Named { context, name } => out.push((context.clone(), name.clone())),
-        TypeRef::Option(inner) | TypeRef::Vec(inner) | TypeRef::Map(inner) => named_in(inner, out),
-        _ => {}
     }
 }
 

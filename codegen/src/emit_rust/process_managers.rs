@@ -12,13 +12,15 @@ use crate::model::{Consistency, EventRef, IdentityType, ProcessManager, StartFro
 pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
     // Each event once, in starts / continues / stops order.
     let mut refs: Vec<(&EventRef, TokenStream)> = Vec::new();
+    let mut seen: std::collections::HashSet<(&str, &str)> = std::collections::HashSet::new();
     for (list, role) in [
         (&p.starts_on, quote!(start)),
         (&p.continues_on, quote!(proceed)),
         (&p.stops_on, quote!(stop)),
     ] {
         for r in list {
-            if !refs.iter().any(|(seen, _)| *seen == r) {
+            // An event is named by its context and name (the rest follows from them).
+            if seen.insert((r.context.as_str(), r.name.as_str())) {
                 refs.push((r, role.clone()));
             }
         }

@@ -3,14 +3,13 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
 
-use std::collections::HashSet;
-
 use super::{Cx, doc_lines, ident, validate};
 use crate::model::{DefaultValue, Field, TypeDef, TypeRef, names};
 
-/// Structs and enums of `types:`, each struct with its `Validate` impl.
-pub(crate) fn emit(cx: &Cx) -> TokenStream {
-    let items = cx.ctx.types.iter().map(|t| match t {
+/// Structs and enums of `types:` (all of them or a run of them), each struct with its
+/// `Validate` impl.
+pub(crate) fn emit(cx: &Cx, types: &[TypeDef]) -> TokenStream {
+    let items = types.iter().map(|t| match t {
         TypeDef::Enum {
             name,
             doc,
@@ -138,10 +137,6 @@ fn default_expr(cx: &Cx, ty: &TypeRef, value: &DefaultValue) -> TokenStream {
 /// Whether a value with these fields may read back differently from its JSON: a float
 /// (NaN and infinities become `null`) or a `Json` value (`Some(null)` becomes `None`),
 /// here or in a declared type the fields hold.
-pub(crate) fn may_not_round_trip(cx: &Cx, fields: &[Field]) -> bool {
-    let lossy = |t: &TypeRef| matches!(t, TypeRef::F64 | TypeRef::Json);
-    let mut seen = HashSet::new();
-    fields
-        .iter()
-        .any(|f| cx.reaches(&f.ty, &lossy, &|_| false, &mut seen))
+pub(crate) fn may_not_round_trip(fields: &[Field]) -> bool {
+    fields.iter().any(|f| f.holds.lossy)
 }

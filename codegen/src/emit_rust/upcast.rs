@@ -29,7 +29,7 @@ pub(crate) fn emit_event(cx: &Cx, e: &Event) -> TokenStream {
         let names = &e.renamed_from;
         quote!(const RENAMED_FROM: &'static [&'static str] = &[#(#names),*];)
     });
-    let round_trip = types::may_not_round_trip(cx, &e.fields).then(|| {
+    let round_trip = types::may_not_round_trip(&e.fields).then(|| {
         quote!(
             const CHECK_ROUND_TRIP: bool = true;
         )

@@ -1,7 +1,5 @@
 //! `Validate` impls: every rule of every field, collecting all violations.
 
-use std::collections::HashSet;
-
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use serde_json::{Number, Value};
@@ -71,7 +69,9 @@ fn field_checks(cx: &Cx, f: &Field) -> Vec<TokenStream> {
             out.extend(checks);
         }
     }
-    if let Some(nested) = nested(cx, &f.ty, quote!(self.#fid), false, field, &f.name, 0) {
+    if f.holds.rules
+        && let Some(nested) = nested(&f.ty, quote!(self.#fid), false, field, &f.name, 0)
+    {
         out.push(nested);
     }
     out
@@ -422,11 +422,12 @@ pub(crate) fn describe(cx: &Cx, rule: &Rule, ty: &TypeRef, code: bool) -> String
     }
 }
 
-/// Recursion into nested declared types: `expr` is a place (`self.money`) or, when
-/// `is_ref`, a reference binding; `field` the path it is reported under (`path` as a format
-/// string: `lines[{i0}]`).
+/// Recursion into nested declared types, for a field whose value holds rules
+/// ([`crate::model::Holds::rules`]; the wrappers around its declared type do not change
+/// that): `expr` is a place (`self.money`) or, when `is_ref`, a reference binding; `field`
+/// the path it is reported under (`path` as a format string: `lines[{i0}]`). Recurses only
+/// over the type's wrappers, which the checker bounds.
 fn nested(
-    cx: &Cx,
     ty: &TypeRef,
     expr: TokenStream,
     is_ref: bool,
@@ -434,15 +435,12 @@ fn nested(
     path: &str,
     depth: usize,
 ) -> Option<TokenStream> {
-    if !needs_validation(cx, ty, &mut HashSet::new()) {
-        return None;
-    }
     let borrowed = if is_ref { expr.clone() } else { quote!(&#expr) };
     match ty {
         TypeRef::Named { .. } => Some(quote!(check.nested(#field, #borrowed);)),
         TypeRef::Option(inner) => {
             let v = format_ident!("v{}", depth);
-            let body = nested(cx, inner, quote!(#v), true, field, path, depth + 1)?;
+            let body = nested(inner, quote!(#v), true, field, path, depth + 1)?;
             Some(quote!(if let Some(#v) = #borrowed { #body }))
         }
         TypeRef::Vec(inner) | TypeRef::Map(inner) => {
@@ -463,7 +461,6 @@ fn nested(
             let inner_path = format!("{path}[{{{k}}}]");
             let p = lit(&inner_path);
             let body = nested(
-                cx,
                 inner,
                 quote!(#v),
                 true,
@@ -475,9 +472,4 @@ fn nested(
         }
         _ => None,
     }
-}
-
-/// Whether a value of `ty` can hold a declared struct with a rule somewhere inside.
-fn needs_validation(cx: &Cx, ty: &TypeRef, seen: &mut HashSet<(String, String)>) -> bool {
-    cx.reaches(ty, &|_| false, &|f| !f.rules.is_empty(), seen)
 }

@@ -258,6 +258,7 @@ mod tests {
             ty,
             rules: vec![],
             default: None,
+            holds: Default::default(),
         };
         let event = Event {
             name: "UserRegistered".into(),
