@@ -176,7 +176,7 @@ pub(crate) fn check(loaded: &[Loaded], contexts: &[model::Context], lock: &Lock,
                 None => (
                     lock.path.as_path(),
                     Loc {
-                        line: lock.line_of(2, name).unwrap_or(1),
+                        line: lock.line_of(name).unwrap_or(1),
                         column: 3,
                     },
                     format!("the schemas (context `{ctx}` is gone too)"),
@@ -585,7 +585,7 @@ fn check_types<'a>(
             else {
                 continue;
             };
-            let here = match lock.line_of(2, &name) {
+            let here = match lock.line_of(&name) {
                 Some(line) => format!("{}:{line}, `types.{name}`", lock.path.display()),
                 None => format!("{}, `types.{name}`", lock.path.display()),
             };

@@ -131,22 +131,39 @@ pub struct Lock {
     pub path: PathBuf,
     pub text: String,
     pub file: LockFile,
+    /// Entry key -> line, built on first use by [`Lock::line_of`].
+    lines: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
 
 impl Lock {
-    /// The 1-based line of `key:` at `indent` spaces, if the file has it (the writer's
-    /// layout; a hand-edited file may not, and then no line is named).
-    pub(crate) fn line_of(&self, indent: usize, key: &str) -> Option<usize> {
-        let want = format!("{}{key}:", " ".repeat(indent));
-        self.text
-            .lines()
-            .position(|l| l == want || l.starts_with(&format!("{want} ")))
-            .map(|i| i + 1)
+    /// The 1-based line of the entry `key:` of `events:` or `types:` (indented two spaces),
+    /// if the file has it (the writer's layout; a hand-edited file may not, and then no line
+    /// is named). Looked up in an index built once, so a report about thousands of entries
+    /// does not read the file thousands of times.
+    pub(crate) fn line_of(&self, key: &str) -> Option<usize> {
+        self.lines
+            .get_or_init(|| {
+                self.text
+                    .lines()
+                    .enumerate()
+                    .filter_map(|(i, l)| {
+                        let key = l.strip_prefix("  ")?.strip_suffix(':')?;
+                        if key.starts_with(' ') || key.starts_with('-') {
+                            return None;
+                        }
+                        let key =
+                            serde_json::from_str::<String>(key).unwrap_or_else(|_| key.to_string());
+                        Some((key, i + 1))
+                    })
+                    .collect()
+            })
+            .get(key)
+            .copied()
     }
 
     /// How a message names an event's entry: `schemas/eskema.lock:12 (events.bank.X)`.
     pub(crate) fn entry(&self, event: &str) -> String {
-        match self.line_of(2, event) {
+        match self.line_of(event) {
             Some(line) => format!("{}:{line}, `events.{event}`", self.path.display()),
             None => format!("{}, `events.{event}`", self.path.display()),
         }
@@ -209,6 +226,7 @@ pub(crate) fn parse(path: &Path, text: String) -> Result<Lock, Diagnostic> {
         path: path.to_path_buf(),
         text,
         file,
+        lines: std::sync::OnceLock::new(),
     })
 }
 
@@ -550,7 +568,14 @@ mod tests {
         assert_eq!(back.file.events, lock.events, "{text}");
         assert_eq!(back.file.types, lock.types, "{text}");
         assert_eq!(render(&back.file), text);
-        assert_eq!(back.line_of(2, "bank.MoneyWithdrawn"), Some(6), "{text}");
+        assert_eq!(back.line_of("bank.MoneyWithdrawn"), Some(6), "{text}");
+        assert_eq!(
+            back.line_of("bank.Currency"),
+            back.text
+                .lines()
+                .position(|l| l == "  bank.Currency:")
+                .map(|i| i + 1)
+        );
     }
 
     #[test]
