@@ -338,7 +338,7 @@ impl<'a> At<'a> {
                         ),
                         format!(
                             "raise `version:` to {} and add an upcast step `from: {v}` that turns the locked shape into the new one",
-                            v + 1
+                            v.saturating_add(1)
                         ),
                     ));
                 }
