@@ -25,6 +25,10 @@ pub struct Diagnostic {
     pub column: usize,
     pub message: String,
     pub hint: Option<String>,
+    /// The id of the rule the problem breaks, where rules have ids (the lock's evolution
+    /// rules: `version-edited`, ...), shown as `error[version-edited]` the way rustc shows
+    /// `error[E0277]`, and given to tools in the JSON form.
+    pub code: Option<String>,
 }
 
 impl Diagnostic {
@@ -36,6 +40,7 @@ impl Diagnostic {
             column,
             message: message.into(),
             hint: None,
+            code: None,
         }
     }
 
@@ -52,10 +57,14 @@ impl fmt::Display for Diagnostic {
         };
         write!(
             f,
-            "{}:{}:{}: {kind}: {}",
+            "{}:{}:{}: {kind}{}: {}",
             self.file.display(),
             self.line,
             self.column,
+            self.code
+                .as_ref()
+                .map(|c| format!("[{c}]"))
+                .unwrap_or_default(),
             self.message
         )?;
         if let Some(hint) = &self.hint {
@@ -166,6 +175,7 @@ impl Sink {
             column: loc.column,
             message: message.into(),
             hint: None,
+            code: None,
         };
         if self.discard {
             return self.dropped.insert(d);

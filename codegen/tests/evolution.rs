@@ -172,7 +172,7 @@ fn a_large_lock_is_checked_in_linear_time() {
     let deleted = report
         .diagnostics
         .iter()
-        .filter(|d| d.message.contains("[event-deleted]"))
+        .filter(|d| d.code.as_deref() == Some("event-deleted"))
         .count();
     assert!(
         (1..=100).contains(&deleted),

@@ -62,7 +62,7 @@ fn the_lock_story() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("schemas/shelf.yaml:16:33: error: [version-edited] version 1 of `shelf.BookLent` is locked (schemas/eskema.lock:"),
+        err.contains("schemas/shelf.yaml:16:33: error[version-edited]: version 1 of `shelf.BookLent` is locked (schemas/eskema.lock:"),
         "{err}"
     );
     assert!(
@@ -84,7 +84,7 @@ fn the_lock_story() {
     let out = eskema(&["check", "schemas"], &t.0);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("error: [field-renamed]"), "{err}");
+    assert!(err.contains("error[field-renamed]"), "{err}");
     assert!(
         err.contains("add `rename: { reader: borrower }` to the step `from: 1`"),
         "{err}"

@@ -699,8 +699,9 @@ fn apply_exceptions(found: Vec<Violation>, lock: &Lock, sink: &mut Sink) {
             used.insert(key);
             continue;
         }
-        sink.error(v.file, v.loc, format!("[{}] {}", v.rule, v.message))
-            .hint_opt(v.hint.map(|h| {
+        let d = sink.error(v.file, v.loc, v.message);
+        d.code = Some(v.rule.to_string());
+        d.hint_opt(v.hint.map(|h| {
                 format!(
                     "{h}; or, if no such event was ever stored, add to {}: `- {{ rule: {}, event: {}, reason: \"...\" }}` under `exceptions:`",
                     lock.path.display(),

@@ -64,11 +64,14 @@ impl Report {
         let mut out = String::new();
         for d in &self.diagnostics {
             let source = self.source(&d.file);
-            let title = match d.severity {
+            let mut title = match d.severity {
                 Severity::Error => Level::ERROR,
                 Severity::Warning => Level::WARNING,
             }
             .primary_title(annotate_snippets::normalize_untrusted_str(&d.message));
+            if let Some(code) = &d.code {
+                title = title.id(code.as_str());
+            }
             let path = d.file.display().to_string();
             let mut group: Group<'_> = match source.and_then(|s| Span::find(s, d)) {
                 Some(span) => title.element(
@@ -117,6 +120,7 @@ impl Report {
                 },
                 message: &d.message,
                 hint: d.hint.as_deref(),
+                code: d.code.as_deref(),
             })
             .collect();
         // Strings and numbers always serialize; the fallback keeps the output a document.
@@ -142,6 +146,8 @@ struct JsonDiagnostic<'a> {
     severity: &'static str,
     message: &'a str,
     hint: Option<&'a str>,
+    /// The rule's id, where the problem breaks a rule that has one (`version-edited`).
+    code: Option<&'a str>,
 }
 
 /// The part of one source line a diagnostic underlines.
@@ -357,10 +363,10 @@ error: unknown type `Strng`
             v,
             serde_json::json!([
                 {"file": "s.yaml", "line": 1, "column": 9, "end_column": 14,
-                 "severity": "error", "message": "unknown type `Strng`",
+                 "severity": "error", "code": null, "message": "unknown type `Strng`",
                  "hint": "did you mean `String`?"},
                 {"file": "gone.yaml", "line": 1, "column": 1, "end_column": null,
-                 "severity": "warning", "message": "unused", "hint": null},
+                 "severity": "warning", "code": null, "message": "unused", "hint": null},
             ])
         );
     }
