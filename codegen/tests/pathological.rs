@@ -328,8 +328,8 @@ fn many_events_and_commands() {
     let n = 3_000;
     let events: Vec<String> = (0..n).map(|i| format!("E{i}")).collect();
     let list = events.join(", ");
-    let mut s = format!(
-        "context: p\naggregates:\n  Holder:\n    identity: id\n    state: {{ id: Uuid }}\n    commands:\n"
+    let mut s = String::from(
+        "context: p\naggregates:\n  Holder:\n    identity: id\n    state: { id: Uuid }\n    commands:\n",
     );
     for i in 0..n {
         s.push_str(&format!(
