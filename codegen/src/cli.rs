@@ -1,6 +1,6 @@
 //! The `eskema` command line: `check`, `generate`, `lock`, `scaffold`, `docs` and `init`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -130,14 +130,8 @@ pub fn run(cli: Cli) -> ExitCode {
                     crate::JSON_SCHEMA.to_string(),
                 );
                 for (name, content) in render_files(&checked).into_iter().chain([schema]) {
-                    let path = out.join(name);
-                    match write_if_changed(&path, &content) {
-                        Ok(true) => println!("wrote {}", path.display()),
-                        Ok(false) => println!("unchanged {}", path.display()),
-                        Err(e) => {
-                            eprintln!("error: {e}");
-                            return ExitCode::FAILURE;
-                        }
+                    if !write_telling(&out.join(name), &content) {
+                        return ExitCode::FAILURE;
                     }
                 }
                 ExitCode::SUCCESS
@@ -250,15 +244,25 @@ fn lock(
         println!("ok: {} is up to date", path.display());
         return ExitCode::SUCCESS;
     }
-    match write_if_changed(path, &text) {
+    if write_telling(path, &text) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Writes `content` to `path` unless it is there already, and says which (`wrote ..`,
+/// `unchanged ..`, or the error on stderr); false when it could not write.
+fn write_telling(path: &Path, content: &str) -> bool {
+    match write_if_changed(path, content) {
         Ok(true) => println!("wrote {}", path.display()),
         Ok(false) => println!("unchanged {}", path.display()),
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+            return false;
         }
     }
-    ExitCode::SUCCESS
+    true
 }
 
 /// How every command that checks schemas prints what the check found: one place, so each
