@@ -263,7 +263,10 @@ pub mod atm {
         fn apply_pin_rejected(&mut self, event: &PinRejected);
         fn apply_cash_dispensed(&mut self, event: &CashDispensed);
     }
-    impl ::eskema::aggregate::Aggregate for AtmWithdrawal {
+    impl ::eskema::aggregate::Aggregate for AtmWithdrawal
+    where
+        Self: AtmWithdrawalLogic,
+    {
         const NAME: &'static str = "AtmWithdrawal";
         const CONTEXT: &'static str = "atm";
         const SNAPSHOT_EVERY: Option<u64> = None;
@@ -281,30 +284,22 @@ pub mod atm {
             use ::eskema::__private::emitted;
             match command {
                 Self::Command::InitiateWithdrawal(c) => {
-                    emitted(<Self as AtmWithdrawalLogic>::initiate_withdrawal(self, c))
+                    emitted(self.initiate_withdrawal(c))
                 }
                 Self::Command::ConfirmAuthorization(c) => {
-                    emitted(<Self as AtmWithdrawalLogic>::confirm_authorization(self, c))
+                    emitted(self.confirm_authorization(c))
                 }
-                Self::Command::DispenseCash(c) => {
-                    emitted(<Self as AtmWithdrawalLogic>::dispense_cash(self, c))
-                }
+                Self::Command::DispenseCash(c) => emitted(self.dispense_cash(c)),
             }
         }
         fn apply(&mut self, event: &AtmWithdrawalEvent) {
             match event {
-                Self::Event::WithdrawalInitiated(e) => {
-                    <Self as AtmWithdrawalLogic>::apply_withdrawal_initiated(self, e)
-                }
+                Self::Event::WithdrawalInitiated(e) => self.apply_withdrawal_initiated(e),
                 Self::Event::AuthorizationConfirmed(e) => {
-                    <Self as AtmWithdrawalLogic>::apply_authorization_confirmed(self, e)
+                    self.apply_authorization_confirmed(e)
                 }
-                Self::Event::PinRejected(e) => {
-                    <Self as AtmWithdrawalLogic>::apply_pin_rejected(self, e)
-                }
-                Self::Event::CashDispensed(e) => {
-                    <Self as AtmWithdrawalLogic>::apply_cash_dispensed(self, e)
-                }
+                Self::Event::PinRejected(e) => self.apply_pin_rejected(e),
+                Self::Event::CashDispensed(e) => self.apply_cash_dispensed(e),
             }
         }
     }

@@ -245,7 +245,10 @@ pub mod bank {
         fn apply_money_deposited(&mut self, event: &MoneyDeposited);
         fn apply_money_withdrawn(&mut self, event: &MoneyWithdrawn);
     }
-    impl ::eskema::aggregate::Aggregate for BankAccount {
+    impl ::eskema::aggregate::Aggregate for BankAccount
+    where
+        Self: BankAccountLogic,
+    {
         const NAME: &'static str = "BankAccount";
         const CONTEXT: &'static str = "bank";
         const SNAPSHOT_EVERY: Option<u64> = Some(100);
@@ -262,28 +265,16 @@ pub mod bank {
         ) -> Result<Vec<BankAccountEvent>, BankAccountError> {
             use ::eskema::__private::emitted;
             match command {
-                Self::Command::OpenBankAccount(c) => {
-                    emitted(<Self as BankAccountLogic>::open_bank_account(self, c))
-                }
-                Self::Command::DepositMoney(c) => {
-                    emitted(<Self as BankAccountLogic>::deposit_money(self, c))
-                }
-                Self::Command::WithdrawMoney(c) => {
-                    emitted(<Self as BankAccountLogic>::withdraw_money(self, c))
-                }
+                Self::Command::OpenBankAccount(c) => emitted(self.open_bank_account(c)),
+                Self::Command::DepositMoney(c) => emitted(self.deposit_money(c)),
+                Self::Command::WithdrawMoney(c) => emitted(self.withdraw_money(c)),
             }
         }
         fn apply(&mut self, event: &BankAccountEvent) {
             match event {
-                Self::Event::BankAccountOpened(e) => {
-                    <Self as BankAccountLogic>::apply_bank_account_opened(self, e)
-                }
-                Self::Event::MoneyDeposited(e) => {
-                    <Self as BankAccountLogic>::apply_money_deposited(self, e)
-                }
-                Self::Event::MoneyWithdrawn(e) => {
-                    <Self as BankAccountLogic>::apply_money_withdrawn(self, e)
-                }
+                Self::Event::BankAccountOpened(e) => self.apply_bank_account_opened(e),
+                Self::Event::MoneyDeposited(e) => self.apply_money_deposited(e),
+                Self::Event::MoneyWithdrawn(e) => self.apply_money_withdrawn(e),
             }
         }
     }

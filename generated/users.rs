@@ -139,7 +139,10 @@ pub mod users {
         ) -> Result<Vec<UserRegistered>, UserError>;
         fn apply_user_registered(&mut self, event: &UserRegistered);
     }
-    impl ::eskema::aggregate::Aggregate for User {
+    impl ::eskema::aggregate::Aggregate for User
+    where
+        Self: UserLogic,
+    {
         const NAME: &'static str = "User";
         const CONTEXT: &'static str = "users";
         const SNAPSHOT_EVERY: Option<u64> = None;
@@ -153,16 +156,12 @@ pub mod users {
         fn execute(&self, command: &UserCommand) -> Result<Vec<UserEvent>, UserError> {
             use ::eskema::__private::emitted;
             match command {
-                Self::Command::RegisterUser(c) => {
-                    emitted(<Self as UserLogic>::register_user(self, c))
-                }
+                Self::Command::RegisterUser(c) => emitted(self.register_user(c)),
             }
         }
         fn apply(&mut self, event: &UserEvent) {
             match event {
-                Self::Event::UserRegistered(e) => {
-                    <Self as UserLogic>::apply_user_registered(self, e)
-                }
+                Self::Event::UserRegistered(e) => self.apply_user_registered(e),
             }
         }
     }
@@ -307,7 +306,10 @@ pub mod users {
         ) -> Result<Vec<UserCreated>, UserProfileError>;
         fn apply_user_created(&mut self, event: &UserCreated);
     }
-    impl ::eskema::aggregate::Aggregate for UserProfile {
+    impl ::eskema::aggregate::Aggregate for UserProfile
+    where
+        Self: UserProfileLogic,
+    {
         const NAME: &'static str = "UserProfile";
         const CONTEXT: &'static str = "users";
         const SNAPSHOT_EVERY: Option<u64> = None;
@@ -324,16 +326,12 @@ pub mod users {
         ) -> Result<Vec<UserProfileEvent>, UserProfileError> {
             use ::eskema::__private::emitted;
             match command {
-                Self::Command::CreateUser(c) => {
-                    emitted(<Self as UserProfileLogic>::create_user(self, c))
-                }
+                Self::Command::CreateUser(c) => emitted(self.create_user(c)),
             }
         }
         fn apply(&mut self, event: &UserProfileEvent) {
             match event {
-                Self::Event::UserCreated(e) => {
-                    <Self as UserProfileLogic>::apply_user_created(self, e)
-                }
+                Self::Event::UserCreated(e) => self.apply_user_created(e),
             }
         }
     }

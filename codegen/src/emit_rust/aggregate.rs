@@ -200,9 +200,9 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     ));
 
     // ---- Aggregate impl
-    // The logic is called through its trait, not as a method: a missing impl is then an
-    // unsatisfied bound, which shows the trait's `on_unimplemented` note (a missing method
-    // would be E0599, which ignores it).
+    // The impl requires the logic (`where Self: Logic`): a missing impl is then one
+    // unsatisfied bound, which shows the trait's `on_unimplemented` note (without it, each
+    // call of a missing method would be an E0599, which ignores the note).
     let exec_arms = a
         .commands
         .iter()
@@ -210,7 +210,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
             let v = ident(&c.name);
             let m = ident(&names::snake(&c.name));
             quote! {
-                Self::Command::#v(c) => emitted(<Self as #logic>::#m(self, c)),
+                Self::Command::#v(c) => emitted(self.#m(c)),
             }
         })
         .collect();
@@ -221,7 +221,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
         .map(|e| {
             let v = ident(&e.name);
             let m = format_ident!("apply_{}", names::snake(&e.name));
-            quote!(Self::Event::#v(e) => <Self as #logic>::#m(self, e),)
+            quote!(Self::Event::#v(e) => self.#m(e),)
         })
         .collect();
     let apply_match = match_ref(quote!(event), apply_arms);
@@ -334,7 +334,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
             #(#appliers)*
         }
 
-        impl ::eskema::aggregate::Aggregate for #agg {
+        impl ::eskema::aggregate::Aggregate for #agg where Self: #logic {
             const NAME: &'static str = #agg_name;
             const CONTEXT: &'static str = #ctx_name;
             const SNAPSHOT_EVERY: Option<u64> = #snapshot;

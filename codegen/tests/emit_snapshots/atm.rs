@@ -316,7 +316,10 @@ pub mod atm {
         fn apply_withdrawal_initiated(&mut self, event: &WithdrawalInitiated);
         fn apply_authorization_confirmed(&mut self, event: &AuthorizationConfirmed);
     }
-    impl ::eskema::aggregate::Aggregate for Atm {
+    impl ::eskema::aggregate::Aggregate for Atm
+    where
+        Self: AtmLogic,
+    {
         const NAME: &'static str = "Atm";
         const CONTEXT: &'static str = "atm";
         const SNAPSHOT_EVERY: Option<u64> = None;
@@ -331,20 +334,18 @@ pub mod atm {
             use ::eskema::__private::emitted;
             match command {
                 Self::Command::InitiateWithdrawal(c) => {
-                    emitted(<Self as AtmLogic>::initiate_withdrawal(self, c))
+                    emitted(self.initiate_withdrawal(c))
                 }
                 Self::Command::ConfirmAuthorization(c) => {
-                    emitted(<Self as AtmLogic>::confirm_authorization(self, c))
+                    emitted(self.confirm_authorization(c))
                 }
             }
         }
         fn apply(&mut self, event: &AtmEvent) {
             match event {
-                Self::Event::WithdrawalInitiated(e) => {
-                    <Self as AtmLogic>::apply_withdrawal_initiated(self, e)
-                }
+                Self::Event::WithdrawalInitiated(e) => self.apply_withdrawal_initiated(e),
                 Self::Event::AuthorizationConfirmed(e) => {
-                    <Self as AtmLogic>::apply_authorization_confirmed(self, e)
+                    self.apply_authorization_confirmed(e)
                 }
             }
         }

@@ -209,7 +209,10 @@ pub mod bank {
         fn apply_bank_account_opened(&mut self, event: &BankAccountOpened);
         fn apply_money_withdrawn(&mut self, event: &MoneyWithdrawn);
     }
-    impl ::eskema::aggregate::Aggregate for BankAccount {
+    impl ::eskema::aggregate::Aggregate for BankAccount
+    where
+        Self: BankAccountLogic,
+    {
         const NAME: &'static str = "BankAccount";
         const CONTEXT: &'static str = "bank";
         const SNAPSHOT_EVERY: Option<u64> = Some(100);
@@ -226,22 +229,14 @@ pub mod bank {
         ) -> Result<Vec<BankAccountEvent>, BankAccountError> {
             use ::eskema::__private::emitted;
             match command {
-                Self::Command::OpenBankAccount(c) => {
-                    emitted(<Self as BankAccountLogic>::open_bank_account(self, c))
-                }
-                Self::Command::WithdrawMoney(c) => {
-                    emitted(<Self as BankAccountLogic>::withdraw_money(self, c))
-                }
+                Self::Command::OpenBankAccount(c) => emitted(self.open_bank_account(c)),
+                Self::Command::WithdrawMoney(c) => emitted(self.withdraw_money(c)),
             }
         }
         fn apply(&mut self, event: &BankAccountEvent) {
             match event {
-                Self::Event::BankAccountOpened(e) => {
-                    <Self as BankAccountLogic>::apply_bank_account_opened(self, e)
-                }
-                Self::Event::MoneyWithdrawn(e) => {
-                    <Self as BankAccountLogic>::apply_money_withdrawn(self, e)
-                }
+                Self::Event::BankAccountOpened(e) => self.apply_bank_account_opened(e),
+                Self::Event::MoneyWithdrawn(e) => self.apply_money_withdrawn(e),
             }
         }
     }
@@ -365,7 +360,10 @@ pub mod bank {
         ) -> Result<Vec<UserRegistered>, UserError>;
         fn apply_user_registered(&mut self, event: &UserRegistered);
     }
-    impl ::eskema::aggregate::Aggregate for User {
+    impl ::eskema::aggregate::Aggregate for User
+    where
+        Self: UserLogic,
+    {
         const NAME: &'static str = "User";
         const CONTEXT: &'static str = "bank";
         const SNAPSHOT_EVERY: Option<u64> = None;
@@ -379,16 +377,12 @@ pub mod bank {
         fn execute(&self, command: &UserCommand) -> Result<Vec<UserEvent>, UserError> {
             use ::eskema::__private::emitted;
             match command {
-                Self::Command::RegisterUser(c) => {
-                    emitted(<Self as UserLogic>::register_user(self, c))
-                }
+                Self::Command::RegisterUser(c) => emitted(self.register_user(c)),
             }
         }
         fn apply(&mut self, event: &UserEvent) {
             match event {
-                Self::Event::UserRegistered(e) => {
-                    <Self as UserLogic>::apply_user_registered(self, e)
-                }
+                Self::Event::UserRegistered(e) => self.apply_user_registered(e),
             }
         }
     }
