@@ -183,3 +183,36 @@ fn a_lock_elsewhere_is_named_with_lock_file() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn an_exception_written_by_hand_in_any_layout_keeps_the_lock_up_to_date() {
+    let t = TempDir::new("layout");
+    std::fs::write(t.0.join("schemas/shelf.yaml"), SHELF).expect("write");
+    assert_eq!(eskema(&["lock", "schemas"], &t.0).status.code(), Some(0));
+    let lock = t.0.join("schemas/eskema.lock");
+    let mut locked = std::fs::read_to_string(&lock).expect("lock");
+    // A reviewer's exception, in flow style, for an event that was never stored.
+    locked.push_str("exceptions: [{ rule: field-removed, event: shelf.BookLent, reason: \"never deployed\" }]\n");
+    std::fs::write(&lock, &locked).expect("write");
+    std::fs::write(
+        t.0.join("schemas/shelf.yaml"),
+        SHELF.replace(
+            "      BookLent:\n        fields: { isbn: String, reader: String }",
+            "      BookLent:\n        version: 2\n        upcast: [{ from: 1, add: { isbn: \"\" } }]\n        fields: { isbn: String }",
+        ),
+    )
+    .expect("write");
+    let out = eskema(&["check", "schemas"], &t.0);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("not needed any more"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Locking rewrites it in the writer's layout; the exception stays.
+    assert_eq!(eskema(&["lock", "schemas"], &t.0).status.code(), Some(0));
+    let relocked = std::fs::read_to_string(&lock).expect("lock");
+    assert!(relocked.contains("exceptions:\n  - rule: field-removed\n    event: shelf.BookLent\n    reason: \"never deployed\"\n"), "{relocked}");
+    let out = eskema(&["lock", "--check", "schemas"], &t.0);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

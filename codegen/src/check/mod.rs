@@ -50,7 +50,12 @@ impl Checked {
     pub fn locked(&self) -> (String, bool) {
         let previous = self.lock.as_ref().map(|l| &l.file);
         let text = crate::lock::render(&crate::lock::updated(&self.domain.contexts, previous));
-        let changed = self.lock.as_ref().is_none_or(|l| l.text != text);
+        // Compared as the writer would write the lock that is there, so a hand-edited
+        // layout (an exception in flow style) is not "behind the schemas".
+        let changed = self
+            .lock
+            .as_ref()
+            .is_none_or(|l| crate::lock::render(&l.file) != text);
         (text, changed)
     }
 }

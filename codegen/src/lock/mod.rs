@@ -496,7 +496,7 @@ fn quoted(items: &[String]) -> String {
 fn quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '<' | '>'))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '<' | '>' | '-'))
         && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && !matches!(
             s.to_ascii_lowercase().as_str(),
