@@ -6,7 +6,7 @@ pub mod schema;
 
 use std::path::PathBuf;
 
-use eskema_codegen::__private::{check_sources, render_files};
+use eskema_codegen::__private::{check_sources, check_sources_locked, render_files};
 
 /// Separates files in one fuzz input. A YAML comment line, so a seed made of one schema
 /// file is valid as it is, and joined seeds are a multi-file domain.
@@ -43,6 +43,39 @@ pub fn run(sources: &[(PathBuf, String)]) {
                 assert!(d.line >= 1 && d.column >= 1, "position from 1: {d}");
                 assert!(
                     sources.iter().any(|(p, _)| *p == d.file),
+                    "diagnostic on a file that was given: {d}"
+                );
+            }
+        }
+    }
+}
+
+/// Separates the lock file from the schema files in one `lock` fuzz input (a YAML comment
+/// line too).
+pub const LOCK_SEPARATOR: &str = "\n#--- schemas ---\n";
+
+/// The lock's file name in a fuzz input.
+pub const LOCK_FILE: &str = "eskema.lock";
+
+/// Checks the sources against the lock `lock`; when that passes, the lock `eskema lock`
+/// would write from it must read back and pass too (it is a fixed point: locking twice
+/// changes nothing), and generate must work.
+pub fn run_locked(sources: &[(PathBuf, String)], lock: &str) {
+    let lock_path = PathBuf::from(LOCK_FILE);
+    match check_sources_locked(sources, (lock_path.clone(), lock.to_string())) {
+        Ok(checked) => {
+            let (next, _) = checked.locked();
+            let again = check_sources_locked(sources, (lock_path.clone(), next.clone()))
+                .unwrap_or_else(|r| panic!("the updated lock is refused:\n{r}\n--- lock\n{next}"));
+            assert_eq!(again.locked().0, next, "locking twice changes the lock");
+            let _ = render_files(&again);
+        }
+        Err(report) => {
+            assert!(report.has_errors(), "a failed check reports an error");
+            for d in &report.diagnostics {
+                assert!(d.line >= 1 && d.column >= 1, "position from 1: {d}");
+                assert!(
+                    d.file == lock_path || sources.iter().any(|(p, _)| *p == d.file),
                     "diagnostic on a file that was given: {d}"
                 );
             }
