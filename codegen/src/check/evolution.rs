@@ -190,7 +190,7 @@ pub(crate) fn check(loaded: &[Loaded], contexts: &[model::Context], lock: &Lock,
             loc,
             message: format!(
                 "event `{name}` is locked ({}) but {parent} no longer declares it; its stored events could not be read",
-                lock.entry(name)
+                lock.entry("events", name)
             ),
             hint: Some(format!(
                 "keep the event; if it was renamed, list the old name in the new event: `renamed_from: [{event}]`"
@@ -245,7 +245,7 @@ impl<'a> At<'a> {
         entry: &LockedEvent,
         out: &mut Vec<Violation<'a>>,
     ) {
-        let here = self.lock.entry(entry_name);
+        let here = self.lock.entry("events", entry_name);
         let stored = if entry_name == self.key {
             format!("`{}`", self.key)
         } else {
@@ -363,7 +363,8 @@ impl<'a> At<'a> {
                         let ty_loc = self
                             .field_loc(&f.name)
                             .map_or(self.raw.name.loc, |r| r.ty.loc);
-                        if from.is_option() && !to.is_option() && !widens(&from, &to) {
+                        let rule = shape::type_rule(&from, &to);
+                        if rule == Some("made-required") {
                             problems
                                 .entry(("made-required", f.name.clone()))
                                 .or_insert_with(|| {
@@ -379,7 +380,7 @@ impl<'a> At<'a> {
                                 })
                                 .versions
                                 .push(v);
-                        } else if !widens(&from, &to) {
+                        } else if rule == Some("type-changed") {
                             problems
                                 .entry(("type-changed", f.name.clone()))
                                 .or_insert_with(|| {
@@ -585,10 +586,7 @@ fn check_types<'a>(
             else {
                 continue;
             };
-            let here = match lock.line_of(&name) {
-                Some(line) => format!("{}:{line}, `types.{name}`", lock.path.display()),
-                None => format!("{}, `types.{name}`", lock.path.display()),
-            };
+            let here = lock.entry("types", &name);
             let mut push = |rule: &'static str, loc: Loc, message: String, hint: &str| {
                 out.push(Violation {
                     rule,
@@ -634,12 +632,7 @@ fn check_types<'a>(
                             Some(had) => {
                                 let had = had.shape();
                                 let from = Ty::parse(&had.ty, &c.name);
-                                if !widens(&from, &to) {
-                                    let rule = if from.is_option() && !to.is_option() {
-                                        "made-required"
-                                    } else {
-                                        "type-changed"
-                                    };
+                                if let Some(rule) = shape::type_rule(&from, &to) {
                                     push(
                                         rule,
                                         at(&f.name).map_or(raw.name.loc, |r| r.ty.loc),

@@ -80,6 +80,14 @@ pub enum LockedField {
 }
 
 impl LockedField {
+    /// The short form when there is no default.
+    pub(crate) fn from_shape(f: FieldShape) -> LockedField {
+        match f.default {
+            None => LockedField::Short(f.ty),
+            default => LockedField::Long { ty: f.ty, default },
+        }
+    }
+
     pub(crate) fn shape(&self) -> FieldShape {
         match self {
             LockedField::Short(ty) => FieldShape {
@@ -161,11 +169,12 @@ impl Lock {
             .copied()
     }
 
-    /// How a message names an event's entry: `schemas/eskema.lock:12 (events.bank.X)`.
-    pub(crate) fn entry(&self, event: &str) -> String {
-        match self.line_of(event) {
-            Some(line) => format!("{}:{line}, `events.{event}`", self.path.display()),
-            None => format!("{}, `events.{event}`", self.path.display()),
+    /// How a message names an entry of `section` (`events` or `types`):
+    /// `schemas/eskema.lock:12, events.bank.X`.
+    pub(crate) fn entry(&self, section: &str, key: &str) -> String {
+        match self.line_of(key) {
+            Some(line) => format!("{}:{line}, `{section}.{key}`", self.path.display()),
+            None => format!("{}, `{section}.{key}`", self.path.display()),
         }
     }
 }
@@ -266,16 +275,7 @@ pub(crate) fn updated(contexts: &[Context], previous: Option<&LockFile>) -> Lock
                 entry.renamed_from.dedup();
                 let fields = |s: Shape| {
                     s.into_iter()
-                        .map(|(name, f)| {
-                            let field = match f.default {
-                                None => LockedField::Short(f.ty),
-                                Some(default) => LockedField::Long {
-                                    ty: f.ty,
-                                    default: Some(default),
-                                },
-                            };
-                            (name, field)
-                        })
+                        .map(|(name, f)| (name, LockedField::from_shape(f)))
                         .collect()
                 };
                 entry.versions.insert(
@@ -362,15 +362,10 @@ pub(crate) fn updated(contexts: &[Context], previous: Option<&LockFile>) -> Lock
                     fields
                         .iter()
                         .map(|f| {
-                            let s = FieldShape::of(f, ctx);
-                            let field = match s.default {
-                                None => LockedField::Short(s.ty),
-                                Some(d) => LockedField::Long {
-                                    ty: s.ty,
-                                    default: Some(d),
-                                },
-                            };
-                            (f.name.clone(), field)
+                            (
+                                f.name.clone(),
+                                LockedField::from_shape(FieldShape::of(f, ctx)),
+                            )
                         })
                         .collect(),
                 ),

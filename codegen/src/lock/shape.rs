@@ -102,6 +102,19 @@ pub(crate) fn widens(from: &Ty, to: &Ty) -> bool {
     }
 }
 
+/// The rule a stored value of type `from` breaks when the field is now `to`, if any:
+/// `made-required` for an `Option` that lost it (stored `null`s), `type-changed` for any
+/// other change outside the widening table.
+pub(crate) fn type_rule(from: &Ty, to: &Ty) -> Option<&'static str> {
+    if widens(from, to) {
+        None
+    } else if from.is_option() && !to.is_option() {
+        Some("made-required")
+    } else {
+        Some("type-changed")
+    }
+}
+
 /// The canonical text of one upcast step: what the lock keeps as the step's fingerprint.
 /// Readable on purpose, so that a changed step shows in the lock file's diff as what
 /// changed, not as two hashes. Operations are listed in the order they run.
