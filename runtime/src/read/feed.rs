@@ -92,13 +92,33 @@ impl<S: ReadStore> Feed<S> {
     /// Asks the store for the safe head and publishes it.
     async fn learn(&self) -> Result<Watermark, StoreError> {
         let mark = self.store.safe_position().await?;
+        self.publish(mark.safe);
+        Ok(mark)
+    }
+
+    fn publish(&self, safe: u64) {
         self.head.send_if_modified(|h| {
-            let moved = mark.safe > *h;
+            let moved = safe > *h;
             if moved {
-                *h = mark.safe;
+                *h = safe;
             }
             moved
         });
+    }
+
+    /// Like [`Feed::learn`], but when the head moved and subscribers wait at it, fetches
+    /// the page they will ask for before waking them: each then finds it cached, instead
+    /// of all waking to queue on one fetch (wake-ups are most of a live reader's cost).
+    async fn learn_and_fetch(&self) -> Result<Watermark, StoreError> {
+        let before = self.head();
+        let mark = self.store.safe_position().await?;
+        // A subscriber holds a receiver only while it waits in `next`, which it does only
+        // at the head.
+        if mark.safe > before && self.head.receiver_count() > 0 {
+            // A failure here is the subscribers' to see: they fetch again themselves.
+            let _ = self.page_after(before, mark.safe).await;
+        }
+        self.publish(mark.safe);
         Ok(mark)
     }
 
@@ -129,7 +149,7 @@ impl<S: ReadStore> Feed<S> {
             }
             last = Some(Instant::now());
             let before = self.head();
-            let pending = match self.learn().await {
+            let pending = match self.learn_and_fetch().await {
                 Ok(mark) => {
                     failures = 0;
                     mark.pending
