@@ -120,9 +120,8 @@ pub mod atm {
         AuthorizationConfirmed(AuthorizationConfirmed),
         PinRejected(PinRejected),
     }
-    ::eskema::__private::from_variants!(
-        ConfirmAuthorizationEmits { AuthorizationConfirmed(AuthorizationConfirmed),
-        PinRejected(PinRejected) }
+    ::eskema::__from_variants!(
+        ConfirmAuthorizationEmits { AuthorizationConfirmed, PinRejected }
     );
     impl From<ConfirmAuthorizationEmits> for AtmWithdrawalEvent {
         fn from(events: ConfirmAuthorizationEmits) -> Self {
@@ -141,9 +140,8 @@ pub mod atm {
         ConfirmAuthorization(ConfirmAuthorization),
         DispenseCash(DispenseCash),
     }
-    ::eskema::__private::from_variants!(
-        AtmWithdrawalCommand { InitiateWithdrawal(InitiateWithdrawal),
-        ConfirmAuthorization(ConfirmAuthorization), DispenseCash(DispenseCash) }
+    ::eskema::__from_variants!(
+        AtmWithdrawalCommand { InitiateWithdrawal, ConfirmAuthorization, DispenseCash }
     );
     impl ::eskema::Validate for AtmWithdrawalCommand {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
@@ -179,10 +177,9 @@ pub mod atm {
         PinRejected(PinRejected),
         CashDispensed(CashDispensed),
     }
-    ::eskema::__private::from_variants!(
-        AtmWithdrawalEvent { WithdrawalInitiated(WithdrawalInitiated),
-        AuthorizationConfirmed(AuthorizationConfirmed), PinRejected(PinRejected),
-        CashDispensed(CashDispensed) }
+    ::eskema::__from_variants!(
+        AtmWithdrawalEvent { WithdrawalInitiated, AuthorizationConfirmed, PinRejected,
+        CashDispensed }
     );
     impl ::eskema::event::DomainEvent for AtmWithdrawalEvent {
         fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
@@ -308,10 +305,10 @@ pub mod atm {
     pub enum Command {
         AtmWithdrawal(AtmWithdrawalCommand),
     }
-    ::eskema::__private::from_variants!(Command { AtmWithdrawal(AtmWithdrawalCommand) });
-    ::eskema::__private::from_variants!(
-        Command { AtmWithdrawal : InitiateWithdrawal, AtmWithdrawal :
-        ConfirmAuthorization, AtmWithdrawal : DispenseCash }
+    ::eskema::__from_variants!(Command { AtmWithdrawal(AtmWithdrawalCommand) });
+    ::eskema::__from_variants!(
+        Command { AtmWithdrawal : [InitiateWithdrawal, ConfirmAuthorization,
+        DispenseCash] }
     );
     impl ::eskema::Validate for Command {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
@@ -326,11 +323,10 @@ pub mod atm {
     pub enum Event {
         AtmWithdrawal(AtmWithdrawalEvent),
     }
-    ::eskema::__private::from_variants!(Event { AtmWithdrawal(AtmWithdrawalEvent) });
-    ::eskema::__private::from_variants!(
-        Event { AtmWithdrawal : WithdrawalInitiated, AtmWithdrawal :
-        AuthorizationConfirmed, AtmWithdrawal : PinRejected, AtmWithdrawal :
-        CashDispensed }
+    ::eskema::__from_variants!(Event { AtmWithdrawal(AtmWithdrawalEvent) });
+    ::eskema::__from_variants!(
+        Event { AtmWithdrawal : [WithdrawalInitiated, AuthorizationConfirmed,
+        PinRejected, CashDispensed] }
     );
     impl ::eskema::event::DomainEvent for Event {
         fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
@@ -359,7 +355,7 @@ pub mod atm {
     pub enum Error {
         AtmWithdrawal(AtmWithdrawalError),
     }
-    ::eskema::__private::from_variants!(Error { AtmWithdrawal(AtmWithdrawalError) });
+    ::eskema::__from_variants!(Error { AtmWithdrawal(AtmWithdrawalError) });
     impl ::std::fmt::Display for Error {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match self {

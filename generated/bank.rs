@@ -137,9 +137,8 @@ pub mod bank {
         DepositMoney(DepositMoney),
         WithdrawMoney(WithdrawMoney),
     }
-    ::eskema::__private::from_variants!(
-        BankAccountCommand { OpenBankAccount(OpenBankAccount),
-        DepositMoney(DepositMoney), WithdrawMoney(WithdrawMoney) }
+    ::eskema::__from_variants!(
+        BankAccountCommand { OpenBankAccount, DepositMoney, WithdrawMoney }
     );
     impl ::eskema::Validate for BankAccountCommand {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
@@ -174,9 +173,8 @@ pub mod bank {
         MoneyDeposited(MoneyDeposited),
         MoneyWithdrawn(MoneyWithdrawn),
     }
-    ::eskema::__private::from_variants!(
-        BankAccountEvent { BankAccountOpened(BankAccountOpened),
-        MoneyDeposited(MoneyDeposited), MoneyWithdrawn(MoneyWithdrawn) }
+    ::eskema::__from_variants!(
+        BankAccountEvent { BankAccountOpened, MoneyDeposited, MoneyWithdrawn }
     );
     impl ::eskema::event::DomainEvent for BankAccountEvent {
         fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
@@ -316,9 +314,8 @@ pub mod bank {
         MoneyDeposited(MoneyDeposited),
         MoneyWithdrawn(MoneyWithdrawn),
     }
-    ::eskema::__private::from_variants!(
-        AccountBalancesEvent { BankAccountOpened(BankAccountOpened),
-        MoneyDeposited(MoneyDeposited), MoneyWithdrawn(MoneyWithdrawn) }
+    ::eskema::__from_variants!(
+        AccountBalancesEvent { BankAccountOpened, MoneyDeposited, MoneyWithdrawn }
     );
     /// Runs [`AccountBalancesHandler`] on a read side: `ReadSide::builder(..).projection(AccountBalances, ..)`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -402,9 +399,7 @@ pub mod bank {
     pub enum NotificationsEvent {
         MoneyWithdrawn(MoneyWithdrawn),
     }
-    ::eskema::__private::from_variants!(
-        NotificationsEvent { MoneyWithdrawn(MoneyWithdrawn) }
-    );
+    ::eskema::__from_variants!(NotificationsEvent { MoneyWithdrawn });
     /// Runs [`NotificationsHandler`] on a read side: `ReadSide::builder(..).handler(Notifications, ..)`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
     pub struct Notifications;
@@ -466,9 +461,8 @@ pub mod bank {
         WithdrawMoney(WithdrawMoney),
         DispenseCash(super::atm::DispenseCash),
     }
-    ::eskema::__private::from_variants!(
-        WithdrawalDispatch { WithdrawMoney(WithdrawMoney),
-        DispenseCash(super::atm::DispenseCash) }
+    ::eskema::__from_variants!(
+        WithdrawalDispatch { WithdrawMoney, DispenseCash(super::atm::DispenseCash) }
     );
     impl ::eskema::read::Commands for WithdrawalDispatch {
         fn command_name(&self) -> &'static str {
@@ -523,10 +517,9 @@ pub mod bank {
         AuthorizationConfirmed(super::atm::AuthorizationConfirmed),
         MoneyWithdrawn(MoneyWithdrawn),
     }
-    ::eskema::__private::from_variants!(
+    ::eskema::__from_variants!(
         WithdrawalEvent { WithdrawalInitiated(super::atm::WithdrawalInitiated),
-        AuthorizationConfirmed(super::atm::AuthorizationConfirmed),
-        MoneyWithdrawn(MoneyWithdrawn) }
+        AuthorizationConfirmed(super::atm::AuthorizationConfirmed), MoneyWithdrawn }
     );
     impl ::eskema::read::Subscription for Withdrawal {
         type Event = WithdrawalEvent;
@@ -599,10 +592,9 @@ pub mod bank {
     pub enum Command {
         BankAccount(BankAccountCommand),
     }
-    ::eskema::__private::from_variants!(Command { BankAccount(BankAccountCommand) });
-    ::eskema::__private::from_variants!(
-        Command { BankAccount : OpenBankAccount, BankAccount : DepositMoney, BankAccount
-        : WithdrawMoney }
+    ::eskema::__from_variants!(Command { BankAccount(BankAccountCommand) });
+    ::eskema::__from_variants!(
+        Command { BankAccount : [OpenBankAccount, DepositMoney, WithdrawMoney] }
     );
     impl ::eskema::Validate for Command {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
@@ -617,10 +609,9 @@ pub mod bank {
     pub enum Event {
         BankAccount(BankAccountEvent),
     }
-    ::eskema::__private::from_variants!(Event { BankAccount(BankAccountEvent) });
-    ::eskema::__private::from_variants!(
-        Event { BankAccount : BankAccountOpened, BankAccount : MoneyDeposited,
-        BankAccount : MoneyWithdrawn }
+    ::eskema::__from_variants!(Event { BankAccount(BankAccountEvent) });
+    ::eskema::__from_variants!(
+        Event { BankAccount : [BankAccountOpened, MoneyDeposited, MoneyWithdrawn] }
     );
     impl ::eskema::event::DomainEvent for Event {
         fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
@@ -648,7 +639,7 @@ pub mod bank {
     pub enum Error {
         BankAccount(BankAccountError),
     }
-    ::eskema::__private::from_variants!(Error { BankAccount(BankAccountError) });
+    ::eskema::__from_variants!(Error { BankAccount(BankAccountError) });
     impl ::std::fmt::Display for Error {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match self {

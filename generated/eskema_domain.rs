@@ -37,22 +37,22 @@ pub mod domain {
         Bank(super::bank::Error),
         Users(super::users::Error),
     }
-    ::eskema::__private::from_variants!(
+    ::eskema::__from_variants!(
         Command { Atm(super::atm::Command), Bank(super::bank::Command),
         Users(super::users::Command) }
     );
-    ::eskema::__private::from_variants!(
-        Command { Atm : super::atm::InitiateWithdrawal, Atm :
-        super::atm::ConfirmAuthorization, Atm : super::atm::DispenseCash, Bank :
-        super::bank::OpenBankAccount, Bank : super::bank::DepositMoney, Bank :
-        super::bank::WithdrawMoney, Users : super::users::RegisterUser, Users :
-        super::users::CreateUser }
+    ::eskema::__from_variants!(
+        Command { Atm : [super::atm::InitiateWithdrawal,
+        super::atm::ConfirmAuthorization, super::atm::DispenseCash], Bank :
+        [super::bank::OpenBankAccount, super::bank::DepositMoney,
+        super::bank::WithdrawMoney], Users : [super::users::RegisterUser,
+        super::users::CreateUser] }
     );
-    ::eskema::__private::from_variants!(
+    ::eskema::__from_variants!(
         Event { Atm(super::atm::Event), Bank(super::bank::Event),
         Users(super::users::Event) }
     );
-    ::eskema::__private::from_variants!(
+    ::eskema::__from_variants!(
         Error { Atm(super::atm::Error), Bank(super::bank::Error),
         Users(super::users::Error) }
     );

@@ -68,7 +68,7 @@ pub mod users {
     pub enum UserCommand {
         RegisterUser(RegisterUser),
     }
-    ::eskema::__private::from_variants!(UserCommand { RegisterUser(RegisterUser) });
+    ::eskema::__from_variants!(UserCommand { RegisterUser });
     impl ::eskema::Validate for UserCommand {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
             let command: &dyn ::eskema::Validate = match self {
@@ -93,7 +93,7 @@ pub mod users {
     pub enum UserEvent {
         UserRegistered(UserRegistered),
     }
-    ::eskema::__private::from_variants!(UserEvent { UserRegistered(UserRegistered) });
+    ::eskema::__from_variants!(UserEvent { UserRegistered });
     impl ::eskema::event::DomainEvent for UserEvent {
         fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
             match self {
@@ -235,7 +235,7 @@ pub mod users {
     pub enum UserProfileCommand {
         CreateUser(CreateUser),
     }
-    ::eskema::__private::from_variants!(UserProfileCommand { CreateUser(CreateUser) });
+    ::eskema::__from_variants!(UserProfileCommand { CreateUser });
     impl ::eskema::Validate for UserProfileCommand {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
             let command: &dyn ::eskema::Validate = match self {
@@ -260,7 +260,7 @@ pub mod users {
     pub enum UserProfileEvent {
         UserCreated(UserCreated),
     }
-    ::eskema::__private::from_variants!(UserProfileEvent { UserCreated(UserCreated) });
+    ::eskema::__from_variants!(UserProfileEvent { UserCreated });
     impl ::eskema::event::DomainEvent for UserProfileEvent {
         fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
             match self {
@@ -342,11 +342,11 @@ pub mod users {
         User(UserCommand),
         UserProfile(UserProfileCommand),
     }
-    ::eskema::__private::from_variants!(
+    ::eskema::__from_variants!(
         Command { User(UserCommand), UserProfile(UserProfileCommand) }
     );
-    ::eskema::__private::from_variants!(
-        Command { User : RegisterUser, UserProfile : CreateUser }
+    ::eskema::__from_variants!(
+        Command { User : [RegisterUser], UserProfile : [CreateUser] }
     );
     impl ::eskema::Validate for Command {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
@@ -364,11 +364,9 @@ pub mod users {
         User(UserEvent),
         UserProfile(UserProfileEvent),
     }
-    ::eskema::__private::from_variants!(
-        Event { User(UserEvent), UserProfile(UserProfileEvent) }
-    );
-    ::eskema::__private::from_variants!(
-        Event { User : UserRegistered, UserProfile : UserCreated }
+    ::eskema::__from_variants!(Event { User(UserEvent), UserProfile(UserProfileEvent) });
+    ::eskema::__from_variants!(
+        Event { User : [UserRegistered], UserProfile : [UserCreated] }
     );
     impl ::eskema::event::DomainEvent for Event {
         fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
@@ -398,9 +396,7 @@ pub mod users {
         User(UserError),
         UserProfile(UserProfileError),
     }
-    ::eskema::__private::from_variants!(
-        Error { User(UserError), UserProfile(UserProfileError) }
-    );
+    ::eskema::__from_variants!(Error { User(UserError), UserProfile(UserProfileError) });
     impl ::std::fmt::Display for Error {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match self {

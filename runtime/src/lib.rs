@@ -62,7 +62,6 @@ pub mod __private {
     pub use std::sync::LazyLock;
 
     pub use crate::__dispatch_fns as dispatch_fns;
-    pub use crate::__from_variants as from_variants;
     pub use crate::aggregate::{decode_command, emitted, execute};
     pub use crate::engine::{PAGES_AHEAD, READ_PAGE};
     pub use crate::event::{decode, decode_recorded};
@@ -89,29 +88,32 @@ macro_rules! include_domain {
     };
 }
 
-/// `From` impls for enums whose variants wrap one value each: `Enum { Variant(Type), .. }`
-/// makes `From<Type> for Enum`; `Enum { Variant: Type, .. }` converts through the variant's
-/// own `From` (`Variant(Type::into())`). Generated code only.
+/// `From` impls for enums whose variants wrap one value each: `Enum { A, B(path::B) }` makes
+/// `From<A> for Enum` (a variant without a type wraps the type of its own name) and
+/// `From<path::B> for Enum`; `Enum { V: [T, U] }` converts `T` and `U` through the variant's
+/// own `From` (`V(T::into())`). Generated code only.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __from_variants {
-    ($enum:ident { $($variant:ident($ty:ty)),* $(,)? }) => {
+    (@ty $variant:ident) => { $variant };
+    (@ty $variant:ident $ty:ty) => { $ty };
+    ($enum:ident { $($variant:ident $(($ty:ty))?),* $(,)? }) => {
         $(
-            impl ::core::convert::From<$ty> for $enum {
-                fn from(value: $ty) -> Self {
+            impl ::core::convert::From<$crate::__from_variants!(@ty $variant $($ty)?)> for $enum {
+                fn from(value: $crate::__from_variants!(@ty $variant $($ty)?)) -> Self {
                     Self::$variant(value)
                 }
             }
         )*
     };
-    ($enum:ident { $($variant:ident: $ty:ty),* $(,)? }) => {
-        $(
+    ($enum:ident { $($variant:ident: [$($ty:ty),* $(,)?]),* $(,)? }) => {
+        $($(
             impl ::core::convert::From<$ty> for $enum {
                 fn from(value: $ty) -> Self {
                     Self::$variant(::core::convert::Into::into(value))
                 }
             }
-        )*
+        )*)*
     };
 }
 

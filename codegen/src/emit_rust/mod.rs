@@ -567,7 +567,8 @@ pub(crate) fn allow_large_variants(variants: usize) -> TokenStream {
 }
 
 /// `From<Type> for Enum` for each `(Variant, Type)`, as one call of the runtime's
-/// `from_variants!`; with `through`, each converts into the variant's own type first.
+/// `from_variants!` (a type spelled as its variant is left out); with `through`, each
+/// converts into the variant's own type first, the types grouped by variant.
 pub(crate) fn from_variants(
     enum_id: &Ident,
     pairs: Vec<(TokenStream, TokenStream)>,
@@ -576,12 +577,30 @@ pub(crate) fn from_variants(
     if pairs.is_empty() {
         return TokenStream::new();
     }
-    let entries = pairs.iter().map(|(v, t)| {
-        if through {
-            quote!(#v: #t)
-        } else {
-            quote!(#v(#t))
+    let entries: Vec<TokenStream> = if through {
+        let mut groups: Vec<(String, TokenStream, Vec<TokenStream>)> = Vec::new();
+        for (v, t) in pairs {
+            let key = v.to_string();
+            match groups.last_mut() {
+                Some((last, _, types)) if *last == key => types.push(t),
+                _ => groups.push((key, v, vec![t])),
+            }
         }
-    });
-    quote!(::eskema::__private::from_variants!(#enum_id { #(#entries),* });)
+        groups
+            .into_iter()
+            .map(|(_, v, types)| quote!(#v: [#(#types),*]))
+            .collect()
+    } else {
+        pairs
+            .into_iter()
+            .map(|(v, t)| {
+                if v.to_string() == t.to_string() {
+                    v
+                } else {
+                    quote!(#v(#t))
+                }
+            })
+            .collect()
+    };
+    quote!(::eskema::__from_variants!(#enum_id { #(#entries),* });)
 }

@@ -222,10 +222,7 @@ pub mod atm {
         InitiateWithdrawal(InitiateWithdrawal),
         ConfirmAuthorization(ConfirmAuthorization),
     }
-    ::eskema::__private::from_variants!(
-        AtmCommand { InitiateWithdrawal(InitiateWithdrawal),
-        ConfirmAuthorization(ConfirmAuthorization) }
-    );
+    ::eskema::__from_variants!(AtmCommand { InitiateWithdrawal, ConfirmAuthorization });
     impl ::eskema::Validate for AtmCommand {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
             let command: &dyn ::eskema::Validate = match self {
@@ -255,10 +252,7 @@ pub mod atm {
         WithdrawalInitiated(WithdrawalInitiated),
         AuthorizationConfirmed(AuthorizationConfirmed),
     }
-    ::eskema::__private::from_variants!(
-        AtmEvent { WithdrawalInitiated(WithdrawalInitiated),
-        AuthorizationConfirmed(AuthorizationConfirmed) }
-    );
+    ::eskema::__from_variants!(AtmEvent { WithdrawalInitiated, AuthorizationConfirmed });
     impl ::eskema::event::DomainEvent for AtmEvent {
         fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
             match self {
@@ -375,8 +369,8 @@ pub mod atm {
         WithdrawalInitiated(WithdrawalInitiated),
         MoneyWithdrawn(super::bank::MoneyWithdrawn),
     }
-    ::eskema::__private::from_variants!(
-        AtmJournalEvent { WithdrawalInitiated(WithdrawalInitiated),
+    ::eskema::__from_variants!(
+        AtmJournalEvent { WithdrawalInitiated,
         MoneyWithdrawn(super::bank::MoneyWithdrawn) }
     );
     /// Runs [`AtmJournalHandler`] on a read side: `ReadSide::builder(..).handler(AtmJournal, ..)`.
@@ -438,9 +432,9 @@ pub mod atm {
     pub enum Command {
         Atm(AtmCommand),
     }
-    ::eskema::__private::from_variants!(Command { Atm(AtmCommand) });
-    ::eskema::__private::from_variants!(
-        Command { Atm : InitiateWithdrawal, Atm : ConfirmAuthorization }
+    ::eskema::__from_variants!(Command { Atm(AtmCommand) });
+    ::eskema::__from_variants!(
+        Command { Atm : [InitiateWithdrawal, ConfirmAuthorization] }
     );
     impl ::eskema::Validate for Command {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
@@ -455,9 +449,9 @@ pub mod atm {
     pub enum Event {
         Atm(AtmEvent),
     }
-    ::eskema::__private::from_variants!(Event { Atm(AtmEvent) });
-    ::eskema::__private::from_variants!(
-        Event { Atm : WithdrawalInitiated, Atm : AuthorizationConfirmed }
+    ::eskema::__from_variants!(Event { Atm(AtmEvent) });
+    ::eskema::__from_variants!(
+        Event { Atm : [WithdrawalInitiated, AuthorizationConfirmed] }
     );
     impl ::eskema::event::DomainEvent for Event {
         fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
@@ -485,7 +479,7 @@ pub mod atm {
     pub enum Error {
         Atm(AtmError),
     }
-    ::eskema::__private::from_variants!(Error { Atm(AtmError) });
+    ::eskema::__from_variants!(Error { Atm(AtmError) });
     impl ::std::fmt::Display for Error {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match self {

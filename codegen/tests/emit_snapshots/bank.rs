@@ -115,10 +115,7 @@ pub mod bank {
         OpenBankAccount(OpenBankAccount),
         WithdrawMoney(WithdrawMoney),
     }
-    ::eskema::__private::from_variants!(
-        BankAccountCommand { OpenBankAccount(OpenBankAccount),
-        WithdrawMoney(WithdrawMoney) }
-    );
+    ::eskema::__from_variants!(BankAccountCommand { OpenBankAccount, WithdrawMoney });
     impl ::eskema::Validate for BankAccountCommand {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
             let command: &dyn ::eskema::Validate = match self {
@@ -148,10 +145,7 @@ pub mod bank {
         BankAccountOpened(BankAccountOpened),
         MoneyWithdrawn(MoneyWithdrawn),
     }
-    ::eskema::__private::from_variants!(
-        BankAccountEvent { BankAccountOpened(BankAccountOpened),
-        MoneyWithdrawn(MoneyWithdrawn) }
-    );
+    ::eskema::__from_variants!(BankAccountEvent { BankAccountOpened, MoneyWithdrawn });
     impl ::eskema::event::DomainEvent for BankAccountEvent {
         fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
             match self {
@@ -295,7 +289,7 @@ pub mod bank {
     pub enum UserCommand {
         RegisterUser(RegisterUser),
     }
-    ::eskema::__private::from_variants!(UserCommand { RegisterUser(RegisterUser) });
+    ::eskema::__from_variants!(UserCommand { RegisterUser });
     impl ::eskema::Validate for UserCommand {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
             let command: &dyn ::eskema::Validate = match self {
@@ -320,7 +314,7 @@ pub mod bank {
     pub enum UserEvent {
         UserRegistered(UserRegistered),
     }
-    ::eskema::__private::from_variants!(UserEvent { UserRegistered(UserRegistered) });
+    ::eskema::__from_variants!(UserEvent { UserRegistered });
     impl ::eskema::event::DomainEvent for UserEvent {
         fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
             match self {
@@ -416,9 +410,8 @@ pub mod bank {
         BankAccountOpened(BankAccountOpened),
         MoneyWithdrawn(MoneyWithdrawn),
     }
-    ::eskema::__private::from_variants!(
-        AccountBalancesEvent { BankAccountOpened(BankAccountOpened),
-        MoneyWithdrawn(MoneyWithdrawn) }
+    ::eskema::__from_variants!(
+        AccountBalancesEvent { BankAccountOpened, MoneyWithdrawn }
     );
     /// Runs [`AccountBalancesHandler`] on a read side: `ReadSide::builder(..).projection(AccountBalances, ..)`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -486,8 +479,8 @@ pub mod bank {
         WithdrawMoney(WithdrawMoney),
         ConfirmAuthorization(super::atm::ConfirmAuthorization),
     }
-    ::eskema::__private::from_variants!(
-        WithdrawalDispatch { WithdrawMoney(WithdrawMoney),
+    ::eskema::__from_variants!(
+        WithdrawalDispatch { WithdrawMoney,
         ConfirmAuthorization(super::atm::ConfirmAuthorization) }
     );
     impl ::eskema::read::Commands for WithdrawalDispatch {
@@ -543,10 +536,9 @@ pub mod bank {
         AuthorizationConfirmed(super::atm::AuthorizationConfirmed),
         MoneyWithdrawn(MoneyWithdrawn),
     }
-    ::eskema::__private::from_variants!(
+    ::eskema::__from_variants!(
         WithdrawalEvent { WithdrawalInitiated(super::atm::WithdrawalInitiated),
-        AuthorizationConfirmed(super::atm::AuthorizationConfirmed),
-        MoneyWithdrawn(MoneyWithdrawn) }
+        AuthorizationConfirmed(super::atm::AuthorizationConfirmed), MoneyWithdrawn }
     );
     impl ::eskema::read::Subscription for Withdrawal {
         type Event = WithdrawalEvent;
@@ -616,12 +608,11 @@ pub mod bank {
         BankAccount(BankAccountCommand),
         User(UserCommand),
     }
-    ::eskema::__private::from_variants!(
+    ::eskema::__from_variants!(
         Command { BankAccount(BankAccountCommand), User(UserCommand) }
     );
-    ::eskema::__private::from_variants!(
-        Command { BankAccount : OpenBankAccount, BankAccount : WithdrawMoney, User :
-        RegisterUser }
+    ::eskema::__from_variants!(
+        Command { BankAccount : [OpenBankAccount, WithdrawMoney], User : [RegisterUser] }
     );
     impl ::eskema::Validate for Command {
         fn validate_into(&self, prefix: &str, errors: &mut ::eskema::ValidationErrors) {
@@ -639,12 +630,10 @@ pub mod bank {
         BankAccount(BankAccountEvent),
         User(UserEvent),
     }
-    ::eskema::__private::from_variants!(
-        Event { BankAccount(BankAccountEvent), User(UserEvent) }
-    );
-    ::eskema::__private::from_variants!(
-        Event { BankAccount : BankAccountOpened, BankAccount : MoneyWithdrawn, User :
-        UserRegistered }
+    ::eskema::__from_variants!(Event { BankAccount(BankAccountEvent), User(UserEvent) });
+    ::eskema::__from_variants!(
+        Event { BankAccount : [BankAccountOpened, MoneyWithdrawn], User :
+        [UserRegistered] }
     );
     impl ::eskema::event::DomainEvent for Event {
         fn as_event(&self) -> &dyn ::eskema::event::AnyEvent {
@@ -674,9 +663,7 @@ pub mod bank {
         BankAccount(BankAccountError),
         User(UserError),
     }
-    ::eskema::__private::from_variants!(
-        Error { BankAccount(BankAccountError), User(UserError) }
-    );
+    ::eskema::__from_variants!(Error { BankAccount(BankAccountError), User(UserError) });
     impl ::std::fmt::Display for Error {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match self {

@@ -30,18 +30,18 @@ pub mod domain {
         Atm(super::atm::Error),
         Bank(super::bank::Error),
     }
-    ::eskema::__private::from_variants!(
+    ::eskema::__from_variants!(
         Command { Atm(super::atm::Command), Bank(super::bank::Command) }
     );
-    ::eskema::__private::from_variants!(
-        Command { Atm : super::atm::InitiateWithdrawal, Atm :
-        super::atm::ConfirmAuthorization, Bank : super::bank::OpenBankAccount, Bank :
-        super::bank::WithdrawMoney, Bank : super::bank::RegisterUser }
+    ::eskema::__from_variants!(
+        Command { Atm : [super::atm::InitiateWithdrawal,
+        super::atm::ConfirmAuthorization], Bank : [super::bank::OpenBankAccount,
+        super::bank::WithdrawMoney, super::bank::RegisterUser] }
     );
-    ::eskema::__private::from_variants!(
+    ::eskema::__from_variants!(
         Event { Atm(super::atm::Event), Bank(super::bank::Event) }
     );
-    ::eskema::__private::from_variants!(
+    ::eskema::__from_variants!(
         Error { Atm(super::atm::Error), Bank(super::bank::Error) }
     );
     impl ::std::fmt::Display for Error {
