@@ -2,8 +2,6 @@
 /// Cash machines: a withdrawal from card insertion and PIN check to dispensing.
 pub mod atm {
     use ::eskema::serde::{Deserialize, Serialize};
-    /// The context's name, as written in the schema (`context:` or the file stem).
-    pub const CONTEXT: &str = "atm";
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum WithdrawalStatus {
@@ -123,16 +121,10 @@ pub mod atm {
     ::eskema::__from_variants!(
         ConfirmAuthorizationEmits { AuthorizationConfirmed, PinRejected }
     );
-    impl From<ConfirmAuthorizationEmits> for AtmWithdrawalEvent {
-        fn from(events: ConfirmAuthorizationEmits) -> Self {
-            match events {
-                ConfirmAuthorizationEmits::AuthorizationConfirmed(e) => {
-                    Self::AuthorizationConfirmed(e)
-                }
-                ConfirmAuthorizationEmits::PinRejected(e) => Self::PinRejected(e),
-            }
-        }
-    }
+    ::eskema::__from_variants!(
+        AtmWithdrawalEvent from ConfirmAuthorizationEmits { AuthorizationConfirmed,
+        PinRejected }
+    );
     #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AtmWithdrawalCommand {

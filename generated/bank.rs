@@ -2,8 +2,6 @@
 /// Retail bank accounts: opening, deposits and withdrawals (also those an ATM asks for).
 pub mod bank {
     use ::eskema::serde::{Deserialize, Serialize};
-    /// The context's name, as written in the schema (`context:` or the file stem).
-    pub const CONTEXT: &str = "bank";
     /// The currencies an account can be held in.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]

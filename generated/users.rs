@@ -2,8 +2,6 @@
 /// People who use the bank's online services.
 pub mod users {
     use ::eskema::serde::{Deserialize, Serialize};
-    /// The context's name, as written in the schema (`context:` or the file stem).
-    pub const CONTEXT: &str = "users";
     /// A login, identified by its user name.
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]

@@ -91,12 +91,22 @@ macro_rules! include_domain {
 /// `From` impls for enums whose variants wrap one value each: `Enum { A, B(path::B) }` makes
 /// `From<A> for Enum` (a variant without a type wraps the type of its own name) and
 /// `From<path::B> for Enum`; `Enum { V: [T, U] }` converts `T` and `U` through the variant's
-/// own `From` (`V(T::into())`). Generated code only.
+/// own `From` (`V(T::into())`); `To from From { A, B }` converts an enum into one with the
+/// same variants among others. Generated code only.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __from_variants {
     (@ty $variant:ident) => { $variant };
     (@ty $variant:ident $ty:ty) => { $ty };
+    ($enum:ident from $from:ident { $($variant:ident),* $(,)? }) => {
+        impl ::core::convert::From<$from> for $enum {
+            fn from(value: $from) -> Self {
+                match value {
+                    $($from::$variant(e) => Self::$variant(e),)*
+                }
+            }
+        }
+    };
     ($enum:ident { $($variant:ident $(($ty:ty))?),* $(,)? }) => {
         $(
             impl ::core::convert::From<$crate::__from_variants!(@ty $variant $($ty)?)> for $enum {

@@ -65,7 +65,6 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
             vs.iter().map(|v| (quote!(#v), quote!(#v))).collect(),
             false,
         );
-        let arms = vs.iter().map(|v| quote!(#id::#v(e) => Self::#v(e),));
         let attrs = cx.attrs(&names::emits_enum(&c.name));
         quote! {
             #[derive(Debug, Clone, PartialEq)]
@@ -73,11 +72,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
             #attrs
             pub enum #id { #(#vs(#vs),)* }
             #froms
-            impl From<#id> for #ev_enum {
-                fn from(events: #id) -> Self {
-                    match events { #(#arms)* }
-                }
-            }
+            ::eskema::__from_variants!(#ev_enum from #id { #(#vs),* });
         }
     });
 

@@ -141,7 +141,7 @@ enum File<'d> {
 /// allocator fast.
 #[derive(Clone, Copy)]
 enum Piece<'d> {
-    /// The context's docs, `pub mod <ctx> {`, `CONTEXT` and the first [`TYPES_PER_PIECE`]
+    /// The context's docs, `pub mod <ctx> {`, its `use` and the first [`TYPES_PER_PIECE`]
     /// declared types; the formatted text keeps the opening brace and leaves out the
     /// closing one.
     Head(&'d Context),
@@ -219,14 +219,11 @@ fn piece_tokens(domain: &Domain, piece: Piece) -> TokenStream {
         Piece::Domain => return domain::emit(domain),
         Piece::Head(ctx) => {
             let cx = Cx { domain, ctx };
-            let context_name = &ctx.name;
             let types = types::emit(&cx, types_from(ctx, 0));
             // The derives name serde's traits short: one-line derive lists. The checker
             // refuses `Serialize` and `Deserialize` as schema names, so nothing collides.
             let items = quote! {
                 use ::eskema::serde::{Deserialize, Serialize};
-                /// The context's name, as written in the schema (`context:` or the file stem).
-                pub const CONTEXT: &str = #context_name;
                 #types
             };
             return context_module(ctx, items);
@@ -356,7 +353,6 @@ fn whole_context(domain: &Domain, context: &Context) -> TokenStream {
         domain,
         ctx: context,
     };
-    let context_name = &context.name;
     let types = types::emit(&cx, &context.types);
     let aggregates = context.aggregates.iter().map(|a| aggregate::emit(&cx, a));
     let handlers = context
@@ -372,8 +368,6 @@ fn whole_context(domain: &Domain, context: &Context) -> TokenStream {
         context,
         quote! {
             use ::eskema::serde::{Deserialize, Serialize};
-            /// The context's name, as written in the schema (`context:` or the file stem).
-            pub const CONTEXT: &str = #context_name;
             #types
             #(#aggregates)*
             #(#handlers)*

@@ -2,8 +2,6 @@
 /// Cash machines: withdrawals authorized against bank accounts.
 pub mod atm {
     use ::eskema::serde::{Deserialize, Serialize};
-    /// The context's name, as written in the schema (`context:` or the file stem).
-    pub const CONTEXT: &str = "atm";
     /// Where a cash machine stands.
     #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]

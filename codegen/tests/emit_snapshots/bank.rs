@@ -2,8 +2,6 @@
 /// Retail bank accounts and ATM withdrawals.
 pub mod bank {
     use ::eskema::serde::{Deserialize, Serialize};
-    /// The context's name, as written in the schema (`context:` or the file stem).
-    pub const CONTEXT: &str = "bank";
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
     #[serde(crate = "::eskema::serde")]
     pub enum Currency {
