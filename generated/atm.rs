@@ -113,7 +113,6 @@ pub mod atm {
         const NAME: &'static str = "CashDispensed";
     }
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum ConfirmAuthorizationEmits {
         AuthorizationConfirmed(AuthorizationConfirmed),
         PinRejected(PinRejected),
@@ -126,7 +125,6 @@ pub mod atm {
         PinRejected }
     );
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AtmWithdrawalCommand {
         InitiateWithdrawal(InitiateWithdrawal),
         ConfirmAuthorization(ConfirmAuthorization),
@@ -162,7 +160,6 @@ pub mod atm {
         }
     }
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AtmWithdrawalEvent {
         WithdrawalInitiated(WithdrawalInitiated),
         AuthorizationConfirmed(AuthorizationConfirmed),

@@ -129,7 +129,6 @@ pub mod bank {
         const RENAMED_FROM: &'static [&'static str] = &["CashWithdrawn"];
     }
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum BankAccountCommand {
         OpenBankAccount(OpenBankAccount),
         DepositMoney(DepositMoney),
@@ -165,7 +164,6 @@ pub mod bank {
         }
     }
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum BankAccountEvent {
         BankAccountOpened(BankAccountOpened),
         MoneyDeposited(MoneyDeposited),
@@ -306,7 +304,6 @@ pub mod bank {
         fn reset(&self, conn: &mut C) -> impl ::eskema::read::Handled;
     }
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AccountBalancesEvent {
         BankAccountOpened(BankAccountOpened),
         MoneyDeposited(MoneyDeposited),
@@ -454,7 +451,6 @@ pub mod bank {
         pub amount: i64,
     }
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum WithdrawalDispatch {
         WithdrawMoney(WithdrawMoney),
         DispenseCash(super::atm::DispenseCash),
@@ -509,7 +505,6 @@ pub mod bank {
         ) -> Result<Vec<WithdrawalDispatch>, ::eskema::HandlerError>;
     }
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum WithdrawalEvent {
         WithdrawalInitiated(super::atm::WithdrawalInitiated),
         AuthorizationConfirmed(super::atm::AuthorizationConfirmed),

@@ -16,7 +16,6 @@ pub mod domain {
     ];
     /// A command of any context: what [`dispatch`] takes.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Command {
         Atm(super::atm::Command),
         Bank(super::bank::Command),
@@ -24,7 +23,6 @@ pub mod domain {
     }
     /// An event of any context, as dispatch returns them.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Event {
         Atm(super::atm::Event),
         Bank(super::bank::Event),

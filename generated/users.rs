@@ -335,7 +335,6 @@ pub mod users {
     }
     /// Every command of the context, by aggregate: what [`dispatch`] takes.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Command {
         User(UserCommand),
         UserProfile(UserProfileCommand),
@@ -357,7 +356,6 @@ pub mod users {
     }
     /// Every event of the context, by aggregate, as dispatch returns them.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Event {
         User(UserEvent),
         UserProfile(UserProfileEvent),

@@ -51,6 +51,7 @@ impl Domain {
             }
         }
         self.fill_holds();
+        self.fill_ref_bytes();
         let index = TypeIndex::new(self);
         let hashes: Vec<Vec<String>> = self
             .contexts
@@ -73,6 +74,52 @@ impl Domain {
     /// for the whole domain, backwards from the types that have the property themselves
     /// (linear in the number of fields, with no recursion, so a long chain of nested types
     /// costs no more per type than a short one).
+    /// Fills `bytes` of every event and command reference from the struct it names.
+    fn fill_ref_bytes(&mut self) {
+        type Key = (String, String, String);
+        let mut events: std::collections::HashMap<Key, Option<u32>> = Default::default();
+        let mut commands: std::collections::HashMap<Key, Option<u32>> = Default::default();
+        for c in &self.contexts {
+            for a in &c.aggregates {
+                for e in &a.events {
+                    let key = (c.name.clone(), a.name.clone(), e.name.clone());
+                    events.insert(key, struct_bytes(&e.fields));
+                }
+                for cmd in &a.commands {
+                    let key = (c.name.clone(), a.name.clone(), cmd.name.clone());
+                    commands.insert(key, struct_bytes(&cmd.fields));
+                }
+            }
+        }
+        let key = |c: &str, a: &str, n: &str| (c.to_string(), a.to_string(), n.to_string());
+        for c in &mut self.contexts {
+            let event_refs = c
+                .handlers
+                .iter_mut()
+                .flat_map(|h| h.subscribes.iter_mut())
+                .chain(c.process_managers.iter_mut().flat_map(|p| {
+                    p.starts_on
+                        .iter_mut()
+                        .chain(&mut p.continues_on)
+                        .chain(&mut p.stops_on)
+                }));
+            for r in event_refs {
+                r.bytes = events
+                    .get(&key(&r.context, &r.aggregate, &r.name))
+                    .copied()
+                    .flatten();
+            }
+            for p in &mut c.process_managers {
+                for r in &mut p.dispatches {
+                    r.bytes = commands
+                        .get(&key(&r.context, &r.aggregate, &r.name))
+                        .copied()
+                        .flatten();
+                }
+            }
+        }
+    }
+
     fn fill_holds(&mut self) {
         let index = TypeIndex::new(self);
         let n = index.types.len();
@@ -109,6 +156,9 @@ impl Domain {
             Holds {
                 rules: named.is_some_and(|k| rules[k]),
                 lossy: ty.is_lossy() || named.is_some_and(|k| lossy[k]),
+                bytes: ty.inline_bytes(&|c, name| {
+                    matches!(index.def(c, name), Some(TypeDef::Enum { .. }))
+                }),
             }
         };
         // Computed while `index` borrows the domain, then written in the same order.
@@ -288,6 +338,18 @@ pub struct Context {
     pub process_managers: Vec<ProcessManager>,
 }
 
+impl Context {
+    /// [`Holds::bytes`] of the context's `Command` enum.
+    pub fn command_enum_bytes(&self) -> Option<u32> {
+        enum_bytes(self.aggregates.iter().map(Aggregate::command_enum_bytes))
+    }
+
+    /// [`Holds::bytes`] of the context's `Event` enum.
+    pub fn event_enum_bytes(&self) -> Option<u32> {
+        enum_bytes(self.aggregates.iter().map(Aggregate::event_enum_bytes))
+    }
+}
+
 /// A declared value object or enum under `types:`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TypeDef {
@@ -340,6 +402,27 @@ pub struct Holds {
     /// An `f64` or a `Json` value, which may read back differently from its JSON (NaN and
     /// infinities become `null`, `Some(null)` becomes `None`).
     pub lossy: bool,
+    /// An upper bound on the bytes a value takes inline (on a 64-bit target); `None` when it
+    /// holds a declared struct inline, which is not sized. Enums whose variants are all
+    /// known to be small do without clippy's `large_enum_variant` allowance.
+    pub bytes: Option<u32>,
+}
+
+/// The bound of [`Holds::bytes`] for a struct of `fields` (each padded to 8 at most), or
+/// `None` when one field is not sized.
+pub fn struct_bytes(fields: &[Field]) -> Option<u32> {
+    fields.iter().try_fold(0u32, |sum, f| {
+        Some(sum.saturating_add(f.holds.bytes?.next_multiple_of(8)))
+    })
+}
+
+/// The bound of [`Holds::bytes`] for an enum whose variants wrap values of at most these
+/// sizes: the largest and a tag.
+pub fn enum_bytes(variants: impl IntoIterator<Item = Option<u32>>) -> Option<u32> {
+    variants
+        .into_iter()
+        .try_fold(0u32, |max, b| Some(max.max(b?)))
+        .map(|max| max.saturating_add(8))
 }
 
 /// A field's `default:`, typed by the checker: the variant is the field's type, so an
@@ -448,6 +531,29 @@ impl TypeRef {
         }
     }
 
+    /// An upper bound on the bytes a value takes inline on a 64-bit target (see
+    /// [`Holds::bytes`]); `is_enum` tells a declared enum (unit variants: one byte) from a
+    /// declared struct, which is not sized.
+    fn inline_bytes(&self, is_enum: &dyn Fn(&str, &str) -> bool) -> Option<u32> {
+        Some(match self {
+            TypeRef::Bool => 1,
+            TypeRef::I32 | TypeRef::U32 => 4,
+            TypeRef::I64 | TypeRef::U64 | TypeRef::F64 => 8,
+            TypeRef::DateTime => 12,
+            TypeRef::Uuid | TypeRef::Decimal => 16,
+            TypeRef::String | TypeRef::Vec(_) | TypeRef::Map(_) => 24,
+            // 32 bytes; 72 with serde_json's `preserve_order`.
+            TypeRef::Json => 80,
+            TypeRef::Named { context, name } => {
+                if !is_enum(context, name) {
+                    return None;
+                }
+                1
+            }
+            TypeRef::Option(inner) => inner.inline_bytes(is_enum)?.saturating_add(8),
+        })
+    }
+
     /// `f64` or `Json`, here or inside wrappers (not through declared types).
     pub fn is_lossy(&self) -> bool {
         match self {
@@ -553,6 +659,18 @@ pub struct Aggregate {
     pub state_hash: String,
 }
 
+impl Aggregate {
+    /// [`Holds::bytes`] of its command enum.
+    pub fn command_enum_bytes(&self) -> Option<u32> {
+        enum_bytes(self.commands.iter().map(|c| struct_bytes(&c.fields)))
+    }
+
+    /// [`Holds::bytes`] of its event enum (a bound for any enum of some of its events).
+    pub fn event_enum_bytes(&self) -> Option<u32> {
+        enum_bytes(self.events.iter().map(|e| struct_bytes(&e.fields)))
+    }
+}
+
 /// One variant of the aggregate's error enum; `message` is its `Display`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ErrorDef {
@@ -648,6 +766,8 @@ pub struct EventRef {
     /// The stream prefix of its aggregate, which tells it from a same-named event of
     /// another context (filled by [`Domain::resolve`]).
     pub stream_prefix: String,
+    /// [`Holds::bytes`] of the event struct (filled by [`Domain::resolve`]).
+    pub bytes: Option<u32>,
 }
 
 /// A resolved reference to a command, possibly of another context.
@@ -656,6 +776,8 @@ pub struct CommandRef {
     pub context: String,
     pub aggregate: String,
     pub name: String,
+    /// [`Holds::bytes`] of the command struct (filled by [`Domain::resolve`]).
+    pub bytes: Option<u32>,
 }
 
 /// `kind:` of a handler: what it does with events, and so what delivery it gets.

@@ -246,12 +246,14 @@ fn handlers_and_process_managers_resolve_across_contexts() {
                 aggregate: "BankAccount".into(),
                 name: "BankAccountOpened".into(),
                 stream_prefix: "bank-account-".into(),
+                bytes: Some(40),
             },
             EventRef {
                 context: "bank".into(),
                 aggregate: "BankAccount".into(),
                 name: "MoneyWithdrawn".into(),
                 stream_prefix: "bank-account-".into(),
+                bytes: Some(56),
             },
         ]
     );
@@ -273,6 +275,7 @@ fn handlers_and_process_managers_resolve_across_contexts() {
             aggregate: "Atm".into(),
             name: "WithdrawalInitiated".into(),
             stream_prefix: "Atm-".into(),
+            bytes: Some(48),
         }]
     );
     assert_eq!(
@@ -282,6 +285,7 @@ fn handlers_and_process_managers_resolve_across_contexts() {
             aggregate: "Atm".into(),
             name: "AuthorizationConfirmed".into(),
             stream_prefix: "Atm-".into(),
+            bytes: Some(16),
         }]
     );
     assert_eq!(
@@ -291,6 +295,7 @@ fn handlers_and_process_managers_resolve_across_contexts() {
             aggregate: "BankAccount".into(),
             name: "MoneyWithdrawn".into(),
             stream_prefix: "bank-account-".into(),
+            bytes: Some(56),
         }]
     );
     assert_eq!(
@@ -299,12 +304,14 @@ fn handlers_and_process_managers_resolve_across_contexts() {
             CommandRef {
                 context: "bank".into(),
                 aggregate: "BankAccount".into(),
-                name: "WithdrawMoney".into()
+                name: "WithdrawMoney".into(),
+                bytes: Some(48),
             },
             CommandRef {
                 context: "atm".into(),
                 aggregate: "Atm".into(),
-                name: "ConfirmAuthorization".into()
+                name: "ConfirmAuthorization".into(),
+                bytes: Some(16),
             },
         ]
     );

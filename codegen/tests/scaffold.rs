@@ -86,6 +86,7 @@ fn event_ref(context: &str, aggregate: &str, name: &str) -> EventRef {
         aggregate: aggregate.into(),
         name: name.into(),
         stream_prefix: format!("{aggregate}-"),
+        bytes: None,
     }
 }
 
@@ -171,11 +172,13 @@ fn bank_domain() -> Domain {
                 context: "bank".into(),
                 aggregate: "BankAccount".into(),
                 name: "WithdrawMoney".into(),
+                bytes: None,
             },
             CommandRef {
                 context: "atm".into(),
                 aggregate: "Atm".into(),
                 name: "ConfirmAuthorization".into(),
+                bytes: None,
             },
         ],
         state: vec![field("amount", TypeRef::I64)],

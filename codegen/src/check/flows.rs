@@ -52,6 +52,7 @@ pub(crate) fn event_ref(name: &Name, cx: &Cx, sink: &mut Sink) -> Option<EventRe
             aggregate: e.aggregate.clone(),
             name: ev.to_string(),
             stream_prefix: String::new(),
+            bytes: None,
         });
     }
     let prefix = if ctx == cx.ctx && !name.text.contains('.') {
@@ -96,6 +97,7 @@ fn command_ref(name: &Name, cx: &Cx, sink: &mut Sink) -> Option<CommandRef> {
             context: ctx.to_string(),
             aggregate: agg.clone(),
             name: cmd.to_string(),
+            bytes: None,
         });
     }
     let prefix = if name.text.contains('.') {

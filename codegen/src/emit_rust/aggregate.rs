@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 use super::{
     Cx, doc_lines, from_variants, ident, match_ref, stored_names, types, upcast, validate,
 };
-use crate::model::{Aggregate, IdentityType, names};
+use crate::model::{Aggregate, IdentityType, names, struct_bytes};
 
 pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     let agg = ident(&a.name);
@@ -59,7 +59,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     let emits_enums = a.commands.iter().filter(|c| c.emits.len() > 1).map(|c| {
         let id = ident(&names::emits_enum(&c.name));
         let vs: Vec<_> = c.emits.iter().map(|e| ident(e)).collect();
-        let allow_emits = super::allow_large_variants(vs.len());
+        let allow_emits = super::allow_large_variants(vs.iter().map(|_| a.event_enum_bytes()));
         let froms = from_variants(
             &id,
             vs.iter().map(|v| (quote!(#v), quote!(#v))).collect(),
@@ -79,7 +79,8 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     // ---- command enum
     let cmd_ids: Vec<_> = a.commands.iter().map(|c| ident(&c.name)).collect();
     let cmd_names: Vec<&String> = a.commands.iter().map(|c| &c.name).collect();
-    let allow_commands = super::allow_large_variants(cmd_ids.len());
+    let allow_commands =
+        super::allow_large_variants(a.commands.iter().map(|c| struct_bytes(&c.fields)));
     let validate_arms = cmd_ids.iter().map(|v| quote!(Self::#v(c) => c,)).collect();
     let validate_match = match_ref(quote!(self), validate_arms);
     let name_arms = cmd_ids
@@ -112,7 +113,8 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
 
     // ---- event enum
     let ev_ids: Vec<_> = a.events.iter().map(|e| ident(&e.name)).collect();
-    let allow_events = super::allow_large_variants(ev_ids.len());
+    let allow_events =
+        super::allow_large_variants(a.events.iter().map(|e| struct_bytes(&e.fields)));
     let ev_froms = from_variants(
         &ev_enum,
         ev_ids.iter().map(|v| (quote!(#v), quote!(#v))).collect(),

@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::{ident, upper_camel};
-use crate::model::Domain;
+use crate::model::{Context, Domain};
 
 pub(crate) fn emit(domain: &Domain) -> TokenStream {
     let includes = domain.contexts.iter().map(|c| {
@@ -18,7 +18,10 @@ pub(crate) fn emit(domain: &Domain) -> TokenStream {
         .iter()
         .map(|c| (c, ident(&upper_camel(&c.name)), ident(&c.name)))
         .collect();
-    let allow_large = super::allow_large_variants(ctxs.len());
+    let allow_commands =
+        super::allow_large_variants(domain.contexts.iter().map(Context::command_enum_bytes));
+    let allow_events =
+        super::allow_large_variants(domain.contexts.iter().map(Context::event_enum_bytes));
 
     // Which contexts have a command of each bare name: a unique one may be used unqualified.
     let mut owners: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -153,11 +156,11 @@ pub(crate) fn emit(domain: &Domain) -> TokenStream {
 
             /// A command of any context: what [`dispatch`] takes.
             #[derive(Debug, Clone, PartialEq)]
-            #allow_large
+            #allow_commands
         pub enum Command { #(#cmd_variants)* }
             /// An event of any context, as dispatch returns them.
             #[derive(Debug, Clone, PartialEq)]
-            #allow_large
+            #allow_events
         pub enum Event { #(#ev_variants)* }
             /// A domain error of any context; `Display` is the schema's message.
             #[derive(Debug, Clone, PartialEq, Eq)]

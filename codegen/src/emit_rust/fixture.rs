@@ -56,6 +56,7 @@ fn ev(context: &str, aggregate: &str, name: &str) -> EventRef {
         aggregate: aggregate.into(),
         name: name.into(),
         stream_prefix: String::new(),
+        bytes: None,
     }
 }
 
@@ -282,11 +283,13 @@ pub fn bank() -> Context {
                     context: "bank".into(),
                     aggregate: "BankAccount".into(),
                     name: "WithdrawMoney".into(),
+                    bytes: None,
                 },
                 CommandRef {
                     context: "atm".into(),
                     aggregate: "Atm".into(),
                     name: "ConfirmAuthorization".into(),
+                    bytes: None,
                 },
             ],
             state: vec![

@@ -59,7 +59,7 @@ pub(crate) fn emit_process(cx: &Cx, p: &ProcessManager) -> TokenStream {
             (ident(&variant), cx.item_path(&c.context, &c.name), c)
         })
         .collect();
-    let allow_large = super::allow_large_variants(cmds.len());
+    let allow_large = super::allow_large_variants(cmds.iter().map(|(_, _, c)| c.bytes));
     let cmd_variants = cmds.iter().map(|(v, path, _)| quote!(#v(#path),));
     let cmd_froms = super::from_variants(
         &dispatch_id,

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::{Cx, from_variants, ident, match_ref, stored_names};
-use crate::model::names;
+use crate::model::{Aggregate, names};
 
 /// The router in three parts, each built and formatted on its own (see
 /// [`super::emit_files`]): the `Command` enum with its conversions and `Validate`; the
@@ -42,7 +42,8 @@ fn commands(cx: &Cx) -> TokenStream {
         .iter()
         .map(|a| ident(&names::command_enum(&a.name)))
         .collect();
-    let allow_large = super::allow_large_variants(aggs.len());
+    let allow_large =
+        super::allow_large_variants(ctx.aggregates.iter().map(Aggregate::command_enum_bytes));
     let command = ident("Command");
     let agg_froms = from_variants(
         &command,
@@ -104,7 +105,8 @@ fn events(cx: &Cx) -> TokenStream {
         .iter()
         .map(|a| ident(&names::event_enum(&a.name)))
         .collect();
-    let allow_large = super::allow_large_variants(aggs.len());
+    let allow_large =
+        super::allow_large_variants(ctx.aggregates.iter().map(Aggregate::event_enum_bytes));
     let event = ident("Event");
     let agg_froms = from_variants(
         &event,

@@ -77,7 +77,7 @@ pub(super) fn policy(p: &FailurePolicy) -> TokenStream {
 /// helpers' `given` takes).
 pub(super) fn event_enum(cx: &Cx, enum_id: &Ident, subs: &[Sub]) -> TokenStream {
     let attrs = cx.attrs(&enum_id.to_string());
-    let allow_large = super::allow_large_variants(subs.len());
+    let allow_large = super::allow_large_variants(subs.iter().map(|s| s.r.bytes));
     let variants = subs.iter().map(|s| {
         let (v, p) = (&s.variant, &s.path);
         quote!(#v(#p),)

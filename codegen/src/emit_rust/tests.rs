@@ -291,3 +291,60 @@ aggregates:
         hash_of(&base.replace("  Currency: {", "  Currency: { doc: money,"))
     );
 }
+
+/// clippy's `large_enum_variant` allowance only where the lint could fire: on an enum with a
+/// variant that may be 200 bytes or more (nine `String`s), or one that holds a declared
+/// struct (not sized); not on one whose variants are all known to be small.
+#[test]
+fn large_variant_allowance_only_where_a_variant_may_be_large() {
+    let yaml = r#"context: shop
+types:
+  Address: { fields: { street: String } }
+  Size: { enum: [S, M] }
+aggregates:
+  Order:
+    identity: order_id
+    commands:
+      PlaceOrder:
+        fields: { order_id: String, size: "Option<Size>", at: DateTime, n: "Vec<u64>" }
+        emits: [OrderPlaced]
+      Describe:
+        fields: { order_id: String, a: String, b: String, c: String, d: String, e: String, f: String, g: String, h: String }
+        emits: [OrderPlaced]
+    events:
+      OrderPlaced: { fields: { order_id: String, size: Size } }
+      OrderShipped: { fields: { order_id: String, amount: Decimal } }
+  Parcel:
+    identity: parcel_id
+    commands:
+      SendParcel:
+        fields: { parcel_id: String }
+        emits: [ParcelSent]
+      Readdress:
+        fields: { parcel_id: String, to: Address }
+        emits: [ParcelSent]
+    events:
+      ParcelSent: { fields: { parcel_id: String } }
+handlers:
+  Orders:
+    subscribes: [OrderPlaced, OrderShipped]
+"#;
+    let checked =
+        crate::check::check_sources(&[(std::path::PathBuf::from("shop.yaml"), yaml.into())])
+            .expect("schema checks");
+    let out = emit_context(&checked.domain, &checked.domain.contexts[0]);
+    let allowed = |name: &str| {
+        let at = out
+            .find(&format!("pub enum {name} "))
+            .unwrap_or_else(|| panic!("enum {name} in:\n{out}"));
+        let before = &out[..at];
+        let attrs_start = before.rfind('}').unwrap_or(0);
+        before[attrs_start..].contains("large_enum_variant")
+    };
+    assert!(allowed("OrderCommand"), "nine Strings may be 216 bytes");
+    assert!(allowed("ParcelCommand"), "a declared struct is not sized");
+    assert!(!allowed("OrderEvent"), "small events:\n{out}");
+    assert!(!allowed("OrdersEvent"), "a handler's small events");
+    assert!(allowed("Command"), "holds the large command enums");
+    assert!(!allowed("Event"), "holds only small event enums");
+}

@@ -245,7 +245,6 @@ pub mod atm {
         }
     }
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AtmEvent {
         WithdrawalInitiated(WithdrawalInitiated),
         AuthorizationConfirmed(AuthorizationConfirmed),
@@ -362,7 +361,6 @@ pub mod atm {
         ) -> impl ::eskema::read::Handled;
     }
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AtmJournalEvent {
         WithdrawalInitiated(WithdrawalInitiated),
         MoneyWithdrawn(super::bank::MoneyWithdrawn),

@@ -108,7 +108,6 @@ pub mod bank {
         const RENAMED_FROM: &'static [&'static str] = &["CashWithdrawn"];
     }
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum BankAccountCommand {
         OpenBankAccount(OpenBankAccount),
         WithdrawMoney(WithdrawMoney),
@@ -138,7 +137,6 @@ pub mod bank {
         }
     }
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum BankAccountEvent {
         BankAccountOpened(BankAccountOpened),
         MoneyWithdrawn(MoneyWithdrawn),
@@ -403,7 +401,6 @@ pub mod bank {
         fn reset(&self, conn: &mut C) -> impl ::eskema::read::Handled;
     }
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum AccountBalancesEvent {
         BankAccountOpened(BankAccountOpened),
         MoneyWithdrawn(MoneyWithdrawn),
@@ -472,7 +469,6 @@ pub mod bank {
         pub amount: i64,
     }
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum WithdrawalDispatch {
         WithdrawMoney(WithdrawMoney),
         ConfirmAuthorization(super::atm::ConfirmAuthorization),
@@ -528,7 +524,6 @@ pub mod bank {
         ) -> Result<Vec<WithdrawalDispatch>, ::eskema::HandlerError>;
     }
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum WithdrawalEvent {
         WithdrawalInitiated(super::atm::WithdrawalInitiated),
         AuthorizationConfirmed(super::atm::AuthorizationConfirmed),
@@ -601,7 +596,6 @@ pub mod bank {
     }
     /// Every command of the context, by aggregate: what [`dispatch`] takes.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Command {
         BankAccount(BankAccountCommand),
         User(UserCommand),
@@ -623,7 +617,6 @@ pub mod bank {
     }
     /// Every event of the context, by aggregate, as dispatch returns them.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Event {
         BankAccount(BankAccountEvent),
         User(UserEvent),

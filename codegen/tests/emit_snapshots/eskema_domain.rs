@@ -19,7 +19,6 @@ pub mod domain {
     }
     /// An event of any context, as dispatch returns them.
     #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, reason = "mirrors the schema")]
     pub enum Event {
         Atm(super::atm::Event),
         Bank(super::bank::Event),
