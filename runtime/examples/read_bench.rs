@@ -473,6 +473,20 @@ fn finish_child(
     Ok(arrived)
 }
 
+/// This process's CPU time so far (user and system, in clock ticks of 10 ms) divided by the
+/// wall time since `since` (its start, about), in percent of a core.
+fn cpu_percent(since: Instant) -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.split(' ').collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(13) + ticks(14)) / since.elapsed().as_secs_f64()
+}
+
 /// The last position the parent sent (read from stdin), or `None` when stdin closed.
 async fn read_last() -> Option<u64> {
     tokio::task::spawn_blocking(|| {
@@ -572,18 +586,11 @@ async fn run_child(role: &str) -> Result<(), BoxError> {
             let before = engine.store().statements_sent();
             let _ = read_last().await;
             if std::env::var("SHOW_CHILDREN").is_ok() {
-                let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-                let fields: Vec<&str> = stat.split(' ').collect();
-                let ticks: f64 = fields.get(13).and_then(|f| f.parse().ok()).unwrap_or(0.0)
-                    + fields
-                        .get(14)
-                        .and_then(|f| f.parse::<f64>().ok())
-                        .unwrap_or(0.0);
                 eprintln!(
                     "handler process: {:.0} statements/s, {:.0}% of a core from start to stop",
                     (engine.store().statements_sent() - before) as f64
                         / started.elapsed().as_secs_f64(),
-                    ticks / started.elapsed().as_secs_f64()
+                    cpu_percent(started)
                 );
             }
             side.shutdown().await;
@@ -648,16 +655,9 @@ async fn run_child(role: &str) -> Result<(), BoxError> {
             let started = Instant::now();
             let _ = read_last().await;
             if std::env::var("SHOW_CHILDREN").is_ok() {
-                let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-                let fields: Vec<&str> = stat.split(' ').collect();
-                let ticks: f64 = fields.get(13).and_then(|f| f.parse().ok()).unwrap_or(0.0)
-                    + fields
-                        .get(14)
-                        .and_then(|f| f.parse::<f64>().ok())
-                        .unwrap_or(0.0);
                 eprintln!(
                     "raw follower: {:.0}% of a core from start to stop",
-                    ticks / started.elapsed().as_secs_f64()
+                    cpu_percent(started)
                 );
             }
             stop.store(true, Ordering::Relaxed);
