@@ -10,7 +10,8 @@
 //!
 //! - `ok`: every executor returns a declared event, and the crate compiles: the control that
 //!   the harness works (manifest, lock file, offline resolution), so that the failures below
-//!   cannot have another cause;
+//!   cannot have another cause (its command holds a declared type with a rule in each
+//!   wrapper, so the nested validation the generator writes is compiled here too);
 //! - `single`: `Open` emits only `CounterOpened`; its executor returns `AmountAdded`;
 //! - `multi`: `Adjust` emits `AmountAdded` and `AmountRemoved`; its executor returns
 //!   `CounterOpened`.
@@ -31,6 +32,9 @@ use eskema::serde_json::Value;
 
 const SCHEMA: &str = "\
 context: counters
+types:
+  Part:
+    fields: { n: { type: i64, validate: [{ min: 1 }] } }
 aggregates:
   Counter:
     identity: id
@@ -40,7 +44,13 @@ aggregates:
         fields: { id: String }
         emits: [CounterOpened]
       Adjust:
-        fields: { id: String, by: i64 }
+        fields:
+          id: String
+          by: i64
+          part: \"Option<Part>\"
+          parts: \"Vec<Part>\"
+          by_key: \"Map<String, Part>\"
+          deep: \"Vec<Option<Part>>\"
         emits: [AmountAdded, AmountRemoved]
     events:
       CounterOpened:

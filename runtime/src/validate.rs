@@ -243,6 +243,31 @@ impl<'a> Check<'a> {
         let prefix = format!("{}{field}.", self.prefix);
         value.validate_into(&prefix, self.errors);
     }
+
+    /// [`Check::nested`] for the declared type in an `Option`, when there is one.
+    pub fn nested_some<T: Validate>(&mut self, field: &str, value: Option<&T>) {
+        if let Some(value) = value {
+            self.nested(field, value);
+        }
+    }
+
+    /// [`Check::nested`] for each declared type in a `Vec`, reported under `field[i].`.
+    pub fn nested_each<T: Validate>(&mut self, field: &str, values: &[T]) {
+        for (i, value) in values.iter().enumerate() {
+            self.nested(&format!("{field}[{i}]"), value);
+        }
+    }
+
+    /// [`Check::nested`] for each declared type in a map, reported under `field[key].`.
+    pub fn nested_values<T: Validate>(
+        &mut self,
+        field: &str,
+        values: &std::collections::BTreeMap<String, T>,
+    ) {
+        for (key, value) in values {
+            self.nested(&format!("{field}[{key}]"), value);
+        }
+    }
 }
 
 /// The compiled regex of a `pattern` rule, from a process-wide cache.
@@ -264,6 +289,42 @@ fn compiled(pattern: &'static str) -> Result<regex::Regex, regex::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A declared type with one rule: `n` at least 1.
+    struct Part {
+        n: i64,
+    }
+
+    impl Validate for Part {
+        fn validate_into(&self, prefix: &str, errors: &mut ValidationErrors) {
+            Check::new(prefix, errors).min("n", &self.n, 1);
+        }
+    }
+
+    #[test]
+    fn nested_types_in_wrappers_report_their_path() {
+        let mut errors = ValidationErrors::default();
+        let mut check = Check::new("order.", &mut errors);
+        check.nested("one", &Part { n: 0 });
+        check.nested_some("maybe", Some(&Part { n: 0 }));
+        check.nested_some::<Part>("absent", None);
+        check.nested_each("parts", &[Part { n: 1 }, Part { n: 0 }]);
+        let by_key = std::collections::BTreeMap::from([
+            ("a".to_string(), Part { n: 5 }),
+            ("b".to_string(), Part { n: -1 }),
+        ]);
+        check.nested_values("by_key", &by_key);
+        let fields: Vec<String> = errors.violations.into_iter().map(|v| v.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "order.one.n",
+                "order.maybe.n",
+                "order.parts[1].n",
+                "order.by_key[b].n"
+            ]
+        );
+    }
 
     #[test]
     fn email_accepts_common_and_rejects_broken_addresses() {

@@ -80,9 +80,8 @@ fn each_rule_is_one_call_into_the_runtime() {
     for needle in [
         r#""EUR, USD","#,
         "crate::validators::authorization_code(value)",
-        r#"check.nested("location", v0);"#,
-        r#"for (i0, v0) in self.history.iter().enumerate() {"#,
-        r#"check.nested(&format!("history[{i0}]"), v0);"#,
+        r#"check.nested_some("location", self.location.as_ref());"#,
+        r#"check.nested_each("history", &self.history);"#,
         r#"check.pattern(&format!("tags[{i}]"), item, "^[a-z]+$");"#,
         "from_i128_with_scale(25i128, 1u32)",
         r#"check.range("latitude", &self.latitude, -90f64, 90f64);"#,

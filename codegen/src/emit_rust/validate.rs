@@ -436,8 +436,19 @@ fn nested(
     depth: usize,
 ) -> Option<TokenStream> {
     let borrowed = if is_ref { expr.clone() } else { quote!(&#expr) };
+    let declared = |inner: &TypeRef| matches!(inner, TypeRef::Named { .. });
     match ty {
         TypeRef::Named { .. } => Some(quote!(check.nested(#field, #borrowed);)),
+        // One wrapper around a declared type: one call, the runtime walks it.
+        TypeRef::Option(inner) if declared(inner) => {
+            Some(quote!(check.nested_some(#field, #expr.as_ref());))
+        }
+        TypeRef::Vec(inner) if declared(inner) => {
+            Some(quote!(check.nested_each(#field, #borrowed);))
+        }
+        TypeRef::Map(inner) if declared(inner) => {
+            Some(quote!(check.nested_values(#field, #borrowed);))
+        }
         TypeRef::Option(inner) => {
             let v = format_ident!("v{}", depth);
             let body = nested(inner, quote!(#v), true, field, path, depth + 1)?;

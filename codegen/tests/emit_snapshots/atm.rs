@@ -107,9 +107,7 @@ pub mod atm {
                     ),
                     "EUR, USD",
                 );
-            if let Some(v0) = &self.location {
-                check.nested("location", v0);
-            }
+            check.nested_some("location", self.location.as_ref());
             check.items_length("notes", self.notes.len(), Some(1), Some(10));
             check.items_length("tags", self.tags.len(), None, Some(3));
             for (i, item) in self.tags.iter().enumerate() {
@@ -134,9 +132,7 @@ pub mod atm {
             if let Some(value) = &self.notify {
                 check.email("notify", value);
             }
-            for (i0, v0) in self.history.iter().enumerate() {
-                check.nested(&format!("history[{i0}]"), v0);
-            }
+            check.nested_each("history", &self.history);
         }
     }
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
