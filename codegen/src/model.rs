@@ -542,8 +542,8 @@ impl TypeRef {
             TypeRef::DateTime => 12,
             TypeRef::Uuid | TypeRef::Decimal => 16,
             TypeRef::String | TypeRef::Vec(_) | TypeRef::Map(_) => 24,
-            // 32 bytes; 72 with serde_json's `preserve_order`.
-            TypeRef::Json => 80,
+            // 32 bytes; about 80 with serde_json's `preserve_order` (an `IndexMap`).
+            TypeRef::Json => 96,
             TypeRef::Named { context, name } => {
                 if !is_enum(context, name) {
                     return None;

@@ -56,10 +56,12 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
     let events = a.events.iter().map(|e| upcast::emit_event(cx, e));
 
     // ---- emits enums, for commands that may emit more than one event
+    // Some of the aggregate's events: bounded by the enum of all of them.
+    let events_bound = a.event_enum_bytes();
     let emits_enums = a.commands.iter().filter(|c| c.emits.len() > 1).map(|c| {
         let id = ident(&names::emits_enum(&c.name));
         let vs: Vec<_> = c.emits.iter().map(|e| ident(e)).collect();
-        let allow_emits = super::allow_large_variants(vs.iter().map(|_| a.event_enum_bytes()));
+        let allow_emits = super::allow_large_variants(vs.iter().map(|_| events_bound));
         let froms = from_variants(
             &id,
             vs.iter().map(|v| (quote!(#v), quote!(#v))).collect(),

@@ -5,7 +5,8 @@
 //! woken by the store's append notifications and, as a fallback, by a timer. Subscribers
 //! ask the feed for the events after their checkpoint: pages are fetched once, kept in a
 //! small cache and shared, so subscribers that are level (the usual case once caught up)
-//! cost one read between them, and one that catches up reads only its own pages.
+//! cost one read between them (made by the head task before it wakes them), and one that
+//! catches up reads only its own pages.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -106,11 +107,10 @@ impl<S: ReadStore> Feed<S> {
         });
     }
 
-    /// Like [`Feed::learn`], but when the head moved and subscribers wait at it, fetches
-    /// the page they will ask for before waking them: each then finds it cached, instead
-    /// of all waking to queue on one fetch (wake-ups are most of a live reader's cost).
-    async fn learn_and_fetch(&self) -> Result<Watermark, StoreError> {
-        let before = self.head();
+    /// Like [`Feed::learn`], but when the head moved past `before` (the head as last seen)
+    /// and subscribers wait at it, fetches the page they will ask for before waking them:
+    /// each then finds it cached, instead of all waking to queue on one fetch.
+    async fn learn_and_fetch(&self, before: u64) -> Result<Watermark, StoreError> {
         let mark = self.store.safe_position().await?;
         // A subscriber holds a receiver only while it waits in `next`, which it does only
         // at the head.
@@ -149,7 +149,7 @@ impl<S: ReadStore> Feed<S> {
             }
             last = Some(Instant::now());
             let before = self.head();
-            let pending = match self.learn_and_fetch().await {
+            let pending = match self.learn_and_fetch(before).await {
                 Ok(mark) => {
                     failures = 0;
                     mark.pending
