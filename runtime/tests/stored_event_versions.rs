@@ -146,11 +146,7 @@ impl Commands for RefundCommand {
         engine: &Engine<S>,
         ctx: CommandContext,
     ) -> Result<Vec<RecordedEvent>, DispatchError<String>> {
-        engine
-            .execute::<Account>(self.0.into(), ctx)
-            .await
-            .map(|o| o.recorded)
-            .map_err(|e| e.map_domain(|d| d.to_string()))
+        support::read::dispatch_deposit(engine, self.0, ctx).await
     }
 }
 

@@ -413,12 +413,22 @@ impl Commands for BonusCommand {
         ctx: CommandContext,
     ) -> Result<Vec<RecordedEvent>, DispatchError<String>> {
         let BonusCommand::Deposit(c) = self;
-        engine
-            .execute::<Account>(c.into(), ctx)
-            .await
-            .map(|o| o.recorded)
-            .map_err(|e| e.map_domain(|d| d.to_string()))
+        dispatch_deposit(engine, c, ctx).await
     }
+}
+
+/// A process manager's `Deposit`, as generated `Commands::dispatch` runs one: on the
+/// account, its events as recorded, the domain error as text.
+pub async fn dispatch_deposit<S: EventStore>(
+    engine: &Engine<S>,
+    deposit: super::Deposit,
+    ctx: CommandContext,
+) -> Result<Vec<RecordedEvent>, DispatchError<String>> {
+    engine
+        .execute::<Account>(deposit.into(), ctx)
+        .await
+        .map(|o| o.recorded)
+        .map_err(|e| e.map_domain(|d| d.to_string()))
 }
 
 impl ProcessManager for Bonus {
