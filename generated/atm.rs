@@ -194,8 +194,7 @@ pub mod atm {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum AtmWithdrawalError {
         /// this withdrawal has already been started
         AlreadyInitiated,
@@ -339,8 +338,7 @@ pub mod atm {
         }
     }
     /// The domain errors of every aggregate of the context; `Display` is the schema's message.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum Error {
         AtmWithdrawal(AtmWithdrawalError),
     }

@@ -196,8 +196,7 @@ pub mod bank {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum BankAccountError {
         /// the account is already open
         AccountAlreadyOpened,
@@ -627,8 +626,7 @@ pub mod bank {
         }
     }
     /// The domain errors of every aggregate of the context; `Display` is the schema's message.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum Error {
         BankAccount(BankAccountError),
     }

@@ -110,8 +110,7 @@ pub mod users {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum UserError {
         /// this user name is taken
         UserAlreadyRegistered,
@@ -277,8 +276,7 @@ pub mod users {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum UserProfileError {
         /// a profile with this id already exists
         ProfileAlreadyCreated,
@@ -386,8 +384,7 @@ pub mod users {
         }
     }
     /// The domain errors of every aggregate of the context; `Display` is the schema's message.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum Error {
         User(UserError),
         UserProfile(UserProfileError),

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::object::from_object;
 use crate::store::RecordedEvent;
 use crate::upcast::UpcastError;
 
@@ -49,6 +50,8 @@ pub trait Event:
 
     /// Decodes a stored payload of any known version.
     fn from_stored(version: u32, data: Value) -> Result<Self, UpcastError> {
+        // Matches rather than `?` and `map_err`: each closure or conversion here is compiled
+        // once per event type of the user's domain.
         if version > Self::VERSION {
             return Err(UpcastError::FutureVersion {
                 event_type: Self::NAME.to_string(),
@@ -56,29 +59,28 @@ pub trait Event:
                 current: Self::VERSION,
             });
         }
-        let data = if version < Self::VERSION {
-            Self::upcast(version, data)?
+        let upcast = if version < Self::VERSION {
+            Self::upcast(version, data)
         } else {
-            data
+            Ok(data)
         };
-        // Read through a reference, as `from_recorded` reads: one deserializer per event type
-        // is compiled, not two.
-        Self::deserialize(&data).map_err(|e| UpcastError::Decode {
-            event_type: Self::NAME.to_string(),
-            version,
-            message: e.to_string(),
-        })
+        match upcast {
+            Ok(data) => match from_object(&data) {
+                Ok(event) => Ok(event),
+                Err(e) => Err(UpcastError::decode(Self::NAME, version, &e)),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     /// Decodes a recorded event: straight from the stored payload when it is at the
     /// current version (no copy), else through [`Event::from_stored`].
     fn from_recorded(recorded: &RecordedEvent) -> Result<Self, UpcastError> {
         if recorded.event_version == Self::VERSION {
-            Self::deserialize(&recorded.data).map_err(|e| UpcastError::Decode {
-                event_type: recorded.event_type.clone(),
-                version: Self::VERSION,
-                message: e.to_string(),
-            })
+            match from_object(&recorded.data) {
+                Ok(event) => Ok(event),
+                Err(e) => Err(UpcastError::decode(&recorded.event_type, Self::VERSION, &e)),
+            }
         } else {
             Self::from_stored(recorded.event_version, recorded.data.clone())
         }
@@ -152,7 +154,10 @@ pub fn decode<E: Event, T>(
     data: Value,
     variant: fn(E) -> T,
 ) -> Result<T, UpcastError> {
-    E::from_stored(version, data).map(variant)
+    match E::from_stored(version, data) {
+        Ok(event) => Ok(variant(event)),
+        Err(e) => Err(e),
+    }
 }
 
 /// [`decode`] for a recorded event (see [`Event::from_recorded`]): what the arms of a
@@ -162,7 +167,10 @@ pub fn decode_recorded<E: Event, T>(
     recorded: &RecordedEvent,
     variant: fn(E) -> T,
 ) -> Result<T, UpcastError> {
-    E::from_recorded(recorded).map(variant)
+    match E::from_recorded(recorded) {
+        Ok(event) => Ok(variant(event)),
+        Err(e) => Err(e),
+    }
 }
 
 /// Serializes an event struct for storage.

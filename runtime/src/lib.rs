@@ -25,6 +25,7 @@ mod engine;
 pub mod event;
 mod memory;
 pub mod middleware;
+mod object;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod read;
@@ -91,7 +92,7 @@ macro_rules! include_domain {
 /// `From` impls for enums whose variants wrap one value each: `Enum { A, B(path::B) }` makes
 /// `From<A> for Enum` (a variant without a type wraps the type of its own name) and
 /// `From<path::B> for Enum`; `Enum { V: [T, U] }` converts `T` and `U` through the variant's
-/// own `From` (`V(T::into())`); `To from From { A, B }` converts an enum into one with the
+/// own `From` (`V(From::from(t))`); `To from From { A, B }` converts an enum into one with the
 /// same variants among others. Generated code only.
 #[doc(hidden)]
 #[macro_export]
@@ -120,7 +121,7 @@ macro_rules! __from_variants {
         $($(
             impl ::core::convert::From<$ty> for $enum {
                 fn from(value: $ty) -> Self {
-                    Self::$variant(::core::convert::Into::into(value))
+                    Self::$variant(::core::convert::From::from(value))
                 }
             }
         )*)*

@@ -40,6 +40,15 @@ impl UpcastError {
             target: target.to_string(),
         }
     }
+
+    /// [`UpcastError::Decode`]: the payload of `event_type` at `version` did not deserialize.
+    pub(crate) fn decode(event_type: &str, version: u32, error: &serde_json::Error) -> Self {
+        UpcastError::Decode {
+            event_type: event_type.to_string(),
+            version,
+            message: error.to_string(),
+        }
+    }
 }
 
 /// The payload as a mutable object, or [`UpcastError::NotAnObject`].

@@ -315,8 +315,7 @@ pub(crate) fn emit(cx: &Cx, a: &Aggregate) -> TokenStream {
             }
         }
 
-        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(crate = "::eskema::serde")]
+        #[derive(Debug, Clone, PartialEq, Eq)]
         #err_attrs
         pub enum #err_enum { #(#err_variants)* }
         impl ::std::fmt::Display for #err_enum {

@@ -220,10 +220,9 @@ fn piece_tokens(domain: &Domain, piece: Piece) -> TokenStream {
         Piece::Head(ctx) => {
             let cx = Cx { domain, ctx };
             let types = types::emit(&cx, types_from(ctx, 0));
-            // The derives name serde's traits short: one-line derive lists. The checker
-            // refuses `Serialize` and `Deserialize` as schema names, so nothing collides.
+            let import = serde_import(ctx);
             let items = quote! {
-                use ::eskema::serde::{Deserialize, Serialize};
+                #import
                 #types
             };
             return context_module(ctx, items);
@@ -347,6 +346,19 @@ fn assemble(domain: &Domain, file: &File, texts: Vec<Option<String>>) -> String 
     out
 }
 
+/// The derives name serde's traits short: one-line derive lists. The checker refuses
+/// `Serialize` and `Deserialize` as schema names, so nothing collides. Only declared types,
+/// aggregate states and commands and events, and process-manager states derive them.
+fn serde_import(ctx: &Context) -> Option<TokenStream> {
+    let derives =
+        !ctx.types.is_empty() || !ctx.aggregates.is_empty() || !ctx.process_managers.is_empty();
+    derives.then(|| {
+        quote!(
+            use ::eskema::serde::{Deserialize, Serialize};
+        )
+    })
+}
+
 /// One context file's tokens in one stream: what the pieces add up to.
 fn whole_context(domain: &Domain, context: &Context) -> TokenStream {
     let cx = Cx {
@@ -364,10 +376,11 @@ fn whole_context(domain: &Domain, context: &Context) -> TokenStream {
         .iter()
         .map(|p| process_managers::emit_process(&cx, p));
     let router = router::emit(&cx);
+    let import = serde_import(context);
     context_module(
         context,
         quote! {
-            use ::eskema::serde::{Deserialize, Serialize};
+            #import
             #types
             #(#aggregates)*
             #(#handlers)*

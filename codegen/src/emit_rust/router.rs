@@ -249,8 +249,7 @@ fn rest(cx: &Cx) -> TokenStream {
 
     quote! {
         /// The domain errors of every aggregate of the context; `Display` is the schema's message.
-        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(crate = "::eskema::serde")]
+        #[derive(Debug, Clone, PartialEq, Eq)]
         #err_attrs
         pub enum Error { #(#aggs(#errs),)* }
         #err_froms

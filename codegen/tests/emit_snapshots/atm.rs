@@ -268,8 +268,7 @@ pub mod atm {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum AtmError {
         /// no withdrawal was initiated
         NotInitiated,
@@ -466,8 +465,7 @@ pub mod atm {
         }
     }
     /// The domain errors of every aggregate of the context; `Display` is the schema's message.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum Error {
         Atm(AtmError),
     }

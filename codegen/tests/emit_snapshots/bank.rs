@@ -164,8 +164,7 @@ pub mod bank {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum BankAccountError {
         /// the account is already open
         AccountAlreadyOpened,
@@ -329,8 +328,7 @@ pub mod bank {
             }
         }
     }
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum UserError {}
     impl ::std::fmt::Display for UserError {
         fn fmt(&self, _f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -648,8 +646,7 @@ pub mod bank {
         }
     }
     /// The domain errors of every aggregate of the context; `Display` is the schema's message.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(crate = "::eskema::serde")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum Error {
         BankAccount(BankAccountError),
         User(UserError),

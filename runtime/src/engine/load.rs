@@ -81,7 +81,7 @@ impl<S: EventStore> Engine<S> {
                     "snapshot of another state shape ignored"
                 );
             } else {
-                match A::deserialize(&snap.state) {
+                match crate::object::from_object::<A>(&snap.state) {
                     Ok(state) => {
                         working.state = state;
                         working.version = snap.version;

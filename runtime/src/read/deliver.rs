@@ -212,7 +212,7 @@ impl<P: ProcessManager> Process<P> {
         else {
             return Ok(None);
         };
-        P::deserialize(&json)
+        crate::object::from_object::<P>(&json)
             .map(Some)
             .map_err(|e| BatchError::Handler {
                 index,
