@@ -240,6 +240,15 @@ async fn dispatch_json_validates_before_routing() {
     .await
     .expect_err("bad json");
     assert!(matches!(err, DispatchError::Decode { .. }), "{err}");
+    // The fields in order, as an array: refused, not read positionally.
+    let err = dispatch_json(&engine, "DepositMoney", eskema::serde_json::json!([ACC, 5]))
+        .await
+        .expect_err("array");
+    assert!(
+        matches!(&err, DispatchError::Decode { message, .. }
+            if message == "invalid type: sequence, expected struct DepositMoney"),
+        "{err}"
+    );
     assert_eq!(
         engine.store().read_all(1, 100).await.expect("read").len(),
         1

@@ -178,7 +178,11 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Value {
     // Event structs hold only JSON-representable types with string map keys, so this cannot
     // fail; a float that JSON cannot hold becomes `null`, which the round-trip check of
     // events with floats refuses before anything is stored.
-    serde_json::to_value(value).unwrap_or(Value::Null)
+    // Straight into the value serializer: `serde_json::to_value` would compile two functions
+    // more per event type (itself, and `Serialize` for the reference it takes).
+    value
+        .serialize(serde_json::value::Serializer)
+        .unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

@@ -76,6 +76,15 @@ struct Fields<'a> {
     value: Option<&'a Value>,
 }
 
+impl<'de> Fields<'de> {
+    /// The next field's name; its value waits for `next_value_seed`.
+    fn next_name(&mut self) -> Option<FieldName<'de>> {
+        let (name, value) = self.entries.next()?;
+        self.value = Some(value);
+        Some(FieldName(name))
+    }
+}
+
 impl<'de> MapAccess<'de> for Fields<'de> {
     type Error = Error;
 
@@ -83,14 +92,11 @@ impl<'de> MapAccess<'de> for Fields<'de> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Error> {
-        match self.entries.next() {
-            Some((key, value)) => {
-                self.value = Some(value);
-                match seed.deserialize(FieldName(key)) {
-                    Ok(key) => Ok(Some(key)),
-                    Err(e) => Err(e),
-                }
-            }
+        match self.next_name() {
+            Some(name) => match seed.deserialize(name) {
+                Ok(key) => Ok(Some(key)),
+                Err(e) => Err(e),
+            },
             None => Ok(None),
         }
     }
@@ -98,14 +104,11 @@ impl<'de> MapAccess<'de> for Fields<'de> {
     // What a derived struct's visitor calls; the provided method goes through `PhantomData`'s
     // seed, a function more per struct.
     fn next_key<K: de::Deserialize<'de>>(&mut self) -> Result<Option<K>, Error> {
-        match self.entries.next() {
-            Some((key, value)) => {
-                self.value = Some(value);
-                match K::deserialize(FieldName(key)) {
-                    Ok(key) => Ok(Some(key)),
-                    Err(e) => Err(e),
-                }
-            }
+        match self.next_name() {
+            Some(name) => match K::deserialize(name) {
+                Ok(key) => Ok(Some(key)),
+                Err(e) => Err(e),
+            },
             None => Ok(None),
         }
     }

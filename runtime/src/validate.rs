@@ -6,7 +6,14 @@ use std::fmt;
 /// Implemented by generated code for every command and declared type.
 pub trait Validate {
     /// Checks every rule of every field and returns all violations.
-    fn validate(&self) -> Result<(), ValidationErrors> {
+    ///
+    /// Not callable on a `dyn Validate` (use [`Validate::validate_into`]): kept out of the
+    /// vtable, it is compiled only for the types it is called on, not for every generated
+    /// struct a command enum hands out as `&dyn Validate`.
+    fn validate(&self) -> Result<(), ValidationErrors>
+    where
+        Self: Sized,
+    {
         let mut errors = ValidationErrors::default();
         self.validate_into("", &mut errors);
         errors.into_result()
