@@ -420,6 +420,7 @@ fn child(
         .env("READ_BENCH_CHILD", role)
         .env("DATABASE_URL", url)
         .env("READ_BENCH_SCHEMA", schema)
+        .env("PGAPPNAME", format!("read_bench {role}"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
@@ -1068,7 +1069,13 @@ async fn throughput(bench: &Bench) -> Result<Vec<Row>, BoxError> {
             child(&bench.url, &schema, "noop")?,
             child(&bench.url, &schema, "noop")?,
         ];
-        // Both hold their share of the 10 handlers before the clock starts.
+        // Both hold their share of the 10 handlers, and the handlers are live, before the
+        // clock starts: after the first round they resume from their checkpoints, behind
+        // the events the rounds without them appended, and a catch-up is not what this row
+        // measures (the raw followers start at the head too).
+        let head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
+            .fetch_one(&raw)
+            .await?;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let units = store.checkpoints(None).await?;
@@ -1077,10 +1084,11 @@ async fn throughput(bench: &Bench) -> Result<Vec<Row>, BoxError> {
                 .filter_map(|(_, cp)| cp.owner.clone())
                 .collect();
             let held = owners.len();
+            let live = units.iter().all(|(_, cp)| cp.position >= head as u64);
             owners.sort();
             owners.dedup();
             let want = live_handlers();
-            if held == want && (owners.len() == 2 || want < 2) {
+            if held == want && (owners.len() == 2 || want < 2) && live {
                 break;
             }
             if Instant::now() > deadline {

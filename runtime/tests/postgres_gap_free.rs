@@ -125,6 +125,17 @@ async fn the_watermark_holds_back_at_an_in_flight_append_without_blocking_append
             .expect("watermark");
         assert_eq!(mark.safe, before[0].position, "passed an in-flight append");
         assert!(mark.pending);
+        // The look and the read in one call stop at the same place: the fast append, past
+        // the in-flight positions, is not read yet.
+        let (mark, page) = store
+            .safe_position_and_read(0, 1_000)
+            .await
+            .expect("look and read");
+        assert_eq!(
+            mark.safe, before[0].position,
+            "read past an in-flight append"
+        );
+        assert_eq!(page, before);
         // And appends go on meanwhile (behind read_all's exclusive lock they would queue).
         tokio::time::timeout(
             Duration::from_secs(2),
@@ -168,6 +179,12 @@ async fn the_watermark_holds_back_at_an_in_flight_append_without_blocking_append
         &read[..3],
         &[slow[0].clone(), slow[1].clone(), fast[0].clone()]
     );
+    let (mark, page) = store
+        .safe_position_and_read(before[0].position, 2)
+        .await
+        .expect("look and read");
+    assert_eq!(mark.safe, last);
+    assert_eq!(page, &read[..2], "a page of at most the limit, in order");
 }
 
 fn event(n: u64) -> NewEvent {

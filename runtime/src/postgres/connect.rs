@@ -148,6 +148,7 @@ impl PostgresOptions {
         Ok(PostgresStore {
             wake,
             watermark: Arc::default(),
+            progress: Arc::default(),
             pool,
             schema: self.schema,
             all_lock_key,

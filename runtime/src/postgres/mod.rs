@@ -100,6 +100,7 @@ mod connect;
 mod event_store;
 mod group;
 mod notify;
+mod progress;
 mod read_side;
 mod rows;
 mod sql;
@@ -120,6 +121,8 @@ pub struct PostgresStore {
     wake: Arc<notify::Wake>,
     /// The read side's watermark between calls.
     watermark: Arc<std::sync::Mutex<read_side::Pending>>,
+    /// Side-effect handlers' checkpoint saves, batched.
+    progress: Arc<progress::Batcher>,
 }
 
 impl PostgresStore {

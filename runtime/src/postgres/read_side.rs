@@ -12,6 +12,7 @@ use sqlx::postgres::PgRow;
 use tokio::sync::watch;
 
 use super::PostgresStore;
+use super::progress::{self, PROGRESS_SQL, Update};
 use super::rows::{decode_event, map_err, to_i64, to_u64};
 use super::sql::EVENT_COLUMNS;
 use crate::read::store::{
@@ -33,46 +34,16 @@ const CHECKPOINT_COLUMNS: &str = "subscriber, partition, partitions, position, l
      suspect_until, attempt_position, attempts, stopped, last_error, last_error_at, \
      CASE WHEN lease_until > now() THEN owner END AS owner, token, rebuild_until";
 
-/// Moves a unit's checkpoint when `$3` is still its token. `$4` position, `$5` suspect
-/// until, `$6..$8` the attempt (position, count, error) or nulls. A rebuild's target and
-/// the old partitioning's checkpoints are forgotten once passed. `$also` is one more
-/// condition.
-macro_rules! progress_sql {
-    ($also:literal) => {
-        concat!(
-            "\
-UPDATE checkpoints SET position = $4, suspect_until = $5,
-    attempt_position = coalesce($6, 0), attempts = coalesce($7, 0),
-    last_error = CASE WHEN $6::bigint IS NULL THEN last_error ELSE $8 END,
-    last_error_at = CASE WHEN $6::bigint IS NULL THEN last_error_at ELSE now() END,
-    rebuild_until = CASE WHEN rebuild_until <= $4 THEN NULL ELSE rebuild_until END,
-    legacy = CASE WHEN $4 >= (SELECT max(x) FROM unnest(legacy) x) THEN NULL ELSE legacy END,
-    updated_at = now()
-WHERE subscriber = $1 AND partition = $2 AND token = $3",
-            $also
-        )
-    };
-}
-
-/// The checkpoint a projection's or process manager's transaction moves.
-const PROGRESS_SQL: &str = progress_sql!("");
-
-/// [`PROGRESS_SQL`] committed without waiting for the log flush (outside a transaction):
-/// a side-effect handler's checkpoint lost to a server crash only means events handed over
-/// again, which at-least-once delivery allows.
-const PROGRESS_ASYNC_SQL: &str =
-    progress_sql!("\n  AND set_config('synchronous_commit', 'off', true) IS NOT NULL");
-
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn partition(p: u32) -> i32 {
+pub(super) fn partition(p: u32) -> i32 {
     i32::try_from(p).unwrap_or(i32::MAX)
 }
 
 /// Partitions and attempts are never negative (table checks); one that is is an error.
-fn to_u32(v: i32) -> Result<u32, StoreError> {
+pub(super) fn to_u32(v: i32) -> Result<u32, StoreError> {
     u32::try_from(v).map_err(|_| {
         StoreError::backend(format!(
             "negative partition or attempt count {v} in the store"
@@ -108,32 +79,28 @@ fn decode_checkpoint(row: &PgRow) -> Result<(UnitId, Checkpoint), StoreError> {
     ))
 }
 
-fn bind_progress<'q>(
-    sql: &'q str,
-    unit: &'q UnitId,
-    lease: Lease,
-    progress: &'q Progress,
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    let (attempt_position, attempts, error) = match &progress.attempt {
-        Some((p, n, e)) => (
-            Some(to_i64(*p)),
-            Some(i32::try_from(*n).unwrap_or(i32::MAX)),
-            Some(e.as_str()),
-        ),
-        None => (None, None, None),
-    };
-    sqlx::query(sql)
-        .bind(&unit.subscriber)
-        .bind(partition(unit.partition))
-        .bind(to_i64(lease.token))
-        .bind(to_i64(progress.position))
-        .bind(to_i64(progress.suspect_until))
-        .bind(attempt_position)
-        .bind(attempts)
-        .bind(error)
-}
+/// The columns of [`EVENT_COLUMNS`]: `read_after_watermark` returns the watermark after
+/// them.
+const EVENT_COLUMN_COUNT: usize = 9;
 
 impl PostgresStore {
+    /// Keeps what a `safe_watermark` call found (its `safe, candidate, holders` columns from
+    /// index `at` of `row`) for the next call, and says what is safe now.
+    fn settle(&self, row: &PgRow, at: usize) -> Result<Watermark, StoreError> {
+        let safe: i64 = row.try_get(at).map_err(map_err)?;
+        let next: i64 = row.try_get(at + 1).map_err(map_err)?;
+        let next_holders: Option<Vec<String>> = row.try_get(at + 2).map_err(map_err)?;
+        let mut p = self.lock_pending();
+        p.safe = p.safe.max(to_u64(safe)?);
+        let pending = next_holders.is_some() && to_u64(next)? > p.safe;
+        p.candidate = next;
+        p.holders = next_holders;
+        Ok(Watermark {
+            safe: p.safe,
+            pending,
+        })
+    }
+
     /// Failure records joined with their events, `filter` over `f` with `$1` the
     /// subscriber and `$2..$3` a position range.
     async fn failures_where(
@@ -205,18 +172,46 @@ impl ReadStore for PostgresStore {
             .fetch_one(&self.pool)
             .await
             .map_err(map_err)?;
-        let safe: i64 = row.try_get("safe").map_err(map_err)?;
-        let next: i64 = row.try_get("candidate").map_err(map_err)?;
-        let next_holders: Option<Vec<String>> = row.try_get("holders").map_err(map_err)?;
-        let mut p = self.lock_pending();
-        p.safe = p.safe.max(to_u64(safe)?);
-        let pending = next_holders.is_some() && to_u64(next)? > p.safe;
-        p.candidate = next;
-        p.holders = next_holders;
-        Ok(Watermark {
-            safe: p.safe,
-            pending,
-        })
+        self.settle(&row, 0)
+    }
+
+    async fn safe_position_and_read(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<(Watermark, Vec<RecordedEvent>), StoreError> {
+        let (candidate, holders, known) = {
+            let p = self.lock_pending();
+            (p.candidate, p.holders.clone(), p.safe)
+        };
+        self.count(1);
+        let rows = sqlx::query("SELECT * FROM read_after_watermark($1, $2, $3, $4, $5)")
+            .bind(candidate)
+            .bind(holders)
+            .bind(to_i64(after))
+            .bind(to_i64(known))
+            .bind(i32::try_from(limit).unwrap_or(i32::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        // Every row carries the watermark after the event columns; one row, with a null
+        // position, when there is no event.
+        let Some(first) = rows.first() else {
+            return Err(StoreError::backend("read_after_watermark returned no row"));
+        };
+        let mut mark = self.settle(first, EVENT_COLUMN_COUNT)?;
+        // What the page was read up to: another look may have moved the kept watermark
+        // further meanwhile, and this page does not cover that.
+        let found: i64 = first.try_get(EVENT_COLUMN_COUNT).map_err(map_err)?;
+        mark.safe = to_u64(found)?.max(known);
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let position: Option<i64> = row.try_get(0).map_err(map_err)?;
+            if position.is_some() {
+                events.push(decode_event(row)?);
+            }
+        }
+        Ok((mark, events))
     }
 
     async fn read_between(
@@ -470,12 +465,14 @@ impl ReadStore for PostgresStore {
         lease: Lease,
         progress: &Progress,
     ) -> Result<bool, StoreError> {
-        self.count(1);
-        let done = bind_progress(PROGRESS_ASYNC_SQL, unit, lease, progress)
-            .execute(&self.pool)
+        let update = Update {
+            unit: unit.clone(),
+            lease,
+            progress: progress.clone(),
+        };
+        self.progress
+            .save(&self.pool, &self.statements, update)
             .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn stop(
@@ -524,11 +521,16 @@ impl ReadStore for PostgresStore {
     async fn commit(&self, mut tx: Self::Tx, fence: Option<Fence<'_>>) -> Result<bool, StoreError> {
         if let Some(fence) = fence {
             self.count(1);
-            let done = bind_progress(PROGRESS_SQL, fence.unit, fence.lease, fence.progress)
-                .execute(&mut *tx)
+            let update = Update {
+                unit: fence.unit.clone(),
+                lease: fence.lease,
+                progress: fence.progress.clone(),
+            };
+            let rows = progress::bind(PROGRESS_SQL, &[&update])
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(map_err)?;
-            if done.rows_affected() != 1 {
+            if progress::moved(&rows)?.is_empty() {
                 // Dropping it rolls back everything the batch wrote.
                 return Ok(false);
             }

@@ -107,16 +107,22 @@ impl<S: ReadStore> Feed<S> {
         });
     }
 
-    /// Like [`Feed::learn`], but when the head moved past `before` (the head as last seen)
-    /// and subscribers wait at it, fetches the page they will ask for before waking them:
-    /// each then finds it cached, instead of all waking to queue on one fetch.
+    /// Like [`Feed::learn`], but when subscribers wait at the head (`before`, as last
+    /// seen), reads the page they will ask for in the same call and caches it before waking
+    /// them: each then finds it cached, instead of all waking to queue on one fetch.
     async fn learn_and_fetch(&self, before: u64) -> Result<Watermark, StoreError> {
-        let mark = self.store.safe_position().await?;
         // A subscriber holds a receiver only while it waits in `next`, which it does only
         // at the head.
-        if mark.safe > before && self.head.receiver_count() > 0 {
-            // A failure here is the subscribers' to see: they fetch again themselves.
-            let _ = self.page_after(before, mark.safe).await;
+        if self.head.receiver_count() == 0 {
+            return self.learn().await;
+        }
+        let _one = self.fetching.lock().await;
+        let (mark, events) = self
+            .store
+            .safe_position_and_read(before, self.page_size)
+            .await?;
+        if mark.safe > before {
+            self.keep(before, mark.safe, events.into());
         }
         self.publish(mark.safe);
         Ok(mark)
@@ -240,11 +246,16 @@ impl<S: ReadStore> Feed<S> {
         if let Some(page) = self.cached(after) {
             return Ok(page);
         }
-        let events: Arc<[RecordedEvent]> = self
+        let events = self
             .store
             .read_between(after, safe, self.page_size)
             .await?
             .into();
+        Ok(self.keep(after, safe, events))
+    }
+
+    /// Caches `events`, read after `after` up to `safe` (at most a page), and returns them.
+    fn keep(&self, after: u64, safe: u64, events: Arc<[RecordedEvent]>) -> Page {
         // A short page holds everything up to the safe head.
         let end = if events.len() >= self.page_size {
             events.last().map_or(safe, |e| e.position)
@@ -262,10 +273,10 @@ impl<S: ReadStore> Feed<S> {
         while cache.len() > CACHED_PAGES {
             cache.pop_first();
         }
-        Ok(Page {
+        Page {
             events,
             start: 0,
             end,
-        })
+        }
     }
 }

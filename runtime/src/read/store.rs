@@ -157,6 +157,22 @@ pub trait ReadStore: EventStore {
     /// without making appends wait.
     fn safe_position(&self) -> impl Future<Output = Result<Watermark, StoreError>> + Send;
 
+    /// [`ReadStore::safe_position`], then the events after `after` up to the safe
+    /// position it returns (at most `limit`): a store that can do both in one round trip
+    /// overrides it (under load, a look that finds new events is always followed by their
+    /// read). The returned watermark is the one the events were read up to.
+    fn safe_position_and_read(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Watermark, Vec<RecordedEvent>), StoreError>> + Send {
+        async move {
+            let mark = self.safe_position().await?;
+            let events = self.read_between(after, mark.safe, limit).await?;
+            Ok((mark, events))
+        }
+    }
+
     /// Events with `after < position <= until`, in order, at most `limit`.
     fn read_between(
         &self,

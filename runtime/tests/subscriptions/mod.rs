@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use eskema::read::{FailureOutcome, LagReason, ReadSide, ReadStore, WaitError};
+use eskema::read::store::{Lease, Progress};
+use eskema::read::{FailureOutcome, LagReason, ReadSide, ReadStore, UnitId, WaitError};
 use eskema::{CommandContext, DispatchError, Engine, EventStore, Outcome};
 
 use crate::support::read::*;
@@ -37,6 +38,7 @@ macro_rules! subscription_cases {
         $m!(status_reports_every_unit);
         $m!(an_observer_waits_for_a_handler_another_process_runs);
         $m!(a_new_partition_count_neither_repeats_nor_skips_events);
+        $m!(saves_made_together_are_each_fenced_by_their_own_lease);
     };
 }
 
@@ -807,4 +809,63 @@ pub async fn a_new_partition_count_neither_repeats_nor_skips_events<S: TestStore
         (1..=head).collect::<Vec<_>>(),
         "every event once over both runs"
     );
+}
+
+/// Checkpoint saves made at the same moment (a process's handlers after one page; the
+/// Postgres store writes them in one statement) each move their own unit, and only while
+/// its lease token is the one given: a stale token moves nothing, whatever it is saved with.
+pub async fn saves_made_together_are_each_fenced_by_their_own_lease<S: TestStore>(store: S) {
+    let units: Vec<UnitId> = (0..4)
+        .map(|i| UnitId {
+            subscriber: format!("test.Saves{i}"),
+            partition: 0,
+        })
+        .collect();
+    let mut leases = Vec::new();
+    for unit in &units {
+        store
+            .register(&unit.subscriber, 1, 0)
+            .await
+            .expect("register");
+        let lease = store
+            .acquire(unit, "node-a", Duration::from_secs(30))
+            .await
+            .expect("acquire")
+            .expect("a free unit");
+        leases.push(lease);
+    }
+    // Unit 1 is saved with a token that is not its own.
+    leases[1] = Lease {
+        token: leases[1].token + 1,
+    };
+    let saves = units
+        .iter()
+        .zip(&leases)
+        .enumerate()
+        .map(|(i, (unit, lease))| {
+            let store = store.clone();
+            let (unit, lease) = (unit.clone(), *lease);
+            tokio::spawn(async move {
+                let progress = Progress {
+                    position: 10 + i as u64,
+                    suspect_until: 10 + i as u64,
+                    attempt: None,
+                };
+                store.save_progress(&unit, lease, &progress).await
+            })
+        });
+    let mut moved = Vec::new();
+    for save in saves.collect::<Vec<_>>() {
+        moved.push(save.await.expect("task").expect("save"));
+    }
+    assert_eq!(moved, [true, false, true, true]);
+    let positions: Vec<u64> = store
+        .checkpoints(None)
+        .await
+        .expect("checkpoints")
+        .into_iter()
+        .filter(|(id, _)| units.contains(id))
+        .map(|(_, cp)| cp.position)
+        .collect();
+    assert_eq!(positions, [10, 0, 12, 13]);
 }
