@@ -1089,6 +1089,13 @@ async fn throughput(bench: &Bench) -> Result<Vec<Row>, BoxError> {
             owners.dedup();
             let want = live_handlers();
             if held == want && (owners.len() == 2 || want < 2) && live {
+                if std::env::var("SHOW_CHILDREN").is_ok() {
+                    let mut count: HashMap<String, usize> = HashMap::new();
+                    for owner in units.iter().filter_map(|(_, cp)| cp.owner.clone()) {
+                        *count.entry(owner).or_default() += 1;
+                    }
+                    eprintln!("units per process at the start: {:?}", count.values());
+                }
                 break;
             }
             if Instant::now() > deadline {

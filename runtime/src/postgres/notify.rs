@@ -34,6 +34,17 @@ pub(crate) fn channel(schema: &str) -> String {
 /// See `notifier`.
 const NOTIFY_EVERY: Duration = Duration::from_millis(2);
 
+/// An append after at least this long without one is notified at once: readers may have
+/// stopped looking by themselves (they keep looking for [`crate::read::feed::LINGER`]
+/// after they last found events, longer than this).
+const PAUSE: Duration = Duration::from_millis(10);
+
+/// While appends keep coming, at most one notification per this long: readers that found
+/// the last ones are still looking by themselves, and a notification each 2 ms woke every
+/// listening process (and its Postgres backend) 500 times a second for nothing; this one
+/// is the fallback for a reader that stopped anyway.
+const NOTIFY_BUSY: Duration = Duration::from_millis(50);
+
 /// Shared by a store's clones.
 #[derive(Debug)]
 pub(crate) struct Wake {
@@ -42,6 +53,11 @@ pub(crate) struct Wake {
     appended: Arc<watch::Sender<u64>>,
     /// The highest position appended here and not yet notified.
     latest: AtomicU64,
+    /// When this process last appended, in nanoseconds since `since`.
+    last_append: AtomicU64,
+    since: tokio::time::Instant,
+    /// The last append came after a [`PAUSE`]: notify at once.
+    after_pause: Arc<AtomicBool>,
     poke: Arc<Notify>,
     closed: Arc<AtomicBool>,
     /// Turns true when the store is gone, to end the listener.
@@ -66,6 +82,9 @@ impl Wake {
             channel: channel(schema),
             appended: Arc::new(watch::Sender::new(0)),
             latest: AtomicU64::new(0),
+            last_append: AtomicU64::new(0),
+            since: tokio::time::Instant::now(),
+            after_pause: Arc::new(AtomicBool::new(true)),
             poke: Arc::new(Notify::new()),
             closed: Arc::new(AtomicBool::new(false)),
             gone: watch::Sender::new(false),
@@ -78,6 +97,7 @@ impl Wake {
                 wake.channel.clone(),
                 Arc::downgrade(&wake),
                 Arc::clone(&wake.poke),
+                Arc::clone(&wake.after_pause),
                 Arc::clone(&wake.closed),
             ));
         }
@@ -89,6 +109,11 @@ impl Wake {
         self.appended.send_modify(|n| *n = n.wrapping_add(1));
         if self.notify {
             self.latest.fetch_max(position, Ordering::AcqRel);
+            let now = u64::try_from(self.since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            let before = self.last_append.swap(now, Ordering::AcqRel);
+            if now.saturating_sub(before) >= PAUSE.as_nanos() as u64 {
+                self.after_pause.store(true, Ordering::Release);
+            }
             self.poke.notify_one();
         }
     }
@@ -107,12 +132,14 @@ impl Wake {
     }
 }
 
-/// Sends one notification per burst of appends, until the store is gone.
+/// Sends one notification per burst of appends, until the store is gone: at once for an
+/// append after a [`PAUSE`], then at most one per [`NOTIFY_BUSY`] while appends keep coming.
 async fn notifier(
     pool: PgPool,
     channel: String,
     wake: std::sync::Weak<Wake>,
     poke: Arc<Notify>,
+    after_pause: Arc<AtomicBool>,
     closed: Arc<AtomicBool>,
 ) {
     let mut last: Option<tokio::time::Instant> = None;
@@ -121,6 +148,27 @@ async fn notifier(
         if closed.load(Ordering::Acquire) {
             return;
         }
+        if let Some(sent) = last
+            && !after_pause.load(Ordering::Acquire)
+        {
+            // Appends keep coming: wait until the busy spacing is up, or an append after a
+            // pause wants its readers woken now.
+            let due = sent + NOTIFY_BUSY;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(due) => break,
+                    _ = poke.notified() => {
+                        if closed.load(Ordering::Acquire) {
+                            return;
+                        }
+                        if after_pause.load(Ordering::Acquire) {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        after_pause.store(false, Ordering::Release);
         // At most one notification per NOTIFY_EVERY: each is a transaction with a commit
         // record, which would otherwise compete with the appends for the log.
         if let Some(wait) = last.map(|l| NOTIFY_EVERY.saturating_sub(l.elapsed()))

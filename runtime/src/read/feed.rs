@@ -9,6 +9,7 @@
 //! catches up reads only its own pages.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -51,20 +52,31 @@ pub(crate) struct Feed<S> {
     cache: Mutex<BTreeMap<u64, Fetched>>,
     /// One fetch at a time: who waits finds the page cached.
     fetching: tokio::sync::Mutex<()>,
+    /// The head task's spacing of looks now, in microseconds.
+    spacing: AtomicU64,
 }
 
 /// How far the spacing of looks stretches under load (see [`Feed::run_head`]).
-const STRETCH: u32 = 5;
+const STRETCH: u32 = 20;
+
+/// Events per look up to which the spacing is not stretched.
+const FEW: u64 = 10;
 
 /// Events per look at which the spacing is stretched all the way.
-const BUSY_LOOK: u64 = 50;
+const BUSY_LOOK: u64 = 200;
 
-/// The spacing after a look that found `events` new events: `every` for a few, up to
-/// `STRETCH` times that for [`BUSY_LOOK`] or more.
+/// The spacing after a look that found `events` new events: `every` for up to [`FEW`],
+/// growing to `STRETCH` times that at [`BUSY_LOOK`] or more.
 fn stretched(every: Duration, events: u64) -> Duration {
-    let busy = events.min(BUSY_LOOK) as u32;
-    every + every * (STRETCH - 1) * busy / BUSY_LOOK as u32
+    let busy = (events.clamp(FEW, BUSY_LOOK) - FEW) as u32;
+    every + every * (STRETCH - 1) * busy / (BUSY_LOOK - FEW) as u32
 }
+
+/// How long the head task keeps looking by itself after a look last found events, before
+/// it waits for a notification: longer than the pause after which a writer notifies at once
+/// (`postgres::notify`), so a reader is never left waiting on a writer that thinks it is
+/// still being read.
+pub(crate) const LINGER: Duration = Duration::from_millis(25);
 
 /// Pages kept for subscribers that are a little behind the fastest.
 const CACHED_PAGES: usize = 32;
@@ -77,7 +89,14 @@ impl<S: ReadStore> Feed<S> {
             head: watch::Sender::new(0),
             cache: Mutex::new(BTreeMap::new()),
             fetching: tokio::sync::Mutex::new(()),
+            spacing: AtomicU64::new(0),
         }
+    }
+
+    /// How long the head task waits between looks now (stretched under load): pages come
+    /// no closer together than this.
+    pub(crate) fn spacing(&self) -> Duration {
+        Duration::from_micros(self.spacing.load(Ordering::Relaxed))
     }
 
     /// The safe head as last seen.
@@ -128,12 +147,15 @@ impl<S: ReadStore> Feed<S> {
         Ok(mark)
     }
 
-    /// Keeps the head current until `stop` turns true: on every append notification, and
-    /// every `poll` in case a notification was lost (or came from a writer that sends none);
-    /// while appends are in flight, again at once. Looks are spaced by at least `every`,
-    /// stretched up to [`STRETCH`] times that as more events arrive per look: each look
-    /// costs the store a statement that competes with the appends, so under load one look
-    /// serves many events, and after a quiet spell the first append is looked for at once.
+    /// Keeps the head current until `stop` turns true. While looks find events (or did
+    /// within [`LINGER`], or appends are in flight) the head task looks again by itself;
+    /// once quiet, it waits for an append notification, or `poll` in case one was lost (or
+    /// came from a writer that sends none). Looks are spaced by at least `every`, stretched
+    /// up to [`STRETCH`] times that as more events arrive per look: each look costs the
+    /// store a statement that competes with the appends, so under load one look serves many
+    /// events, and after a quiet spell the first append is looked for at once. Writers
+    /// notify rarely while their appends keep coming (the readers that found the last ones
+    /// are still looking), at once after a pause: see `postgres::notify`.
     pub(crate) async fn run_head(
         &self,
         poll: Duration,
@@ -144,6 +166,7 @@ impl<S: ReadStore> Feed<S> {
         let mut failures = 0u32;
         let mut last: Option<Instant> = None;
         let mut spacing = every;
+        let mut found_at: Option<Instant> = None;
         loop {
             if let Some(gap) = last.map(|l| spacing.saturating_sub(l.elapsed()))
                 && !gap.is_zero()
@@ -154,6 +177,8 @@ impl<S: ReadStore> Feed<S> {
                 }
             }
             last = Some(Instant::now());
+            // What was notified before this look, this look finds.
+            appended.borrow_and_update();
             let before = self.head();
             let pending = match self.learn_and_fetch(before).await {
                 Ok(mark) => {
@@ -173,13 +198,21 @@ impl<S: ReadStore> Feed<S> {
             };
             let found = self.head().saturating_sub(before);
             spacing = stretched(every, found);
+            let micros = u64::try_from(spacing.as_micros()).unwrap_or(u64::MAX);
+            self.spacing.store(micros, Ordering::Relaxed);
             if pending {
                 // Appends were in flight: what they hold is usually done within a statement,
                 // so under light load look again soon; under load the stretched spacing
                 // gathers more per look anyway.
-                if found < BUSY_LOOK / 5 {
+                if found < FEW {
                     spacing = every / 4;
                 }
+                continue;
+            }
+            if found > 0 {
+                found_at = last;
+            }
+            if found_at.is_some_and(|at| at.elapsed() < LINGER) {
                 continue;
             }
             tokio::select! {

@@ -83,7 +83,9 @@ struct Window {
 const MARKER_PAGES: u64 = 10;
 
 /// With a moved checkpoint to save and no new events for this long, save it: other
-/// processes waiting on it (strong consistency) see it about this much later.
+/// processes waiting on it (strong consistency) see it about this much later. Under load,
+/// where the feed's looks are spaced further apart, twice that spacing (a gap between two
+/// pages is not the end of the events).
 const QUIET: Duration = Duration::from_millis(20);
 
 /// Delay between retries of a store call that failed (the store is down, not the event).
@@ -267,8 +269,10 @@ impl<S: ReadStore> Worker<S> {
             {
                 return exit;
             }
-            let quiet = (run.position > run.saved)
-                .then(|| QUIET.min(self.flush_every.saturating_sub(run.last_flush.elapsed())));
+            let quiet = (run.position > run.saved).then(|| {
+                let quiet = QUIET.max(2 * self.feed.spacing());
+                quiet.min(self.flush_every.saturating_sub(run.last_flush.elapsed()))
+            });
             let mut stop = self.stop.clone();
             let next = tokio::select! {
                 page = self.feed.next(run.position, &mut stop) => Next::Page(page),
