@@ -19,8 +19,9 @@
 //!   transaction per page with the checkpoint. Raw: the same upserts in the same pages, one
 //!   transaction per page.
 //! - `throughput`: 16 tasks dispatching one-event commands for 3 s, with 10 live
-//!   side-effect handlers running in 2 other processes, against the same dispatch with no
-//!   handlers (rounds alternate).
+//!   side-effect handlers running in 2 other processes (caught up before the clock
+//!   starts), against the same dispatch with no handlers and with two raw followers (the
+//!   two loaded runs change places every round).
 //! - `saga`: the demo's ATM withdrawal (initiate, confirm the PIN; the `Withdrawal` process
 //!   manager debits the account and has the cash paid) until `CashDispensed` is handled:
 //!   median and p99.
@@ -30,7 +31,8 @@
 //! `READ_BENCH_CHILD` set. To see where the throughput row's cost goes: `HANDLERS=0` (or 1)
 //! runs that many no-op handlers in the other processes, `NOTIFY=0` turns the store's append
 //! notifications off, `READ_EVERY_US=n` sets the read side's shortest look interval, and
-//! `SHOW_CHILDREN=1` prints each handler process's statements and CPU.
+//! `SHOW_CHILDREN=1` prints each handler process's statements and CPU, how the units
+//! were spread, and each round's ratios.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -1053,59 +1055,28 @@ async fn throughput(bench: &Bench) -> Result<Vec<Row>, BoxError> {
         .await?;
     let (mut without, mut with, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     let (mut followed, mut raw_ratios) = (Vec::new(), Vec::new());
-    for _ in 0..bench.rounds {
+    for round in 0..bench.rounds {
         let bare = dispatch_rate(&engine, 1_000).await?;
-        let children = [
-            child(&bench.url, &schema, "raw-follower")?,
-            child(&bench.url, &schema, "raw-follower")?,
-        ];
-        let raw_loaded = dispatch_rate(&engine, 1_000).await?;
-        for (proc, lines) in children {
-            finish_child(proc, lines, 0)?;
-        }
+        // The two loaded runs change places every round: the table grows through a round,
+        // and neither should always run on the larger one.
+        let (loaded, raw_loaded) = if round % 2 == 0 {
+            let raw_loaded = with_raw_followers(bench, &schema, &engine).await?;
+            (
+                with_handlers(bench, &schema, &engine, &raw).await?,
+                raw_loaded,
+            )
+        } else {
+            let loaded = with_handlers(bench, &schema, &engine, &raw).await?;
+            (loaded, with_raw_followers(bench, &schema, &engine).await?)
+        };
         followed.push(raw_loaded);
         raw_ratios.push(raw_loaded / bare);
-        let children = [
-            child(&bench.url, &schema, "noop")?,
-            child(&bench.url, &schema, "noop")?,
-        ];
-        // Both hold their share of the 10 handlers, and the handlers are live, before the
-        // clock starts: after the first round they resume from their checkpoints, behind
-        // the events the rounds without them appended, and a catch-up is not what this row
-        // measures (the raw followers start at the head too).
-        let head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
-            .fetch_one(&raw)
-            .await?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let units = store.checkpoints(None).await?;
-            let mut owners: Vec<String> = units
-                .iter()
-                .filter_map(|(_, cp)| cp.owner.clone())
-                .collect();
-            let held = owners.len();
-            let live = units.iter().all(|(_, cp)| cp.position >= head as u64);
-            owners.sort();
-            owners.dedup();
-            let want = live_handlers();
-            if held == want && (owners.len() == 2 || want < 2) && live {
-                if std::env::var("SHOW_CHILDREN").is_ok() {
-                    let mut count: HashMap<String, usize> = HashMap::new();
-                    for owner in units.iter().filter_map(|(_, cp)| cp.owner.clone()) {
-                        *count.entry(owner).or_default() += 1;
-                    }
-                    eprintln!("units per process at the start: {:?}", count.values());
-                }
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(format!("the handlers did not spread: {units:?}").into());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let loaded = dispatch_rate(&engine, 1_000).await?;
-        for (proc, lines) in children {
-            finish_child(proc, lines, 0)?;
+        if std::env::var("SHOW_CHILDREN").is_ok() {
+            eprintln!(
+                "round: {:.0}% with handlers, {:.0}% with raw followers",
+                100.0 * loaded / bare,
+                100.0 * raw_loaded / bare
+            );
         }
         without.push(bare);
         with.push(loaded);
@@ -1133,6 +1104,76 @@ async fn throughput(bench: &Bench) -> Result<Vec<Row>, BoxError> {
             target: "-".into(),
         },
     ])
+}
+
+/// The 16-task dispatch rate with two raw followers running (see `raw-follower`).
+async fn with_raw_followers(
+    bench: &Bench,
+    schema: &str,
+    engine: &Engine<PostgresStore>,
+) -> Result<f64, BoxError> {
+    let children = [
+        child(&bench.url, schema, "raw-follower")?,
+        child(&bench.url, schema, "raw-follower")?,
+    ];
+    let rate = dispatch_rate(engine, 1_000).await?;
+    for (proc, lines) in children {
+        finish_child(proc, lines, 0)?;
+    }
+    Ok(rate)
+}
+
+/// The 16-task dispatch rate with the no-op handlers running in two processes.
+async fn with_handlers(
+    bench: &Bench,
+    schema: &str,
+    engine: &Engine<PostgresStore>,
+    raw: &PgPool,
+) -> Result<f64, BoxError> {
+    let store = engine.store();
+    let children = [
+        child(&bench.url, schema, "noop")?,
+        child(&bench.url, schema, "noop")?,
+    ];
+    // Both hold their share of the 10 handlers, and the handlers are live, before the
+    // clock starts: after the first round they resume from their checkpoints, behind
+    // the events the rounds without them appended, and a catch-up is not what this row
+    // measures (the raw followers start at the head too).
+    let head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
+        .fetch_one(raw)
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let units = store.checkpoints(None).await?;
+        let mut owners: Vec<String> = units
+            .iter()
+            .filter_map(|(_, cp)| cp.owner.clone())
+            .collect();
+        let held = owners.len();
+        let live = units.iter().all(|(_, cp)| cp.position >= head as u64);
+        owners.sort();
+        owners.dedup();
+        let want = live_handlers();
+        if held == want && (owners.len() == 2 || want < 2) && live {
+            if std::env::var("SHOW_CHILDREN").is_ok() {
+                let mut count: HashMap<String, usize> = HashMap::new();
+                for owner in units.iter().filter_map(|(_, cp)| cp.owner.clone()) {
+                    *count.entry(owner).or_default() += 1;
+                }
+                eprintln!("units per process at the start: {:?}", count.values());
+            }
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("the handlers did not spread: {units:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let loaded = dispatch_rate(engine, 1_000).await?;
+    for (proc, lines) in children {
+        finish_child(proc, lines, 0)?;
+    }
+    Ok(loaded)
 }
 
 async fn saga(bench: &Bench) -> Result<Vec<Row>, BoxError> {

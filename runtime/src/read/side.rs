@@ -169,10 +169,10 @@ impl<S: ReadStore> ReadSideBuilder<S> {
     }
 
     /// The shortest time between two looks for new events (default 2 ms), stretched up to
-    /// five times that while many events arrive per look. A look costs the store a
-    /// statement or two that compete with appends; under load one look serves every event
-    /// appended since the last, and after a quiet spell the first append is looked for at
-    /// once. Longer saves the store work, shorter saves latency.
+    /// twenty times that while many events arrive per look (200 or more). A look costs the
+    /// store a statement that competes with appends; under load one look serves every
+    /// event appended since the last, and after a quiet spell the first append is looked
+    /// for at once. Longer saves the store work, shorter saves latency.
     pub fn read_every(mut self, every: Duration) -> Self {
         self.options.read_every = every;
         self
