@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
-use super::rows::{map_err, to_i64};
+use super::rows::{map_err, partition, to_i64, to_u32};
 use crate::read::store::{Lease, Progress, UnitId};
 use crate::store::StoreError;
 
@@ -60,33 +60,33 @@ pub(super) const PROGRESS_SQL: &str = progress_sql!("");
 const PROGRESS_ASYNC_SQL: &str =
     progress_sql!("\n  AND set_config('synchronous_commit', 'off', true) IS NOT NULL");
 
-/// One unit's checkpoint update, as the statement's arrays take it.
+/// One unit's checkpoint update, waiting for the next write.
 pub(super) struct Update {
     pub unit: UnitId,
     pub lease: Lease,
     pub progress: Progress,
 }
 
-/// The statement for `updates`, bound.
-pub(super) fn bind<'q>(
-    sql: &'q str,
-    updates: &[&Update],
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    let mut subscribers = Vec::with_capacity(updates.len());
-    let mut partitions = Vec::with_capacity(updates.len());
-    let mut tokens = Vec::with_capacity(updates.len());
-    let mut positions = Vec::with_capacity(updates.len());
-    let mut suspects = Vec::with_capacity(updates.len());
-    let mut attempt_positions = Vec::with_capacity(updates.len());
-    let mut attempts = Vec::with_capacity(updates.len());
-    let mut errors = Vec::with_capacity(updates.len());
-    for u in updates {
-        subscribers.push(u.unit.subscriber.clone());
-        partitions.push(super::read_side::partition(u.unit.partition));
-        tokens.push(to_i64(u.lease.token));
-        positions.push(to_i64(u.progress.position));
-        suspects.push(to_i64(u.progress.suspect_until));
-        let (p, n, e) = match &u.progress.attempt {
+/// The statement for `updates` (unit, lease, progress), bound.
+pub(super) fn bind<'a>(
+    sql: &str,
+    updates: impl IntoIterator<Item = (&'a UnitId, Lease, &'a Progress)>,
+) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let mut subscribers = Vec::new();
+    let mut partitions = Vec::new();
+    let mut tokens = Vec::new();
+    let mut positions = Vec::new();
+    let mut suspects = Vec::new();
+    let mut attempt_positions = Vec::new();
+    let mut attempts = Vec::new();
+    let mut errors = Vec::new();
+    for (unit, lease, progress) in updates {
+        subscribers.push(unit.subscriber.clone());
+        partitions.push(partition(unit.partition));
+        tokens.push(to_i64(lease.token));
+        positions.push(to_i64(progress.position));
+        suspects.push(to_i64(progress.suspect_until));
+        let (p, n, e) = match &progress.attempt {
             Some((p, n, e)) => (
                 Some(to_i64(*p)),
                 Some(i32::try_from(*n).unwrap_or(i32::MAX)),
@@ -115,10 +115,10 @@ pub(super) fn moved(rows: &[sqlx::postgres::PgRow]) -> Result<HashSet<UnitId>, S
     rows.iter()
         .map(|row| {
             let subscriber: String = row.try_get(0).map_err(map_err)?;
-            let partition: i32 = row.try_get(1).map_err(map_err)?;
+            let stored: i32 = row.try_get(1).map_err(map_err)?;
             Ok(UnitId {
                 subscriber,
-                partition: super::read_side::to_u32(partition)?,
+                partition: to_u32(stored)?,
             })
         })
         .collect()
@@ -200,8 +200,8 @@ impl Batcher {
                 now
             };
             statements.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let updates: Vec<&Update> = batch.iter().map(|(u, _)| u).collect();
-            let result = bind(PROGRESS_ASYNC_SQL, &updates)
+            let updates = batch.iter().map(|(u, _)| (&u.unit, u.lease, &u.progress));
+            let result = bind(PROGRESS_ASYNC_SQL, updates)
                 .fetch_all(pool)
                 .await
                 .map_err(map_err)

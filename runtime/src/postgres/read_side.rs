@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use super::PostgresStore;
 use super::progress::{self, PROGRESS_SQL, Update};
-use super::rows::{decode_event, map_err, to_i64, to_u64};
+use super::rows::{decode_event, map_err, partition, to_i64, to_u32, to_u64};
 use super::sql::EVENT_COLUMNS;
 use crate::read::store::{
     Checkpoint, FailedEvent, FailureOutcome, Fence, InstanceChange, Lease, NewFailure, Progress,
@@ -36,19 +36,6 @@ const CHECKPOINT_COLUMNS: &str = "subscriber, partition, partitions, position, l
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-pub(super) fn partition(p: u32) -> i32 {
-    i32::try_from(p).unwrap_or(i32::MAX)
-}
-
-/// Partitions and attempts are never negative (table checks); one that is is an error.
-pub(super) fn to_u32(v: i32) -> Result<u32, StoreError> {
-    u32::try_from(v).map_err(|_| {
-        StoreError::backend(format!(
-            "negative partition or attempt count {v} in the store"
-        ))
-    })
 }
 
 fn decode_checkpoint(row: &PgRow) -> Result<(UnitId, Checkpoint), StoreError> {
@@ -521,12 +508,7 @@ impl ReadStore for PostgresStore {
     async fn commit(&self, mut tx: Self::Tx, fence: Option<Fence<'_>>) -> Result<bool, StoreError> {
         if let Some(fence) = fence {
             self.count(1);
-            let update = Update {
-                unit: fence.unit.clone(),
-                lease: fence.lease,
-                progress: fence.progress.clone(),
-            };
-            let rows = progress::bind(PROGRESS_SQL, &[&update])
+            let rows = progress::bind(PROGRESS_SQL, [(fence.unit, fence.lease, fence.progress)])
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(map_err)?;

@@ -58,6 +58,20 @@ fn to_version(v: i32) -> Result<u32, StoreError> {
         .map_err(|_| StoreError::backend(format!("negative event version {v} in the store")))
 }
 
+/// Partitions and attempts are never negative (table checks); one that is is an error.
+pub(super) fn to_u32(v: i32) -> Result<u32, StoreError> {
+    u32::try_from(v).map_err(|_| {
+        StoreError::backend(format!(
+            "negative partition or attempt count {v} in the store"
+        ))
+    })
+}
+
+/// A partition as the tables store it (an `int`).
+pub(super) fn partition(p: u32) -> i32 {
+    i32::try_from(p).unwrap_or(i32::MAX)
+}
+
 pub(super) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
