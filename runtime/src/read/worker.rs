@@ -30,8 +30,17 @@ pub(crate) enum Request {
 enum Next {
     Page(Result<Option<crate::read::feed::Page>, StoreError>),
     Request(Option<Request>),
-    /// No event for a moment.
+    /// No event for a moment (see [`Timer`]).
+    Timer(Timer),
+}
+
+/// What a worker does when no event came for a moment.
+#[derive(Debug, Clone, Copy)]
+enum Timer {
+    /// Save the moved checkpoint, the in-flight marker staying ahead.
     Quiet,
+    /// Nothing came for `flush_every`: bring the marker back to the checkpoint.
+    Idle,
 }
 
 /// Why a worker ended.
@@ -265,24 +274,41 @@ impl<S: ReadStore> Worker<S> {
             // it, without a write per page.
             if run.position > run.saved
                 && run.last_flush.elapsed() >= self.flush_every
-                && let Some(exit) = self.flush(run).await
+                && let Some(exit) = self.save_keeping_marker(run).await
             {
                 return exit;
             }
-            let quiet = (run.position > run.saved).then(|| {
+            // Saved at a quiet moment, the in-flight marker stays ahead: under load a quiet
+            // moment is mostly a gap between two pages, and the next page would have to set
+            // it again. It comes back to the checkpoint once nothing came for `flush_every`.
+            let since = run.last_flush.elapsed();
+            let timer = if run.position > run.saved {
                 let quiet = QUIET.max(2 * self.feed.spacing());
-                quiet.min(self.flush_every.saturating_sub(run.last_flush.elapsed()))
-            });
+                Some((
+                    quiet.min(self.flush_every.saturating_sub(since)),
+                    Timer::Quiet,
+                ))
+            } else if run.checkpoint.suspect_until > run.position {
+                Some((self.flush_every.saturating_sub(since), Timer::Idle))
+            } else {
+                None
+            };
+            let (after, timer) = timer.unzip();
             let mut stop = self.stop.clone();
             let next = tokio::select! {
                 page = self.feed.next(run.position, &mut stop) => Next::Page(page),
                 request = self.requests.recv() => Next::Request(request),
-                _ = tokio::time::sleep(quiet.unwrap_or_default()), if quiet.is_some() => Next::Quiet,
+                _ = tokio::time::sleep(after.unwrap_or_default()), if timer.is_some() =>
+                    Next::Timer(timer.unwrap_or(Timer::Quiet)),
             };
             let page = match next {
                 Next::Page(page) => page,
-                Next::Quiet => {
-                    if let Some(exit) = self.flush(run).await {
+                Next::Timer(timer) => {
+                    let saved = match timer {
+                        Timer::Quiet => self.save_keeping_marker(run).await,
+                        Timer::Idle => self.flush(run).await,
+                    };
+                    if let Some(exit) = saved {
                         return exit;
                     }
                     continue;
@@ -360,11 +386,23 @@ impl<S: ReadStore> Worker<S> {
 
     /// Saves the checkpoint where the unit is, with nothing in flight.
     async fn flush(&mut self, run: &mut Run) -> Option<Exit> {
-        let progress = self.progress(run, run.position, run.position);
+        self.save_at(run, run.position).await
+    }
+
+    /// Saves the checkpoint where the unit is, the in-flight marker staying ahead where it
+    /// is: while events keep coming, the next page would have to set it again (one more
+    /// write, waited for before the page is handed over).
+    async fn save_keeping_marker(&mut self, run: &mut Run) -> Option<Exit> {
+        self.save_at(run, run.checkpoint.suspect_until.max(run.position))
+            .await
+    }
+
+    async fn save_at(&mut self, run: &mut Run, suspect_until: u64) -> Option<Exit> {
+        let progress = self.progress(run, run.position, suspect_until);
         match self.save(&progress).await {
             Ok(()) => {
                 run.saved = run.position;
-                run.checkpoint.suspect_until = run.position;
+                run.checkpoint.suspect_until = suspect_until;
                 run.last_flush = Instant::now();
                 None
             }

@@ -39,6 +39,7 @@ macro_rules! subscription_cases {
         $m!(an_observer_waits_for_a_handler_another_process_runs);
         $m!(a_new_partition_count_neither_repeats_nor_skips_events);
         $m!(saves_made_together_are_each_fenced_by_their_own_lease);
+        $m!(a_quiet_save_keeps_the_in_flight_marker_until_the_unit_is_idle);
     };
 }
 
@@ -868,4 +869,51 @@ pub async fn saves_made_together_are_each_fenced_by_their_own_lease<S: TestStore
         .map(|(_, cp)| cp.position)
         .collect();
     assert_eq!(positions, [10, 0, 12, 13]);
+}
+
+/// A side-effect handler's checkpoint is saved soon after its events stop, with its
+/// in-flight marker still ahead (under load most quiet moments are gaps between two
+/// pages, and the next page would have to set the marker again); once nothing came for
+/// the save interval (200 ms), the marker comes back to the checkpoint, so a process
+/// killed while idle had nothing in flight.
+pub async fn a_quiet_save_keeps_the_in_flight_marker_until_the_unit_is_idle<S: TestStore>(
+    store: S,
+) {
+    let engine = Engine::new(store.clone());
+    let recorder = Recorder::default();
+    let side = read_side(&engine)
+        .handler(AuditEventual, recorder.clone())
+        .start()
+        .await
+        .expect("start");
+    let last = history(&engine, 3).await;
+    let checkpoint = || async {
+        let units = store
+            .checkpoints(Some("bank.AuditEventual"))
+            .await
+            .expect("checkpoints");
+        // No row until the unit is first taken.
+        units
+            .into_iter()
+            .next()
+            .map_or((0, 0), |(_, cp)| (cp.position, cp.suspect_until))
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let (mut saved_with_marker, mut idle) = (false, false);
+    while tokio::time::Instant::now() < deadline && !idle {
+        let (position, suspect_until) = checkpoint().await;
+        if position == last {
+            saved_with_marker |= suspect_until > position;
+            idle = saved_with_marker && suspect_until == position;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(saved_with_marker, "the quiet save kept the marker ahead");
+    assert!(
+        idle,
+        "the marker came back to the checkpoint: {:?}",
+        checkpoint().await
+    );
+    assert_eq!(recorder.positions(), (1..=last).collect::<Vec<_>>());
+    side.shutdown().await;
 }
