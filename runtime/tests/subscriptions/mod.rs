@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use eskema::read::store::{Lease, Progress};
-use eskema::read::{FailureOutcome, LagReason, ReadSide, ReadStore, UnitId, WaitError};
+use eskema::read::{Deliver, FailureOutcome, LagReason, ReadSide, ReadStore, UnitId, WaitError};
 use eskema::{CommandContext, DispatchError, Engine, EventStore, Outcome};
 
 use crate::support::read::*;
@@ -57,6 +57,19 @@ pub fn read_side<S: ReadStore>(engine: &Engine<S>) -> eskema::read::ReadSideBuil
         .tick(Duration::from_millis(50))
         .lease_ttl(Duration::from_millis(600))
         .poll_interval(Duration::from_millis(20))
+}
+
+/// A read side running `subscriber`, handled by `recorder`.
+async fn recording<S: ReadStore, T: Deliver<Recorder>>(
+    engine: &Engine<S>,
+    subscriber: T,
+    recorder: &Recorder,
+) -> ReadSide<S> {
+    read_side(engine)
+        .handler(subscriber, recorder.clone())
+        .start()
+        .await
+        .expect("start")
 }
 
 pub async fn run<S: EventStore>(
@@ -110,11 +123,7 @@ pub async fn a_handler_gets_history_then_live_events_in_order<S: TestStore>(stor
     let engine = Engine::new(store.clone());
     history(&engine, 5).await;
     let recorder = Recorder::default();
-    let side = read_side(&engine)
-        .handler(AuditEventual, recorder.clone())
-        .start()
-        .await
-        .expect("start");
+    let side = recording(&engine, AuditEventual, &recorder).await;
     ok(&engine, open("live", "Bob", 1)).await;
     let last = ok(&engine, withdraw("live", 1)).await.position;
     wait(&engine, last, "AuditEventual").await;
@@ -130,11 +139,7 @@ pub async fn a_handler_gets_history_then_live_events_in_order<S: TestStore>(stor
 pub async fn strong_dispatch_returns_after_the_handler_saw_it<S: TestStore>(store: S) {
     let engine = Engine::new(store.clone());
     let recorder = Recorder::default();
-    let side = read_side(&engine)
-        .handler(Audit, recorder.clone())
-        .start()
-        .await
-        .expect("start");
+    let side = recording(&engine, Audit, &recorder).await;
     for i in 0..20 {
         let out = ok(&engine, open(&format!("s{i}"), "Ann", 1)).await;
         assert!(
@@ -149,11 +154,7 @@ pub async fn strong_dispatch_returns_after_the_handler_saw_it<S: TestStore>(stor
 pub async fn a_parked_event_is_reported_to_the_strong_dispatch<S: TestStore>(store: S) {
     let engine = Engine::new(store.clone());
     let recorder = Recorder::default();
-    let side = read_side(&engine)
-        .handler(Audit, recorder.clone())
-        .start()
-        .await
-        .expect("start");
+    let side = recording(&engine, Audit, &recorder).await;
     recorder.fail(next_position(&store).await, 100);
     let err = run(&engine, open("p", "Ann", 1))
         .await
@@ -182,11 +183,7 @@ pub async fn a_late_strong_handler_is_unconfirmed_not_an_error_of_the_command<S:
     recorder
         .slow_ms
         .store(400, std::sync::atomic::Ordering::Relaxed);
-    let side = read_side(&engine)
-        .handler(Audit, recorder.clone())
-        .start()
-        .await
-        .expect("start");
+    let side = recording(&engine, Audit, &recorder).await;
     let err = run(&engine, open("late", "Ann", 1))
         .await
         .expect_err("late");
@@ -207,11 +204,7 @@ pub async fn eventual_handlers_are_not_waited_for<S: TestStore>(store: S) {
     recorder
         .slow_ms
         .store(300, std::sync::atomic::Ordering::Relaxed);
-    let side = read_side(&engine)
-        .handler(AuditEventual, recorder.clone())
-        .start()
-        .await
-        .expect("start");
+    let side = recording(&engine, AuditEventual, &recorder).await;
     let out = ok(&engine, open("e", "Ann", 1)).await;
     assert!(
         recorder.positions().is_empty(),
@@ -228,11 +221,7 @@ pub async fn stop_keeps_the_handler_before_the_event_until_resumed<S: TestStore>
     ok(&engine, open("x", "Ann", 1)).await;
     let poison = next_position(&store).await;
     recorder.fail(poison, 3);
-    let side = read_side(&engine)
-        .handler(AuditStop, recorder.clone())
-        .start()
-        .await
-        .expect("start");
+    let side = recording(&engine, AuditStop, &recorder).await;
     let err = run(&engine, deposit("x", 1)).await.expect_err("stopped");
     let DispatchError::Unconfirmed(u) = &err else {
         panic!("expected Unconfirmed, got {err}");
@@ -260,11 +249,7 @@ pub async fn stop_keeps_the_handler_before_the_event_until_resumed<S: TestStore>
 pub async fn skip_records_the_event_and_goes_on<S: TestStore>(store: S) {
     let engine = Engine::new(store.clone());
     let recorder = Recorder::default();
-    let side = read_side(&engine)
-        .handler(AuditSkip, recorder.clone())
-        .start()
-        .await
-        .expect("start");
+    let side = recording(&engine, AuditSkip, &recorder).await;
     ok(&engine, open("k", "Ann", 1)).await;
     let poison = next_position(&store).await;
     recorder.fail(poison, 100);
@@ -292,11 +277,7 @@ pub async fn skip_records_the_event_and_goes_on<S: TestStore>(store: S) {
 pub async fn parked_events_are_listed_and_replayed<S: TestStore>(store: S) {
     let engine = Engine::new(store.clone());
     let recorder = Recorder::default();
-    let side = read_side(&engine)
-        .handler(Audit, recorder.clone())
-        .start()
-        .await
-        .expect("start");
+    let side = recording(&engine, Audit, &recorder).await;
     let poison = next_position(&store).await;
     recorder.fail(poison, 100);
     assert!(run(&engine, open("r", "Ann", 1)).await.is_err());
@@ -383,11 +364,7 @@ where
 pub async fn partitions_keep_each_stream_in_order<S: TestStore>(store: S) {
     let engine = Engine::new(store.clone());
     let recorder = Recorder::default();
-    let side = read_side(&engine)
-        .handler(Audit4, recorder.clone())
-        .start()
-        .await
-        .expect("start");
+    let side = recording(&engine, Audit4, &recorder).await;
     let mut last = 0;
     for round in 0..5 {
         for i in 0..8 {
@@ -500,11 +477,7 @@ pub async fn start_from_current_skips_history<S: TestStore>(store: S) {
     let engine = Engine::new(store.clone());
     history(&engine, 3).await;
     let recorder = Recorder::default();
-    let side = read_side(&engine)
-        .handler(AuditFromNow, recorder.clone())
-        .start()
-        .await
-        .expect("start");
+    let side = recording(&engine, AuditFromNow, &recorder).await;
     let out = ok(&engine, open("now", "Ann", 1)).await;
     wait(&engine, out.position, "AuditFromNow").await;
     assert_eq!(recorder.positions(), vec![out.position]);
@@ -514,11 +487,7 @@ pub async fn start_from_current_skips_history<S: TestStore>(store: S) {
 pub async fn a_clean_restart_continues_from_the_checkpoint<S: TestStore>(store: S) {
     let engine = Engine::new(store.clone());
     let recorder = Recorder::default();
-    let side = read_side(&engine)
-        .handler(Audit, recorder.clone())
-        .start()
-        .await
-        .expect("start");
+    let side = recording(&engine, Audit, &recorder).await;
     let first = history(&engine, 3).await;
     side.shutdown().await;
     let second = accounts(&engine, "after", 2).await;
@@ -547,11 +516,7 @@ pub async fn a_crash_counts_as_an_attempt<S: TestStore>(store: S) {
     let last = ok(&engine, deposit("a1", 1)).await.position;
     // Each run hangs on the poison event; dropping the read side is the crash.
     for run in 1..=8 {
-        let side = read_side(&engine)
-            .handler(AuditEventual, recorder.clone())
-            .start()
-            .await
-            .expect("start");
+        let side = recording(&engine, AuditEventual, &recorder).await;
         let deadline = tokio::time::Instant::now() + WAIT;
         let done = loop {
             if recorder.positions().contains(&last) {
@@ -580,11 +545,7 @@ pub async fn a_crash_counts_as_an_attempt<S: TestStore>(store: S) {
         "{:?}",
         recorder.positions()
     );
-    let side = read_side(&engine)
-        .handler(AuditEventual, recorder.clone())
-        .start()
-        .await
-        .expect("start");
+    let side = recording(&engine, AuditEventual, &recorder).await;
     let parked = side.failures(None).await.expect("failures");
     assert_eq!(parked.len(), 1, "{parked:?}");
     assert_eq!(parked[0].event.position, poison);
@@ -881,11 +842,7 @@ pub async fn a_quiet_save_keeps_the_in_flight_marker_until_the_unit_is_idle<S: T
 ) {
     let engine = Engine::new(store.clone());
     let recorder = Recorder::default();
-    let side = read_side(&engine)
-        .handler(AuditEventual, recorder.clone())
-        .start()
-        .await
-        .expect("start");
+    let side = recording(&engine, AuditEventual, &recorder).await;
     let last = history(&engine, 3).await;
     let checkpoint = || async {
         let units = store
