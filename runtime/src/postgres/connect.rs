@@ -87,19 +87,16 @@ impl PostgresOptions {
         let options: PgConnectOptions = self.url.parse().map_err(|e: sqlx::Error| {
             StoreError::unavailable(format!("invalid database URL {shown}: {}", hide(&e)))
         })?;
-        // Connections show as "eskema" in pg_stat_activity, unless the URL or PGAPPNAME
-        // names them (several processes of one app are told apart that way).
-        let named = options.get_application_name().is_some();
-        let options = options.options([
+        let mut options = options.options([
             ("search_path", self.schema.as_str()),
             // See "Generic plans" in the module docs.
             ("plan_cache_mode", "force_generic_plan"),
         ]);
-        let options = if named {
-            options
-        } else {
-            options.application_name("eskema")
-        };
+        // Connections show as "eskema" in pg_stat_activity, unless the URL or PGAPPNAME
+        // names them (several processes of one app are told apart that way).
+        if options.get_application_name().is_none() {
+            options = options.application_name("eskema");
+        }
         // One direct connection first: an unreachable server fails at once with the real
         // cause (the pool would only report a timeout), and it creates the schema.
         let mut conn = tokio::time::timeout(self.acquire_timeout, options.connect())

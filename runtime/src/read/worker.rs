@@ -30,17 +30,9 @@ pub(crate) enum Request {
 enum Next {
     Page(Result<Option<crate::read::feed::Page>, StoreError>),
     Request(Option<Request>),
-    /// No event for a moment (see [`Timer`]).
-    Timer(Timer),
-}
-
-/// What a worker does when no event came for a moment.
-#[derive(Debug, Clone, Copy)]
-enum Timer {
-    /// Save the moved checkpoint, the in-flight marker staying ahead.
+    /// No event for a moment: save the moved checkpoint (the in-flight marker staying
+    /// ahead), or, with nothing new for `flush_every`, bring the marker back to it.
     Quiet,
-    /// Nothing came for `flush_every`: bring the marker back to the checkpoint.
-    Idle,
 }
 
 /// Why a worker ended.
@@ -282,31 +274,27 @@ impl<S: ReadStore> Worker<S> {
             // moment is mostly a gap between two pages, and the next page would have to set
             // it again. It comes back to the checkpoint once nothing came for `flush_every`.
             let since = run.last_flush.elapsed();
-            let timer = if run.position > run.saved {
+            let quiet = if run.position > run.saved {
                 let quiet = QUIET.max(2 * self.feed.spacing());
-                Some((
-                    quiet.min(self.flush_every.saturating_sub(since)),
-                    Timer::Quiet,
-                ))
+                Some(quiet.min(self.flush_every.saturating_sub(since)))
             } else if run.checkpoint.suspect_until > run.position {
-                Some((self.flush_every.saturating_sub(since), Timer::Idle))
+                Some(self.flush_every.saturating_sub(since))
             } else {
                 None
             };
-            let (after, timer) = timer.unzip();
             let mut stop = self.stop.clone();
             let next = tokio::select! {
                 page = self.feed.next(run.position, &mut stop) => Next::Page(page),
                 request = self.requests.recv() => Next::Request(request),
-                _ = tokio::time::sleep(after.unwrap_or_default()), if timer.is_some() =>
-                    Next::Timer(timer.unwrap_or(Timer::Quiet)),
+                _ = tokio::time::sleep(quiet.unwrap_or_default()), if quiet.is_some() => Next::Quiet,
             };
             let page = match next {
                 Next::Page(page) => page,
-                Next::Timer(timer) => {
-                    let saved = match timer {
-                        Timer::Quiet => self.save_keeping_marker(run).await,
-                        Timer::Idle => self.flush(run).await,
+                Next::Quiet => {
+                    let saved = if run.position > run.saved {
+                        self.save_keeping_marker(run).await
+                    } else {
+                        self.flush(run).await
                     };
                     if let Some(exit) = saved {
                         return exit;
