@@ -72,6 +72,27 @@ fn stretched(every: Duration, events: u64) -> Duration {
     every + every * (STRETCH - 1) * busy / (BUSY_LOOK - FEW) as u32
 }
 
+/// A look is followed by a pause at least this many times as long as the last two looks
+/// took (the shorter, so that one slow look alone does not hold the next back): on a store
+/// short of CPU, looks take longer, and the readers back off instead of taking the time the
+/// appends need (read_bench: two processes looking every 2 ms held a loaded store at half
+/// its append rate).
+const COST: u32 = 2;
+
+/// The time from one look to the next, after a look that found `found` new events, saw
+/// appends in flight or not (`pending`), and should be followed by at least `floor` (see
+/// [`COST`]).
+fn next_spacing(every: Duration, found: u64, pending: bool, floor: Duration) -> Duration {
+    if pending && found < FEW {
+        // Appends were in flight: what they hold is usually done within a statement, so
+        // under light load look again soon; under load the stretched spacing gathers more
+        // per look anyway.
+        (every / 4).max(floor)
+    } else {
+        stretched(every, found).max(floor)
+    }
+}
+
 /// How long the head task keeps looking by itself after a look last found events, before
 /// it waits for a notification: longer than the pause after which a writer notifies at once
 /// (`postgres::notify`), so a reader is never left waiting on a writer that thinks it is
@@ -153,7 +174,9 @@ impl<S: ReadStore> Feed<S> {
     /// came from a writer that sends none). Looks are spaced by at least `every`, stretched
     /// up to [`STRETCH`] times that as more events arrive per look: each look costs the
     /// store a statement that competes with the appends, so under load one look serves many
-    /// events, and after a quiet spell the first append is looked for at once. Writers
+    /// events, and after a quiet spell the first append is looked for at once. A look is
+    /// also followed by a pause of at least [`COST`] times what looks take, so readers on a
+    /// store short of CPU back off. Writers
     /// notify rarely while their appends keep coming (the readers that found the last ones
     /// are still looking), at once after a pause: see `postgres::notify`.
     pub(crate) async fn run_head(
@@ -167,6 +190,7 @@ impl<S: ReadStore> Feed<S> {
         let mut last: Option<Instant> = None;
         let mut spacing = every;
         let mut found_at: Option<Instant> = None;
+        let mut took = Duration::ZERO;
         loop {
             if let Some(gap) = last.map(|l| spacing.saturating_sub(l.elapsed()))
                 && !gap.is_zero()
@@ -176,7 +200,8 @@ impl<S: ReadStore> Feed<S> {
                     _ = crate::read::stopped(&mut stop) => return,
                 }
             }
-            last = Some(Instant::now());
+            let started = Instant::now();
+            last = Some(started);
             // What was notified before this look, this look finds.
             appended.borrow_and_update();
             let before = self.head();
@@ -197,16 +222,14 @@ impl<S: ReadStore> Feed<S> {
                 }
             };
             let found = self.head().saturating_sub(before);
-            spacing = stretched(every, found);
-            let micros = u64::try_from(spacing.as_micros()).unwrap_or(u64::MAX);
+            let this = started.elapsed();
+            let floor = took.min(this) * COST;
+            took = this;
+            let published = stretched(every, found).max(floor);
+            let micros = u64::try_from(published.as_micros()).unwrap_or(u64::MAX);
             self.spacing.store(micros, Ordering::Relaxed);
+            spacing = next_spacing(every, found, pending, floor);
             if pending {
-                // Appends were in flight: what they hold is usually done within a statement,
-                // so under light load look again soon; under load the stretched spacing
-                // gathers more per look anyway.
-                if found < FEW {
-                    spacing = every / 4;
-                }
                 continue;
             }
             if found > 0 {
@@ -311,5 +334,45 @@ impl<S: ReadStore> Feed<S> {
             start: 0,
             end,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVERY: Duration = Duration::from_millis(2);
+
+    #[test]
+    fn looks_in_flight_come_soon_on_a_quick_store() {
+        let quick = Duration::from_micros(200) * COST;
+        assert_eq!(next_spacing(EVERY, 3, true, quick), EVERY / 4);
+        assert_eq!(next_spacing(EVERY, 3, false, quick), EVERY);
+    }
+
+    #[test]
+    fn many_events_per_look_stretch_the_spacing() {
+        assert_eq!(
+            next_spacing(EVERY, BUSY_LOOK, true, Duration::ZERO),
+            EVERY * STRETCH
+        );
+        assert!(next_spacing(EVERY, 100, false, Duration::ZERO) > EVERY * 8);
+    }
+
+    #[test]
+    fn slow_looks_are_followed_by_pauses_longer_than_they_took() {
+        // On a store short of CPU each look took 6 ms: the next waits twice that, whether
+        // or not appends were in flight, instead of coming after half a millisecond.
+        let floor = Duration::from_millis(6) * COST;
+        assert_eq!(
+            next_spacing(EVERY, 3, true, floor),
+            Duration::from_millis(12)
+        );
+        assert_eq!(
+            next_spacing(EVERY, 3, false, floor),
+            Duration::from_millis(12)
+        );
+        // The stretch still wins when it is longer.
+        assert_eq!(next_spacing(EVERY, BUSY_LOOK, true, floor), EVERY * STRETCH);
     }
 }

@@ -172,7 +172,9 @@ impl<S: ReadStore> ReadSideBuilder<S> {
     /// twenty times that while many events arrive per look (200 or more). A look costs the
     /// store a statement that competes with appends; under load one look serves every
     /// event appended since the last, and after a quiet spell the first append is looked
-    /// for at once. Longer saves the store work, shorter saves latency.
+    /// for at once. Looks are also at least twice as far apart as they take, so that on a
+    /// store short of CPU the readers back off. Longer saves the store work, shorter saves
+    /// latency.
     pub fn read_every(mut self, every: Duration) -> Self {
         self.options.read_every = every;
         self
