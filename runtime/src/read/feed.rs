@@ -75,8 +75,8 @@ fn stretched(every: Duration, events: u64) -> Duration {
 /// A look is followed by a pause at least this many times as long as the last two looks
 /// took (the shorter, so that one slow look alone does not hold the next back): on a store
 /// short of CPU, looks take longer, and the readers back off instead of taking the time the
-/// appends need (read_bench: two processes looking every 2 ms held a loaded store at half
-/// its append rate).
+/// appends need. Without it, looks 0.5 ms apart on a starved store each found a few events,
+/// which kept the append rate low and the looks frequent (the README's read-side notes).
 const COST: u32 = 2;
 
 /// The time from one look to the next, after a look that found `found` new events, saw
@@ -176,9 +176,9 @@ impl<S: ReadStore> Feed<S> {
     /// store a statement that competes with the appends, so under load one look serves many
     /// events, and after a quiet spell the first append is looked for at once. A look is
     /// also followed by a pause of at least [`COST`] times what looks take, so readers on a
-    /// store short of CPU back off. Writers
-    /// notify rarely while their appends keep coming (the readers that found the last ones
-    /// are still looking), at once after a pause: see `postgres::notify`.
+    /// store short of CPU back off. Writers notify rarely while their appends keep coming
+    /// (the readers that found the last ones are still looking), at once after a pause:
+    /// see `postgres::notify`.
     pub(crate) async fn run_head(
         &self,
         poll: Duration,
@@ -225,8 +225,10 @@ impl<S: ReadStore> Feed<S> {
             let this = started.elapsed();
             let floor = took.min(this) * COST;
             took = this;
-            let published = stretched(every, found).max(floor);
-            let micros = u64::try_from(published.as_micros()).unwrap_or(u64::MAX);
+            // What others go by (the quiet time of saves) is the spacing under load, not the
+            // quick look that follows appends in flight.
+            let steady = next_spacing(every, found, false, floor);
+            let micros = u64::try_from(steady.as_micros()).unwrap_or(u64::MAX);
             self.spacing.store(micros, Ordering::Relaxed);
             spacing = next_spacing(every, found, pending, floor);
             if pending {
