@@ -8,7 +8,7 @@
 //!
 //! Workloads (`ONLY=` takes their names):
 //!
-//! - `latency`: append-to-handler latency at a steady 1,000 commands/s, from the moment a
+//! - `latency`: append-to-handler latency at a steady 1,000 commands/s (`RATE`), from the moment a
 //!   command is sent to the moment a side-effect handler holds its event; the handler in
 //!   this process, then in another one. Raw: an INSERT, then `pg_notify` on another
 //!   connection; a LISTENing reader (here, or in another process) reads the new rows.
@@ -34,8 +34,8 @@
 //! `READ_BENCH_CHILD` set. To see where the throughput row's cost goes: `HANDLERS=0` (or 1)
 //! runs that many no-op handlers in the other processes, `NOTIFY=0` turns the store's append
 //! notifications off, `READ_EVERY_US=n` sets the read side's shortest look interval, and
-//! `SHOW_CHILDREN=1` prints each handler process's statements and CPU, how the units
-//! were spread, and each round's ratios.
+//! `SHOW_CHILDREN=1` prints each handler process's statements and CPU, how the units were
+//! spread, and each round's ratios. `RATE=n` runs the latency rows at n commands/s.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -59,7 +59,6 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const REPLAY_EVENTS: usize = 100_000;
 const PAGE: usize = 1_000;
-const RATE: u64 = 1_000;
 const LATENCY_SECS: u64 = 5;
 const THROUGHPUT_SECS: u64 = 3;
 const SAGAS: usize = 200;
@@ -210,6 +209,25 @@ fn read_side(engine: &Engine<PostgresStore>) -> eskema::read::ReadSideBuilder<Po
         Some(us) => b.read_every(Duration::from_micros(us)),
         None => b,
     }
+}
+
+/// `RATE`: the latency rows' steady rate in commands/s (default 1,000; above 1,000, a
+/// whole number of thousands).
+fn rate() -> u64 {
+    std::env::var("RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|r| *r > 0)
+        .unwrap_or(1_000)
+}
+
+/// The latency rows' ticks: how far apart, and how many commands each sends (the timer
+/// does not tick more often than once a millisecond).
+fn ticks() -> (Duration, usize, usize) {
+    let rate = rate();
+    let per_tick = (rate / 1_000).max(1);
+    let every = Duration::from_micros(1_000_000 * per_tick / rate);
+    (every, per_tick as usize, (rate * LATENCY_SECS) as usize)
 }
 
 /// `HANDLERS`: how many of the ten no-op handlers the throughput row runs (default 10).
@@ -687,18 +705,21 @@ struct Row {
     target: String,
 }
 
-/// Sends one deposit every millisecond for `LATENCY_SECS`, each on a task of its own so the
+/// Sends deposits at the steady `RATE` for `LATENCY_SECS`, each on a task of its own so the
 /// rate holds whatever a dispatch takes; returns each event's position and send time.
 async fn steady_deposits(
     engine: &Engine<PostgresStore>,
     accounts: usize,
 ) -> Result<HashMap<u64, u128>, BoxError> {
     let sent = Arc::new(Mutex::new(HashMap::new()));
-    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));
+    let (every, per_tick, total) = ticks();
+    let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut tasks = Vec::new();
-    for i in 0..(RATE * LATENCY_SECS) as usize {
-        ticker.tick().await;
+    for i in 0..total {
+        if i % per_tick == 0 {
+            ticker.tick().await;
+        }
         let (engine, sent) = (engine.clone(), Arc::clone(&sent));
         tasks.push(tokio::spawn(async move {
             let at = now_nanos();
@@ -720,11 +741,14 @@ async fn steady_raw_inserts(
     local: Option<Arc<tokio::sync::Notify>>,
 ) -> Result<HashMap<u64, u128>, BoxError> {
     let sent = Arc::new(Mutex::new(HashMap::new()));
-    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));
+    let (every, per_tick, total) = ticks();
+    let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut tasks = Vec::new();
-    for i in 0..(RATE * LATENCY_SECS) as usize {
-        ticker.tick().await;
+    for i in 0..total {
+        if i % per_tick == 0 {
+            ticker.tick().await;
+        }
         let (raw, sent, local) = (raw.clone(), Arc::clone(&sent), local.clone());
         tasks.push(tokio::spawn(async move {
             let at = now_nanos();
@@ -828,7 +852,8 @@ async fn latency(bench: &Bench) -> Result<Vec<Row>, BoxError> {
 fn latency_row(where_: &str, ours: &[f64], raw: &[f64], target: &str) -> Row {
     Row {
         workload: format!(
-            "append-to-handler latency at {RATE}/s, {where_} (p50 / p99, ms, {} events)",
+            "append-to-handler latency at {}/s, {where_} (p50 / p99, ms, {} events)",
+            rate(),
             ours.len()
         ),
         ours: format!(

@@ -320,6 +320,46 @@ async fn a_default_store_groups_appends_that_arrive_together() {
     assert_eq!(all.len(), 12);
 }
 
+/// A runtime shut down while appends are queued drops them, and the process lives on: each
+/// slot dropped with its task used to start a flusher on the closing runtime, which dropped
+/// that task at once, whose slot started another, until the stack overflowed and the
+/// process aborted.
+#[test]
+fn a_runtime_shut_down_with_appends_queued_drops_them() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let queued = runtime.block_on(async {
+        let db = one_slot_store("a_runtime_shut_down_with_appends_queued").await?;
+        // `a` holds the only slot, waiting on the lock; the others queue behind it.
+        let (lock, a) = AllLock::stall(&db).await;
+        let queued: Vec<_> = (0..8)
+            .map(|i| spawn_append(&db.store, &format!("q{i}"), ExpectedVersion::Any, None))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!a.is_finished(), "`a` still waits on the lock");
+        Some((db, lock, queued))
+    });
+    let Some((db, lock, queued)) = queued else {
+        return;
+    };
+    runtime.shutdown_timeout(Duration::from_secs(10));
+    for append in &queued {
+        assert!(append.is_finished(), "a queued append's task is gone");
+    }
+    // The lock's connections and the schema are dropped on a runtime of their own.
+    let cleanup = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    cleanup.block_on(async move {
+        drop(lock);
+        drop(db);
+    });
+}
+
 /// The schema's "all" advisory lock, held exclusively on a connection of the test's own.
 struct AllLock {
     conn: PgConnection,

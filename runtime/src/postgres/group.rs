@@ -24,6 +24,7 @@
 //! never cancels its neighbours' appends (its own may still be written, as an ungrouped
 //! append may be once its statement is sent).
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -141,6 +142,27 @@ impl std::fmt::Debug for Queue {
     }
 }
 
+thread_local! {
+    /// Set while [`GroupCommit::kick`] spawns a flusher on this thread.
+    static SPAWNING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks this thread as spawning a flusher until dropped.
+struct Spawning;
+
+impl Spawning {
+    fn enter() -> Spawning {
+        SPAWNING.set(true);
+        Spawning
+    }
+}
+
+impl Drop for Spawning {
+    fn drop(&mut self) {
+        SPAWNING.set(false);
+    }
+}
+
 /// A held slot: dropping it frees the slot and starts a flusher for anything queued
 /// meanwhile, so no append is left waiting with no one to send it.
 pub(super) struct Slot {
@@ -225,7 +247,11 @@ impl GroupCommit {
 
     /// Starts a flusher if appends are queued and a slot is free.
     fn kick(&self, store: &PostgresStore) {
-        if self.lock().waiting.is_empty() {
+        // A runtime that is shutting down drops a new task at once, inside `spawn`, and
+        // with it the task's slot, whose drop comes back here: the runtime takes no more
+        // tasks, so there is nothing to start (and starting one would recurse until the
+        // stack overflows).
+        if SPAWNING.get() || self.lock().waiting.is_empty() {
             return;
         }
         let Some(mut slot) = self.try_slot(store) else {
@@ -233,6 +259,7 @@ impl GroupCommit {
         };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
+                let _spawning = Spawning::enter();
                 runtime.spawn(flush(slot, Vec::new()));
             }
             // No runtime (a store dropped outside one): nobody can be waiting on a reply.
