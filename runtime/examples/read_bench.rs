@@ -786,7 +786,10 @@ async fn latency(bench: &Bench) -> Result<Vec<Row>, BoxError> {
     sqlx::query(RAW_EVENTS).execute(&raw).await?;
     sqlx::query("CREATE SEQUENCE raw_seq").execute(&raw).await?;
     let engine = Engine::new(store.clone());
-    open_accounts(&engine, 0, 100).await?;
+    // About ten deposits a second per account, whatever the rate: more, and concurrent
+    // deposits to one account conflict past the engine's retries.
+    let accounts = (rate() / 10).max(100) as usize;
+    open_accounts(&engine, 0, accounts).await?;
     let mut rows = Vec::new();
 
     // In this process.
@@ -795,7 +798,7 @@ async fn latency(bench: &Bench) -> Result<Vec<Row>, BoxError> {
         .handler(Timer, watch.clone())
         .start()
         .await?;
-    let sent = steady_deposits(&engine, 100).await?;
+    let sent = steady_deposits(&engine, accounts).await?;
     let last = sent.keys().copied().max().unwrap_or(0);
     caught_up(&side, "Timer", last).await?;
     side.shutdown().await;
@@ -831,7 +834,7 @@ async fn latency(bench: &Bench) -> Result<Vec<Row>, BoxError> {
     // In another process.
     let (proc, lines) = child(&bench.url, &schema, "timer")?;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let sent = steady_deposits(&engine, 100).await?;
+    let sent = steady_deposits(&engine, accounts).await?;
     let last = sent.keys().copied().max().unwrap_or(0);
     let arrived = finish_child(proc, lines, last)?;
     let ours = latencies(&sent, &arrived);

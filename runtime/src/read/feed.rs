@@ -361,6 +361,26 @@ mod tests {
         assert!(next_spacing(EVERY, 100, false, Duration::ZERO) > EVERY * 8);
     }
 
+    /// The spacing looks settle at when `per_ms` events arrive each millisecond: each look
+    /// finds what arrived during the spacing before it.
+    fn settled(per_ms: f64) -> Duration {
+        let mut spacing = EVERY;
+        for _ in 0..100 {
+            let found = (per_ms * spacing.as_secs_f64() * 1e3) as u64;
+            spacing = next_spacing(EVERY, found, false, Duration::ZERO);
+        }
+        spacing
+    }
+
+    #[test]
+    fn past_ten_events_per_millisecond_of_every_the_spacing_runs_to_its_cap() {
+        // What `read_every`'s doc and the README say: at 2 ms, the point is 5,000 events/s.
+        assert_eq!(settled(4.0), EVERY);
+        assert_eq!(settled(4.9), EVERY);
+        assert_eq!(settled(5.5), EVERY * STRETCH);
+        assert_eq!(settled(6.0), EVERY * STRETCH);
+    }
+
     #[test]
     fn slow_looks_are_followed_by_pauses_longer_than_they_took() {
         // On a store short of CPU each look took 6 ms: the next waits twice that, whether

@@ -174,7 +174,9 @@ impl<S: ReadStore> ReadSideBuilder<S> {
     /// event appended since the last, and after a quiet spell the first append is looked
     /// for at once. Looks are also at least twice as far apart as they take, so that on a
     /// store short of CPU the readers back off. Longer saves the store work, shorter saves
-    /// latency.
+    /// latency: past about ten new events per millisecond of this interval (5,000 events/s
+    /// at 2 ms), a longer spacing finds more events, which stretches it further, and looks
+    /// settle at the full twenty times.
     pub fn read_every(mut self, every: Duration) -> Self {
         self.options.read_every = every;
         self
