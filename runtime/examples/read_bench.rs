@@ -8,10 +8,11 @@
 //!
 //! Workloads (`ONLY=` takes their names):
 //!
-//! - `latency`: append-to-handler latency at a steady 1,000 commands/s (`RATE`), from the moment a
-//!   command is sent to the moment a side-effect handler holds its event; the handler in
-//!   this process, then in another one. Raw: an INSERT, then `pg_notify` on another
-//!   connection; a LISTENing reader (here, or in another process) reads the new rows.
+//! - `latency`: append-to-handler latency at a steady 1,000 commands/s (`RATE`), from the
+//!   moment a command is sent to the moment a side-effect handler holds its event; the
+//!   handler in this process, then in another one. Raw: an INSERT, then `pg_notify` on
+//!   another connection; a LISTENing reader (here, or in another process) reads the new
+//!   rows.
 //! - `replay-memory`: 100,000 events into an in-memory projection (a side-effect handler
 //!   summing into a map), rebuilt from origin. Raw: `SELECT` in pages of the same size,
 //!   each payload decoded into the same event type and summed into the same map.
@@ -211,8 +212,7 @@ fn read_side(engine: &Engine<PostgresStore>) -> eskema::read::ReadSideBuilder<Po
     }
 }
 
-/// `RATE`: the latency rows' steady rate in commands/s (default 1,000; above 1,000, a
-/// whole number of thousands).
+/// `RATE`: the latency rows' steady rate in commands/s (default 1,000).
 fn rate() -> u64 {
     std::env::var("RATE")
         .ok()
@@ -221,11 +221,11 @@ fn rate() -> u64 {
         .unwrap_or(1_000)
 }
 
-/// The latency rows' ticks: how far apart, and how many commands each sends (the timer
-/// does not tick more often than once a millisecond).
+/// The latency rows' ticks: how far apart, how many commands each sends (the timer does not
+/// tick more often than once a millisecond), and how many commands in all.
 fn ticks() -> (Duration, usize, usize) {
     let rate = rate();
-    let per_tick = (rate / 1_000).max(1);
+    let per_tick = rate.div_ceil(1_000);
     let every = Duration::from_micros(1_000_000 * per_tick / rate);
     (every, per_tick as usize, (rate * LATENCY_SECS) as usize)
 }
