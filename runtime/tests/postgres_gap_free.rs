@@ -187,6 +187,85 @@ async fn the_watermark_holds_back_at_an_in_flight_append_without_blocking_append
     assert_eq!(page, &read[..2], "a page of at most the limit, in order");
 }
 
+/// A position drawn by an append that rolled back never appears. Looks read by contiguity
+/// (every position up to the safe one present), so they stop before it; once they have
+/// been stuck there a moment, they ask which appends hold the "all" lock, and pass it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watermark_passes_positions_an_append_rolled_back() {
+    let Some(db) = postgres_support::test_db("the_watermark_passes_rolled_back").await else {
+        return;
+    };
+    let store = db.store.clone();
+    let before = store
+        .append("before", ExpectedVersion::NoStream, vec![event(0)], None)
+        .await
+        .expect("append")
+        .into_events();
+    let settled = store.safe_position().await.expect("watermark");
+    assert_eq!(settled.safe, before[0].position);
+
+    let doomed = vec![event(1), event(2)];
+    let mut blocker = postgres_locks::uncommitted_event(&db, doomed[1].event_id, "blocker").await;
+    let slow = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .append("doomed", ExpectedVersion::NoStream, doomed, None)
+                .await
+        })
+    };
+    let mut admin = postgres_support::admin_connection(&db).await;
+    postgres_locks::wait_for_blocked(&mut admin, blocker.pid, 1).await;
+    let fast = store
+        .append("fast", ExpectedVersion::NoStream, vec![event(3)], None)
+        .await
+        .expect("fast append")
+        .into_events();
+    let (mark, page) = store
+        .safe_position_and_read(before[0].position, 1_000)
+        .await
+        .expect("look and read");
+    assert_eq!(
+        mark.safe, before[0].position,
+        "read past an in-flight append"
+    );
+    assert!(mark.pending);
+    assert!(page.is_empty());
+
+    // The blocker's row commits: the doomed append's event id is taken, and it rolls back
+    // with the positions it drew.
+    sqlx::query("COMMIT")
+        .execute(&mut blocker.conn)
+        .await
+        .expect("commit");
+    let outcome = slow.await.expect("task");
+    assert!(outcome.is_err(), "the doomed append failed: {outcome:?}");
+    let all = store.read_all(1, 1_000).await.expect("read_all");
+    assert_eq!(all, [before.clone(), fast.clone()].concat());
+    assert!(
+        fast[0].position > before[0].position + 1,
+        "the doomed append's positions are a gap"
+    );
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let (mark, page) = loop {
+        let (mark, page) = store
+            .safe_position_and_read(before[0].position, 1_000)
+            .await
+            .expect("look and read");
+        if mark.safe >= fast[0].position || std::time::Instant::now() > deadline {
+            break (mark, page);
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    assert_eq!(
+        mark.safe, fast[0].position,
+        "stuck before a rolled-back position"
+    );
+    assert!(!mark.pending);
+    assert_eq!(page, fast);
+}
+
 fn event(n: u64) -> NewEvent {
     NewEvent::new("Noted", 1, json!({ "n": n }), Metadata::default())
 }

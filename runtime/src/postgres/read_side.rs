@@ -3,7 +3,7 @@
 //! writes (every update of a unit checks its lease token in the same statement, so a
 //! process that lost its lease cannot move the checkpoint, and its transaction rolls back).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -28,7 +28,27 @@ pub(crate) struct Pending {
     holders: Option<Vec<String>>,
     /// The highest safe position found so far (positions only grow).
     safe: u64,
+    /// Looks have stopped at this safe position since this moment, with appends in
+    /// flight: past [`STUCK`], the next look asks the lock holders.
+    stuck: Option<(u64, Instant)>,
 }
+
+/// How long looks read by contiguity alone while stuck at one position before they also
+/// ask which appends hold the "all" lock: a position drawn by an append that rolled back
+/// never appears, and only the lock holders can tell it from one still committing.
+const STUCK: Duration = Duration::from_millis(10);
+
+/// A look by contiguity (see [`PostgresStore::look_by_contiguity`]): the page after `$1`
+/// (at most `$2` events) and the sequence's last value, on every row; one row with null
+/// event columns when there are no events.
+const CONTIGUOUS_LOOK_SQL: &str = "\
+SELECT e.*, s.last FROM
+    (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS last FROM event_position_seq) s
+LEFT JOIN LATERAL (
+    SELECT position, event_id, stream_id, stream_version, event_type, event_version, data,
+           metadata, created_at
+    FROM events WHERE position > $1 ORDER BY position LIMIT $2
+) e ON true";
 
 const CHECKPOINT_COLUMNS: &str = "subscriber, partition, partitions, position, legacy, \
      suspect_until, attempt_position, attempts, stopped, last_error, last_error_at, \
@@ -86,6 +106,107 @@ impl PostgresStore {
             safe: p.safe,
             pending,
         })
+    }
+
+    /// The look of `safe_watermark()` and the page after `after` in one statement
+    /// (`read_after_watermark()`): passes positions that rolled back, but scans
+    /// `pg_locks`, which takes every partition of the lock table the appends need.
+    async fn look_with_locks(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<(Watermark, Vec<RecordedEvent>), StoreError> {
+        let (candidate, holders, known) = {
+            let p = self.lock_pending();
+            (p.candidate, p.holders.clone(), p.safe)
+        };
+        self.count(1);
+        let rows = sqlx::query("SELECT * FROM read_after_watermark($1, $2, $3, $4, $5)")
+            .bind(candidate)
+            .bind(holders)
+            .bind(to_i64(after))
+            .bind(to_i64(known))
+            .bind(i32::try_from(limit).unwrap_or(i32::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        // Every row carries the watermark after the event columns; one row, with a null
+        // position, when there is no event.
+        let Some(first) = rows.first() else {
+            return Err(StoreError::backend("read_after_watermark returned no row"));
+        };
+        let mut mark = self.settle(first, EVENT_COLUMN_COUNT)?;
+        // What the page was read up to: another look may have moved the kept watermark
+        // further meanwhile, and this page does not cover that.
+        let found: i64 = first.try_get(EVENT_COLUMN_COUNT).map_err(map_err)?;
+        mark.safe = to_u64(found)?.max(known);
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let position: Option<i64> = row.try_get(0).map_err(map_err)?;
+            if position.is_some() {
+                events.push(decode_event(row)?);
+            }
+        }
+        Ok((mark, events))
+    }
+
+    /// The page after `after`, kept up to its first missing position: positions are
+    /// unique, so once every position up to P is in a snapshot, none up to P can commit
+    /// later, whatever is still in flight. Under load, where nearly every look finds a
+    /// run of new events, a look costs what a plain read of them does; a position that
+    /// rolled back stops these looks, and [`PostgresStore::look_with_locks`] passes it.
+    async fn look_by_contiguity(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<(Watermark, Vec<RecordedEvent>), StoreError> {
+        let known = self.lock_pending().safe;
+        self.count(1);
+        let rows = sqlx::query(CONTIGUOUS_LOOK_SQL)
+            .bind(to_i64(after))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let Some(first) = rows.first() else {
+            return Err(StoreError::backend("the contiguous look returned no row"));
+        };
+        let last: i64 = first.try_get(EVENT_COLUMN_COUNT).map_err(map_err)?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let position: Option<i64> = row.try_get(0).map_err(map_err)?;
+            if position.is_some() {
+                events.push(decode_event(row)?);
+            }
+        }
+        // In order whatever plan the join got (a sorted run costs one pass).
+        events.sort_by_key(|e| e.position);
+        // Everything up to what was proven safe before, then the unbroken run after it
+        // (`after <= known`: see the caller).
+        let mut safe = known;
+        let kept = events
+            .iter()
+            .take_while(|e| {
+                if e.position <= safe {
+                    return true;
+                }
+                let next = e.position == safe + 1;
+                if next {
+                    safe = e.position;
+                }
+                next
+            })
+            .count();
+        events.truncate(kept);
+        let mut p = self.lock_pending();
+        p.safe = p.safe.max(safe);
+        Ok((
+            Watermark {
+                safe,
+                pending: to_u64(last)? > safe,
+            },
+            events,
+        ))
     }
 
     /// Failure records joined with their events, `filter` over `f` with `$1` the
@@ -162,42 +283,32 @@ impl ReadStore for PostgresStore {
         self.settle(&row, 0)
     }
 
+    /// Reads by contiguity while that proves enough (see
+    /// [`PostgresStore::look_by_contiguity`]), and asks the lock holders only when looks
+    /// have stopped at one position for [`STUCK`].
     async fn safe_position_and_read(
         &self,
         after: u64,
         limit: usize,
     ) -> Result<(Watermark, Vec<RecordedEvent>), StoreError> {
-        let (candidate, holders, known) = {
+        let stuck = {
             let p = self.lock_pending();
-            (p.candidate, p.holders.clone(), p.safe)
+            // A run from `after` proves nothing when `after` itself was not proven here.
+            after > p.safe
+                || p.stuck
+                    .is_some_and(|(at, since)| at == p.safe && since.elapsed() >= STUCK)
         };
-        self.count(1);
-        let rows = sqlx::query("SELECT * FROM read_after_watermark($1, $2, $3, $4, $5)")
-            .bind(candidate)
-            .bind(holders)
-            .bind(to_i64(after))
-            .bind(to_i64(known))
-            .bind(i32::try_from(limit).unwrap_or(i32::MAX))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        // Every row carries the watermark after the event columns; one row, with a null
-        // position, when there is no event.
-        let Some(first) = rows.first() else {
-            return Err(StoreError::backend("read_after_watermark returned no row"));
+        let (mark, events) = if stuck {
+            self.look_with_locks(after, limit).await?
+        } else {
+            self.look_by_contiguity(after, limit).await?
         };
-        let mut mark = self.settle(first, EVENT_COLUMN_COUNT)?;
-        // What the page was read up to: another look may have moved the kept watermark
-        // further meanwhile, and this page does not cover that.
-        let found: i64 = first.try_get(EVENT_COLUMN_COUNT).map_err(map_err)?;
-        mark.safe = to_u64(found)?.max(known);
-        let mut events = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let position: Option<i64> = row.try_get(0).map_err(map_err)?;
-            if position.is_some() {
-                events.push(decode_event(row)?);
-            }
-        }
+        let mut p = self.lock_pending();
+        p.stuck = match p.stuck {
+            _ if !mark.pending => None,
+            Some((at, since)) if at == mark.safe => Some((at, since)),
+            _ => Some((mark.safe, Instant::now())),
+        };
         Ok((mark, events))
     }
 
