@@ -19,29 +19,12 @@ async fn reader_waits_for_an_in_flight_append_with_smaller_positions() {
         return;
     };
     let store = db.store.clone();
-    let slow_batch = vec![event(1), event(2)];
-    let blocked_id = slow_batch[1].event_id;
-
-    // Stall the first append after it took its positions (on its second row's event id).
-    let mut blocker = postgres_locks::uncommitted_event(&db, blocked_id, "blocker").await;
-
-    let slow = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .append("slow", ExpectedVersion::NoStream, slow_batch, None)
-                .await
-        })
-    };
-    let mut admin = postgres_support::admin_connection(&db).await;
-    postgres_locks::wait_for_blocked(&mut admin, blocker.pid, 1).await;
-
-    // A later append commits first, with larger positions.
-    let fast = store
-        .append("fast", ExpectedVersion::NoStream, vec![event(3)], None)
-        .await
-        .expect("fast append")
-        .into_events();
+    let Stalled {
+        mut blocker,
+        slow,
+        mut admin,
+        fast,
+    } = stall_then_append(&db, "slow").await;
     // The hazard is real: a plain query now sees the later event alone.
     let visible: Vec<i64> =
         sqlx::query_scalar("SELECT position FROM events WHERE position > 0 ORDER BY position")
@@ -90,32 +73,14 @@ async fn the_watermark_holds_back_at_an_in_flight_append_without_blocking_append
         return;
     };
     let store = db.store.clone();
-    let before = store
-        .append("before", ExpectedVersion::NoStream, vec![event(0)], None)
-        .await
-        .expect("append")
-        .into_events();
-    let settled = store.safe_position().await.expect("watermark");
-    assert_eq!((settled.safe, settled.pending), (before[0].position, false));
+    let before = settled_event(&store).await;
 
-    let slow_batch = vec![event(1), event(2)];
-    let mut blocker =
-        postgres_locks::uncommitted_event(&db, slow_batch[1].event_id, "blocker").await;
-    let slow = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .append("slow", ExpectedVersion::NoStream, slow_batch, None)
-                .await
-        })
-    };
-    let mut admin = postgres_support::admin_connection(&db).await;
-    postgres_locks::wait_for_blocked(&mut admin, blocker.pid, 1).await;
-    let fast = store
-        .append("fast", ExpectedVersion::NoStream, vec![event(3)], None)
-        .await
-        .expect("fast append")
-        .into_events();
+    let Stalled {
+        mut blocker,
+        slow,
+        fast,
+        ..
+    } = stall_then_append(&db, "slow").await;
 
     // Asked again and again, it answers at once and stays before the in-flight positions.
     for _ in 0..20 {
@@ -196,31 +161,14 @@ async fn the_watermark_passes_positions_an_append_rolled_back() {
         return;
     };
     let store = db.store.clone();
-    let before = store
-        .append("before", ExpectedVersion::NoStream, vec![event(0)], None)
-        .await
-        .expect("append")
-        .into_events();
-    let settled = store.safe_position().await.expect("watermark");
-    assert_eq!(settled.safe, before[0].position);
+    let before = settled_event(&store).await;
 
-    let doomed = vec![event(1), event(2)];
-    let mut blocker = postgres_locks::uncommitted_event(&db, doomed[1].event_id, "blocker").await;
-    let slow = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .append("doomed", ExpectedVersion::NoStream, doomed, None)
-                .await
-        })
-    };
-    let mut admin = postgres_support::admin_connection(&db).await;
-    postgres_locks::wait_for_blocked(&mut admin, blocker.pid, 1).await;
-    let fast = store
-        .append("fast", ExpectedVersion::NoStream, vec![event(3)], None)
-        .await
-        .expect("fast append")
-        .into_events();
+    let Stalled {
+        mut blocker,
+        slow,
+        fast,
+        ..
+    } = stall_then_append(&db, "doomed").await;
     let (mark, page) = store
         .safe_position_and_read(before[0].position, 1_000)
         .await
@@ -264,6 +212,57 @@ async fn the_watermark_passes_positions_an_append_rolled_back() {
     );
     assert!(!mark.pending);
     assert_eq!(page, fast);
+}
+
+/// One event appended, and the watermark seen settled at it.
+async fn settled_event(store: &eskema::PostgresStore) -> Vec<eskema::store::RecordedEvent> {
+    let before = store
+        .append("before", ExpectedVersion::NoStream, vec![event(0)], None)
+        .await
+        .expect("append")
+        .into_events();
+    let settled = store.safe_position().await.expect("watermark");
+    assert_eq!((settled.safe, settled.pending), (before[0].position, false));
+    before
+}
+
+type Appended = Result<eskema::store::AppendOutcome, eskema::store::StoreError>;
+
+/// An append to `stream` stalled after it drew its positions (on its second row's event
+/// id, which `blocker` holds uncommitted), and a later append that committed meanwhile.
+struct Stalled {
+    blocker: postgres_locks::Uncommitted,
+    slow: tokio::task::JoinHandle<Appended>,
+    admin: sqlx::PgConnection,
+    fast: Vec<eskema::store::RecordedEvent>,
+}
+
+async fn stall_then_append(db: &postgres_support::TestDb, stream: &'static str) -> Stalled {
+    let store = db.store.clone();
+    let batch = vec![event(1), event(2)];
+    let blocker = postgres_locks::uncommitted_event(db, batch[1].event_id, "blocker").await;
+    let slow = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .append(stream, ExpectedVersion::NoStream, batch, None)
+                .await
+        })
+    };
+    let mut admin = postgres_support::admin_connection(db).await;
+    postgres_locks::wait_for_blocked(&mut admin, blocker.pid, 1).await;
+    // A later append commits first, with larger positions.
+    let fast = store
+        .append("fast", ExpectedVersion::NoStream, vec![event(3)], None)
+        .await
+        .expect("fast append")
+        .into_events();
+    Stalled {
+        blocker,
+        slow,
+        admin,
+        fast,
+    }
 }
 
 fn event(n: u64) -> NewEvent {
