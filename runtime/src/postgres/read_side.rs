@@ -90,6 +90,19 @@ fn decode_checkpoint(row: &PgRow) -> Result<(UnitId, Checkpoint), StoreError> {
 /// them.
 const EVENT_COLUMN_COUNT: usize = 9;
 
+/// The events of a look's rows, which carry the watermark after the event columns; the
+/// one row of a look that found none has a null position.
+fn events_of(rows: &[PgRow]) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        let position: Option<i64> = row.try_get(0).map_err(map_err)?;
+        if position.is_some() {
+            events.push(decode_event(row)?);
+        }
+    }
+    Ok(events)
+}
+
 impl PostgresStore {
     /// Keeps what a `safe_watermark` call found (its `safe, candidate, holders` columns from
     /// index `at` of `row`) for the next call, and says what is safe now.
@@ -140,13 +153,7 @@ impl PostgresStore {
         // further meanwhile, and this page does not cover that.
         let found: i64 = first.try_get(EVENT_COLUMN_COUNT).map_err(map_err)?;
         mark.safe = to_u64(found)?.max(known);
-        let mut events = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let position: Option<i64> = row.try_get(0).map_err(map_err)?;
-            if position.is_some() {
-                events.push(decode_event(row)?);
-            }
-        }
+        let events = events_of(&rows)?;
         Ok((mark, events))
     }
 
@@ -172,13 +179,7 @@ impl PostgresStore {
             return Err(StoreError::backend("the contiguous look returned no row"));
         };
         let last: i64 = first.try_get(EVENT_COLUMN_COUNT).map_err(map_err)?;
-        let mut events = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let position: Option<i64> = row.try_get(0).map_err(map_err)?;
-            if position.is_some() {
-                events.push(decode_event(row)?);
-            }
-        }
+        let mut events = events_of(&rows)?;
         // In order whatever plan the join got (a sorted run costs one pass).
         events.sort_by_key(|e| e.position);
         // Everything up to what was proven safe before, then the unbroken run after it
