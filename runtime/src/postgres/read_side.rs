@@ -3,6 +3,7 @@
 //! writes (every update of a unit checks its lease token in the same statement, so a
 //! process that lost its lease cannot move the checkpoint, and its transaction rolls back).
 
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -41,14 +42,15 @@ const STUCK: Duration = Duration::from_millis(10);
 /// A look by contiguity (see [`PostgresStore::look_by_contiguity`]): the page after `$1`
 /// (at most `$2` events) and the sequence's last value, on every row; one row with null
 /// event columns when there are no events.
-const CONTIGUOUS_LOOK_SQL: &str = "\
-SELECT e.*, s.last FROM
-    (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS last FROM event_position_seq) s
-LEFT JOIN LATERAL (
-    SELECT position, event_id, stream_id, stream_version, event_type, event_version, data,
-           metadata, created_at
-    FROM events WHERE position > $1 ORDER BY position LIMIT $2
-) e ON true";
+static CONTIGUOUS_LOOK_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT e.*, s.last FROM \
+         (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS last \
+          FROM event_position_seq) s \
+         LEFT JOIN LATERAL (SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 \
+          ORDER BY position LIMIT $2) e ON true"
+    )
+});
 
 const CHECKPOINT_COLUMNS: &str = "subscriber, partition, partitions, position, legacy, \
      suspect_until, attempt_position, attempts, stopped, last_error, last_error_at, \
@@ -169,7 +171,7 @@ impl PostgresStore {
     ) -> Result<(Watermark, Vec<RecordedEvent>), StoreError> {
         let known = self.lock_pending().safe;
         self.count(1);
-        let rows = sqlx::query(CONTIGUOUS_LOOK_SQL)
+        let rows = sqlx::query(&CONTIGUOUS_LOOK_SQL)
             .bind(to_i64(after))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
