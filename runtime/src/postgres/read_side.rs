@@ -29,9 +29,43 @@ pub(crate) struct Pending {
     holders: Option<Vec<String>>,
     /// The highest safe position found so far (positions only grow).
     safe: u64,
-    /// Looks have stopped at this safe position since this moment, with appends in
-    /// flight: past [`STUCK`], the next look asks the lock holders.
-    stuck: Option<(u64, Instant)>,
+    /// The safe position the last look ended at with appends in flight, since when looks
+    /// have ended there, and whether a later look ended there too (so that looks really
+    /// stopped, rather than none having come since).
+    stuck: Option<Stuck>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stuck {
+    at: u64,
+    since: Instant,
+    again: bool,
+}
+
+impl Pending {
+    /// Whether the look after `after` must ask the lock holders: when `after` itself was
+    /// not proven safe here, or when two looks or more have ended at the safe position
+    /// with appends in flight over [`STUCK`] or longer. Under load looks are spaced by
+    /// more than [`STUCK`], so the time since one look alone says nothing.
+    fn needs_locks(&self, after: u64, now: Instant) -> bool {
+        after > self.safe
+            || self.stuck.is_some_and(|s| {
+                s.again && s.at == self.safe && now.duration_since(s.since) >= STUCK
+            })
+    }
+
+    /// Notes where a look ended.
+    fn looked(&mut self, mark: Watermark, now: Instant) {
+        self.stuck = match self.stuck {
+            _ if !mark.pending => None,
+            Some(s) if s.at == mark.safe => Some(Stuck { again: true, ..s }),
+            _ => Some(Stuck {
+                at: mark.safe,
+                since: now,
+                again: false,
+            }),
+        };
+    }
 }
 
 /// How long looks read by contiguity alone while stuck at one position before they also
@@ -294,24 +328,13 @@ impl ReadStore for PostgresStore {
         after: u64,
         limit: usize,
     ) -> Result<(Watermark, Vec<RecordedEvent>), StoreError> {
-        let stuck = {
-            let p = self.lock_pending();
-            // A run from `after` proves nothing when `after` itself was not proven here.
-            after > p.safe
-                || p.stuck
-                    .is_some_and(|(at, since)| at == p.safe && since.elapsed() >= STUCK)
-        };
+        let stuck = self.lock_pending().needs_locks(after, Instant::now());
         let (mark, events) = if stuck {
             self.look_with_locks(after, limit).await?
         } else {
             self.look_by_contiguity(after, limit).await?
         };
-        let mut p = self.lock_pending();
-        p.stuck = match p.stuck {
-            _ if !mark.pending => None,
-            Some((at, since)) if at == mark.safe => Some((at, since)),
-            _ => Some((mark.safe, Instant::now())),
-        };
+        self.lock_pending().looked(mark, Instant::now());
         Ok((mark, events))
     }
 
@@ -789,5 +812,57 @@ impl ReadStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending_at(safe: u64) -> Pending {
+        Pending {
+            safe,
+            ..Pending::default()
+        }
+    }
+
+    fn mark(safe: u64, pending: bool) -> Watermark {
+        Watermark { safe, pending }
+    }
+
+    #[test]
+    fn looks_spaced_under_load_keep_reading_by_contiguity() {
+        let start = Instant::now();
+        let mut p = pending_at(10);
+        p.looked(mark(10, true), start);
+        // The next look comes 40 ms later: no look has ended at 10 since, so nothing says
+        // the looks stopped there.
+        assert!(!p.needs_locks(10, start + Duration::from_millis(40)));
+        p.safe = 50;
+        p.looked(mark(50, true), start + Duration::from_millis(40));
+        assert!(!p.needs_locks(50, start + Duration::from_millis(80)));
+    }
+
+    #[test]
+    fn looks_that_end_twice_at_one_position_ask_the_lock_holders_after_stuck() {
+        let start = Instant::now();
+        let mut p = pending_at(10);
+        p.looked(mark(10, true), start);
+        p.looked(mark(10, true), start + Duration::from_millis(2));
+        assert!(!p.needs_locks(10, start + Duration::from_millis(5)));
+        assert!(p.needs_locks(10, start + STUCK));
+        // Once past it, or with nothing in flight, contiguity again.
+        p.safe = 11;
+        p.looked(mark(11, true), start + STUCK);
+        assert!(!p.needs_locks(11, start + STUCK * 3));
+        p.looked(mark(11, false), start + STUCK * 3);
+        assert_eq!(p.stuck, None);
+    }
+
+    #[test]
+    fn a_look_from_beyond_what_was_proven_here_asks_the_lock_holders() {
+        let p = pending_at(10);
+        assert!(p.needs_locks(11, Instant::now()));
+        assert!(!p.needs_locks(10, Instant::now()));
     }
 }
