@@ -17,6 +17,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Grouped append statements running at once, unless chosen: see [`PostgresOptions::group_commit`].
 const DEFAULT_GROUP_COMMIT: usize = 2;
 
+/// Connections for the read side's own statements, besides the pool (see
+/// `PostgresStore::read_pool`): a process has one reader, one checkpoint writer and one
+/// lease keeper, and they rarely send at the same moment.
+pub(crate) const READ_SIDE_CONNECTIONS: u32 = 2;
+
 /// The schema used when none is chosen.
 pub const DEFAULT_SCHEMA: &str = "eskema";
 
@@ -123,6 +128,12 @@ impl PostgresOptions {
         tx.commit().await.map_err(map_err)?;
         let _ = conn.close().await;
 
+        let read_pool = PgPoolOptions::new()
+            .max_connections(READ_SIDE_CONNECTIONS)
+            .min_connections(0)
+            .test_before_acquire(false)
+            .acquire_timeout(self.acquire_timeout)
+            .connect_lazy_with(options.clone());
         let pool = PgPoolOptions::new()
             .max_connections(self.max_connections)
             .min_connections(0)
@@ -153,6 +164,7 @@ impl PostgresOptions {
             watermark: Arc::default(),
             progress: Arc::default(),
             pool,
+            read_pool,
             schema: self.schema,
             all_lock_key,
             statements: Arc::new(AtomicU64::new(0)),

@@ -111,6 +111,12 @@ pub use connect::{DEFAULT_SCHEMA, PostgresOptions, redact_url};
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// What the read side sends by itself (looks, catch-up pages, checkpoint saves,
+    /// registration, leases, heartbeats), on at most [`connect::READ_SIDE_CONNECTIONS`]
+    /// connections of its own, opened on first use; handlers' transactions and reads
+    /// stay on `pool`. The read side's work never waits behind commands for a
+    /// connection, and ten units starting at once do not leave ten open.
+    read_pool: PgPool,
     schema: String,
     /// `all_lock_key()` of the schema: the advisory lock appends take shared.
     all_lock_key: i64,

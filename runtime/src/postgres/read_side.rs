@@ -176,7 +176,7 @@ impl PostgresStore {
             .bind(to_i64(after))
             .bind(to_i64(known))
             .bind(i32::try_from(limit).unwrap_or(i32::MAX))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read_pool)
             .await
             .map_err(map_err)?;
         // Every row carries the watermark after the event columns; one row, with a null
@@ -208,7 +208,7 @@ impl PostgresStore {
         let rows = sqlx::query(&CONTIGUOUS_LOOK_SQL)
             .bind(to_i64(after))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read_pool)
             .await
             .map_err(map_err)?;
         let Some(first) = rows.first() else {
@@ -270,7 +270,7 @@ impl PostgresStore {
         .bind(subscriber)
         .bind(first)
         .bind(last)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read_pool)
         .await
         .map_err(map_err)?;
         rows.iter()
@@ -314,7 +314,7 @@ impl ReadStore for PostgresStore {
         let row = sqlx::query("SELECT safe, candidate, holders FROM safe_watermark($1, $2)")
             .bind(candidate)
             .bind(holders)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read_pool)
             .await
             .map_err(map_err)?;
         self.settle(&row, 0)
@@ -355,7 +355,7 @@ impl ReadStore for PostgresStore {
         .bind(to_i64(after))
         .bind(to_i64(until))
         .bind(to_i64(limit as u64))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read_pool)
         .await
         .map_err(map_err)?;
         rows.iter().map(decode_event).collect()
@@ -371,7 +371,7 @@ impl ReadStore for PostgresStore {
         partitions: u32,
         start: u64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.read_pool.begin().await.map_err(map_err)?;
         // Two processes starting at once register one after the other.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('eskema.register.' || $1, 0))")
             .bind(subscriber)
@@ -464,7 +464,7 @@ impl ReadStore for PostgresStore {
         .bind(info)
         .bind(subscribers)
         .bind(millis(ttl))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read_pool)
         .await
         .map_err(map_err)?;
         rows.iter()
@@ -481,7 +481,7 @@ impl ReadStore for PostgresStore {
         self.count(1);
         sqlx::query("DELETE FROM nodes WHERE node = $1")
             .bind(node)
-            .execute(&self.pool)
+            .execute(&self.read_pool)
             .await
             .map_err(map_err)?;
         Ok(())
@@ -505,7 +505,7 @@ impl ReadStore for PostgresStore {
         .bind(partition(unit.partition))
         .bind(node)
         .bind(millis(ttl))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read_pool)
         .await
         .map_err(map_err)?;
         Ok(token.map(to_u64).transpose()?.map(|token| Lease { token }))
@@ -533,7 +533,7 @@ impl ReadStore for PostgresStore {
         .bind(&tokens)
         .bind(node)
         .bind(millis(ttl))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read_pool)
         .await
         .map_err(map_err)?;
         let mut renewed = Vec::with_capacity(rows.len());
@@ -561,7 +561,7 @@ impl ReadStore for PostgresStore {
         .bind(&unit.subscriber)
         .bind(partition(unit.partition))
         .bind(to_i64(lease.token))
-        .execute(&self.pool)
+        .execute(&self.read_pool)
         .await
         .map_err(map_err)?;
         Ok(())
@@ -577,7 +577,7 @@ impl ReadStore for PostgresStore {
              WHERE $1::text IS NULL OR subscriber = $1 ORDER BY subscriber, partition"
         ))
         .bind(subscriber)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read_pool)
         .await
         .map_err(map_err)?;
         rows.iter().map(decode_checkpoint).collect()
@@ -595,7 +595,7 @@ impl ReadStore for PostgresStore {
             progress: progress.clone(),
         };
         self.progress
-            .save(&self.pool, &self.statements, update)
+            .save(&self.read_pool, &self.statements, update)
             .await
     }
 
@@ -617,7 +617,7 @@ impl ReadStore for PostgresStore {
         .bind(to_i64(lease.token))
         .bind(to_i64(position))
         .bind(error)
-        .execute(&self.pool)
+        .execute(&self.read_pool)
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
@@ -631,7 +631,7 @@ impl ReadStore for PostgresStore {
              WHERE subscriber = $1",
         )
         .bind(subscriber)
-        .execute(&self.pool)
+        .execute(&self.read_pool)
         .await
         .map_err(map_err)?;
         Ok(())
