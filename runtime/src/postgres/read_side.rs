@@ -355,7 +355,7 @@ impl ReadStore for PostgresStore {
         .bind(to_i64(after))
         .bind(to_i64(until))
         .bind(to_i64(limit as u64))
-        .fetch_all(&self.read_pool)
+        .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
         rows.iter().map(decode_event).collect()
