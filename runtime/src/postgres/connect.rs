@@ -44,7 +44,9 @@ impl PostgresOptions {
         self
     }
 
-    /// The pool's size (default 10).
+    /// The pool's size (default 10), for commands and the handlers' own work. A read
+    /// side adds 2 connections of its own for its bookkeeping, and one that listens for
+    /// other processes' appends.
     pub fn max_connections(mut self, n: u32) -> Self {
         self.max_connections = n.max(1);
         self
