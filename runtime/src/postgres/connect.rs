@@ -19,7 +19,7 @@ const DEFAULT_GROUP_COMMIT: usize = 2;
 
 /// Connections for the read side's own statements, besides the pool (see
 /// `PostgresStore::read_pool`): a process has one reader, one checkpoint writer and one
-/// lease keeper, and they rarely send at the same moment.
+/// lease keeper, each sending one statement at a time.
 pub(crate) const READ_SIDE_CONNECTIONS: u32 = 2;
 
 /// The schema used when none is chosen.
