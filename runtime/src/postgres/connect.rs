@@ -130,17 +130,15 @@ impl PostgresOptions {
         tx.commit().await.map_err(map_err)?;
         let _ = conn.close().await;
 
-        let read_pool = PgPoolOptions::new()
-            .max_connections(READ_SIDE_CONNECTIONS)
-            .min_connections(0)
-            .test_before_acquire(false)
-            .acquire_timeout(self.acquire_timeout)
-            .connect_lazy_with(options.clone());
-        let pool = PgPoolOptions::new()
-            .max_connections(self.max_connections)
-            .min_connections(0)
-            .test_before_acquire(false)
-            .acquire_timeout(self.acquire_timeout)
+        let sized = |max: u32| {
+            PgPoolOptions::new()
+                .max_connections(max)
+                .min_connections(0)
+                .test_before_acquire(false)
+                .acquire_timeout(self.acquire_timeout)
+        };
+        let read_pool = sized(READ_SIDE_CONNECTIONS).connect_lazy_with(options.clone());
+        let pool = sized(self.max_connections)
             .connect_with(options)
             .await
             .map_err(|e| {
