@@ -111,11 +111,11 @@ pub use connect::{DEFAULT_SCHEMA, PostgresOptions, redact_url};
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    /// What the read side sends by itself (looks, checkpoint saves, registration,
-    /// leases, heartbeats), on at most [`connect::READ_SIDE_CONNECTIONS`]
-    /// connections of its own, opened on first use; handlers' transactions and reads,
-    /// and the pages of a catch-up or rebuild (which overlap a projection's writes),
-    /// stay on `pool`. The read side's work never waits behind commands for a
+    /// What the read side sends, on at most [`connect::READ_SIDE_CONNECTIONS`]
+    /// connections of its own, opened on first use: looks, checkpoint saves,
+    /// registration, leases, heartbeats, and what status, stop, resume and the lists of
+    /// failed events read and write. Handlers' transactions and reads, and the pages of
+    /// a catch-up or rebuild (which overlap a projection's writes), stay on `pool`. The read side's work never waits behind commands for a
     /// connection, and ten units starting at once do not leave ten open.
     read_pool: PgPool,
     schema: String,

@@ -809,7 +809,7 @@ impl ReadStore for PostgresStore {
         self.count(1);
         sqlx::query_scalar("SELECT created_at FROM events WHERE position = $1")
             .bind(to_i64(position))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read_pool)
             .await
             .map_err(map_err)
     }
