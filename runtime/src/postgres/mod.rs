@@ -115,8 +115,9 @@ pub struct PostgresStore {
     /// connections of its own, opened on first use: looks, checkpoint saves,
     /// registration, leases, heartbeats, and what status, stop, resume and the lists of
     /// failed events read and write. Handlers' transactions and reads, and the pages of
-    /// a catch-up or rebuild (which overlap a projection's writes), stay on `pool`. The read side's work never waits behind commands for a
-    /// connection, and ten units starting at once do not leave ten open.
+    /// a catch-up or rebuild (which overlap a projection's writes), stay on `pool`. The
+    /// read side's work never waits behind commands for a connection, and ten units
+    /// starting at once do not leave ten open.
     read_pool: PgPool,
     schema: String,
     /// `all_lock_key()` of the schema: the advisory lock appends take shared.
