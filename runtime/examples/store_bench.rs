@@ -353,6 +353,7 @@ fn rate(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
+/// The store's events table, column for column (payloads `json`, as the store keeps them).
 const RAW_TABLE: &str = "
 CREATE TABLE raw_events (
     position       bigserial PRIMARY KEY,
@@ -361,8 +362,8 @@ CREATE TABLE raw_events (
     stream_version bigint NOT NULL,
     event_type     text NOT NULL,
     event_version  int NOT NULL,
-    data           jsonb NOT NULL,
-    metadata       jsonb NOT NULL,
+    data           json NOT NULL,
+    metadata       json NOT NULL,
     causation_id   uuid,
     correlation_id uuid,
     created_at     timestamptz NOT NULL DEFAULT now(),
