@@ -284,8 +284,8 @@ fn fresh_scaffold_creates_one_file_per_unit_and_a_mod_rs() {
         use crate::bank::*;
 
         /// The read model `AccountBalances` keeps. It writes on the transaction that moves its
-        /// checkpoint: `eskema::MemoryTx` in memory; for Postgres, implement
-        /// `AccountBalancesHandler<eskema::sqlx::PgConnection>` instead.
+        /// checkpoint: `eskema::MemoryTx` in memory, `eskema::sqlx::PgConnection` on Postgres
+        /// (implement `AccountBalancesHandler<_>` for the one the app runs on, or for both).
         #[derive(Debug, Default)]
         pub struct AccountBalancesProjection {}
 
@@ -555,8 +555,8 @@ fn a_missing_impl_is_appended_with_full_paths_when_the_glob_import_is_gone() {
 
 
         /// The read model `AccountBalances` keeps. It writes on the transaction that moves its
-        /// checkpoint: `eskema::MemoryTx` in memory; for Postgres, implement
-        /// `AccountBalancesHandler<eskema::sqlx::PgConnection>` instead.
+        /// checkpoint: `eskema::MemoryTx` in memory, `eskema::sqlx::PgConnection` on Postgres
+        /// (implement `AccountBalancesHandler<_>` for the one the app runs on, or for both).
         #[derive(Debug, Default)]
         pub struct AccountBalancesProjection {}
 

@@ -117,7 +117,7 @@ pub(crate) fn check_upcasts(
             "event `{event}` is at version {version} but has no upcast step{plural} `from: {which}`; stored events of th{} version{plural} could not be read",
             if count == 1 { "at" } else { "ose" }
         ))
-        .hint(format!("add `upcast: [{{ from: {first}, add: {{ field: default }} }}]`, one step per older version, oldest first"));
+        .hint(format!("add `upcast: [{{ from: {first}, ... }}]` saying what changed since (`rename: {{ old: new }}`, `add: {{ field: default }}`, `remove: [field]`), one step per older version, oldest first"));
         sound = false;
     }
 
