@@ -274,7 +274,7 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
-    /// `format` as given on the command line, or [`Format::auto`].
+    /// `format` as given on the command line, or `Format::auto`.
     pub fn new(format: Option<Format>) -> Self {
         Diagnostics {
             format: format.unwrap_or_else(Format::auto),

@@ -66,7 +66,7 @@ pub use evolution::RULES;
 /// Checks schema files and directories (a directory = its *.yaml and *.yml files, sorted).
 ///
 /// The schemas are also compared with the lock (`eskema.lock` in the first directory, or
-/// beside the first file) when there is one: see [`evolution`].
+/// beside the first file) when there is one: see the `evolution` module.
 pub fn check_paths(paths: &[PathBuf]) -> Result<Checked, Report> {
     check_paths_locked(paths, crate::lock::default_path(paths))
 }

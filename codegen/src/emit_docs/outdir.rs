@@ -1,7 +1,7 @@
 //! The docs directory: writing the pages, and telling whether the pages there are the ones
 //! the schemas give (`eskema docs --check`).
 //!
-//! A page is ours when it starts with [`MARK`]: only those are replaced or removed, and
+//! A page is ours when it starts with `MARK`: only those are replaced or removed, and
 //! only those count as extra when the schemas no longer produce them, so hand-written
 //! Markdown beside the generated pages is left alone.
 

@@ -320,9 +320,8 @@ impl ReadStore for PostgresStore {
         self.settle(&row, 0)
     }
 
-    /// Reads by contiguity while that proves enough (see
-    /// [`PostgresStore::look_by_contiguity`]), and asks the lock holders only when looks
-    /// have stopped at one position for [`STUCK`].
+    /// Reads by contiguity while that proves enough (see `look_by_contiguity`), and asks
+    /// the lock holders only when looks have stopped at one position for `STUCK`.
     async fn safe_position_and_read(
         &self,
         after: u64,
