@@ -124,19 +124,28 @@ fn command_ref(name: &Name, cx: &Cx, sink: &mut Sink) -> Option<CommandRef> {
     None
 }
 
+/// One of `options` (value, what it means), or an error with a "did you mean" hint, or,
+/// when nothing is close, one that says what each value does.
 fn choice<T: Copy>(
     name: Option<&Name>,
-    options: &[(&str, T)],
+    options: &[(&str, T, &str)],
     key: &str,
     default: T,
     cx: &Cx,
     sink: &mut Sink,
 ) -> T {
     let Some(name) = name else { return default };
-    if let Some((_, v)) = options.iter().find(|(o, _)| *o == name.text) {
+    if let Some((_, v, _)) = options.iter().find(|(o, _, _)| *o == name.text) {
         return *v;
     }
-    let words: Vec<&str> = options.iter().map(|(o, _)| *o).collect();
+    let words: Vec<&str> = options.iter().map(|(o, _, _)| *o).collect();
+    let meanings = || {
+        options
+            .iter()
+            .map(|(o, _, means)| format!("`{o}`: {means}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
     sink.error(
         cx.file,
         name.loc,
@@ -150,7 +159,7 @@ fn choice<T: Copy>(
             name.text
         ),
     )
-    .hint_opt(suggest(&name.text, words.iter().copied()));
+    .hint(suggest(&name.text, words.iter().copied()).unwrap_or_else(meanings));
     default
 }
 
@@ -299,9 +308,21 @@ fn failure_policy(raw: Option<&RawFailure>, cx: &Cx, sink: &mut Sink) -> Failure
         then: choice(
             raw.then.as_ref(),
             &[
-                ("stop", Exhausted::Stop),
-                ("skip", Exhausted::Skip),
-                ("park", Exhausted::Park),
+                (
+                    "stop",
+                    Exhausted::Stop,
+                    "halts the subscriber until it is resumed",
+                ),
+                (
+                    "skip",
+                    Exhausted::Skip,
+                    "records the event as skipped and goes on",
+                ),
+                (
+                    "park",
+                    Exhausted::Park,
+                    "puts the event in the dead-letter table and goes on",
+                ),
             ],
             "then",
             default.then,
@@ -370,8 +391,16 @@ pub(crate) fn check_handler(raw: &RawHandler, cx: &Cx, sink: &mut Sink) -> model
         kind: choice(
             raw.kind.as_ref(),
             &[
-                ("effect", HandlerKind::Effect),
-                ("projection", HandlerKind::Projection),
+                (
+                    "effect",
+                    HandlerKind::Effect,
+                    "side effects, each event at least once",
+                ),
+                (
+                    "projection",
+                    HandlerKind::Projection,
+                    "a read model written with the checkpoint, each event exactly once",
+                ),
             ],
             "kind",
             HandlerKind::Effect,
@@ -381,8 +410,16 @@ pub(crate) fn check_handler(raw: &RawHandler, cx: &Cx, sink: &mut Sink) -> model
         consistency: choice(
             raw.consistency.as_ref(),
             &[
-                ("strong", Consistency::Strong),
-                ("eventual", Consistency::Eventual),
+                (
+                    "strong",
+                    Consistency::Strong,
+                    "a dispatch returns once this handler has its events",
+                ),
+                (
+                    "eventual",
+                    Consistency::Eventual,
+                    "a dispatch returns at once",
+                ),
             ],
             "consistency",
             Consistency::Eventual,
@@ -392,8 +429,12 @@ pub(crate) fn check_handler(raw: &RawHandler, cx: &Cx, sink: &mut Sink) -> model
         start_from: choice(
             raw.start_from.as_ref(),
             &[
-                ("origin", StartFrom::Origin),
-                ("current", StartFrom::Current),
+                ("origin", StartFrom::Origin, "every stored event"),
+                (
+                    "current",
+                    StartFrom::Current,
+                    "only events stored from its first start on",
+                ),
             ],
             "start_from",
             StartFrom::Origin,
