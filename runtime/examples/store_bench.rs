@@ -353,7 +353,8 @@ fn rate(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
-/// The store's events table, column for column (payloads `json`, as the store keeps them).
+/// The store's events table without its command-id columns (the engine rows' raw inserts
+/// carry no command id); payloads `json`, as the store keeps them.
 const RAW_TABLE: &str = "
 CREATE TABLE raw_events (
     position       bigserial PRIMARY KEY,
